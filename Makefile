@@ -1,0 +1,51 @@
+# analog2digital: `make demo` runs the stack on this machine, `make test` runs every check.
+# Both install what they need first: Debian packages (as root) and the .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS := edge,kiosk,bridge,server,train,dev
+# mosquitto: tests and demo start their own broker; socat: serial-port tests;
+# python3-venv: Debian's python3 needs it for `python3 -m venv`.
+DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3
+
+.PHONY: help deps venv test lint demo bench acceptance clean
+
+help:
+	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
+	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
+	@echo "make bench  - the ingest benchmark (bench/ingest.py)"
+	@echo "make venv   - create .venv with every extra"
+
+deps:
+	@scripts/debian-packages $(DEBIAN_PACKAGES)
+
+venv: deps $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	@touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/a2d demo
+
+bench: venv
+	$(BIN)/python bench/ingest.py
+
+acceptance: venv
+	../shared/acceptance/ingest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info

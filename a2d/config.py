@@ -1,0 +1,137 @@
+"""Config files: one TOML file per app, every setting declared with a default and a help line.
+
+An app declares its settings as a table of :class:`Setting` rows; :func:`load` reads the TOML
+file, applies ``A2D_<SECTION>_<KEY>`` environment overrides (the only place they are read),
+checks types and returns plain nested dicts. Lists of tables (``[[sources]]``) are checked
+against their own table of settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import KnownError
+
+
+class ConfigError(KnownError, ValueError):
+    """The config file is missing, unreadable or has a wrong value; the message says which."""
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: dotted ``key`` (``mqtt.port``), its ``default`` and a one-line ``help``.
+
+    ``default=REQUIRED`` makes the setting mandatory. ``choices`` restricts string values.
+    """
+
+    key: str
+    default: Any
+    help: str
+    type: type = str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+    @property
+    def env(self) -> str:
+        return "A2D_" + self.key.replace(".", "_").replace("-", "_").upper()
+
+
+REQUIRED: Any = _REQUIRED
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    want = setting.type
+    if want is bool and isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+    if want in (int, float) and isinstance(value, str):
+        try:
+            value = want(value)
+        except ValueError:
+            raise ConfigError(f"{where}: {setting.key} must be a number, not {value!r}") from None
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: {setting.key} must be {want.__name__}, not {value!r}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{where}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}")
+    return value
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _REQUIRED
+        node = node[part]
+    return node
+
+
+def _assign(out: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        out = out.setdefault(part, {})
+    out[leaf] = value
+
+
+def resolve(
+    data: Mapping[str, Any],
+    settings: Sequence[Setting],
+    where: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Apply defaults, environment overrides (when ``environ`` is given) and type checks."""
+    out: dict[str, Any] = {}
+    for setting in settings:
+        value = _lookup(data, setting.key)
+        if environ is not None and setting.env in environ:
+            value = environ[setting.env]
+        if value is _REQUIRED:
+            if setting.required:
+                raise ConfigError(f"{where}: {setting.key} is required ({setting.help})")
+            value = setting.default
+        else:
+            value = _coerce(setting, value, where)
+        _assign(out, setting.key, value)
+    return out
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a :class:`ConfigError` naming the file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+
+
+def table_list(data: Mapping[str, Any], name: str, where: str) -> list[Mapping[str, Any]]:
+    """The ``[[name]]`` entries of a config (empty if absent), each checked to be a table."""
+    items = data.get(name, [])
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        raise ConfigError(f"{where}: [[{name}]] must be a list of tables")
+    return items
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment, the single source of ``A2D_*`` overrides."""
+    return os.environ

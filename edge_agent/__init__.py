@@ -1,0 +1,1 @@
+"""Edge agent: durable, offline-first ingest of LoRaWAN and local button events into SQLite."""

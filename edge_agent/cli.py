@@ -1,0 +1,136 @@
+"""`a2d edge`: run the edge agent and look into what it stored."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from a2d import logs
+
+from . import config as edge_config
+from . import queries
+from .store import open_reader
+
+EXAMPLES = {
+    "run": "a2d edge run --config edge.toml",
+    "events": "a2d edge events --config edge.toml --json --since 2026-06-01T00:00:00Z",
+    "quarantine": "a2d edge quarantine --config edge.toml --json",
+    "status": "a2d edge status --config edge.toml",
+    "codecs": "a2d edge codecs",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="a2d edge",
+        description="The edge agent: durable, offline-first ingest of LoRaWAN events into SQLite.",
+        epilog="example:\n  " + EXAMPLES["run"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(
+            name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+        if name != "codecs":
+            sp.add_argument("--config", required=True, help="the agent's edge.toml")
+        return sp
+
+    add("run", "run the agent until SIGTERM / Ctrl-C")
+    ev = add("events", "print stored events, oldest first")
+    ev.add_argument("--json", action="store_true", help="one JSON object per line")
+    ev.add_argument("--since", help="only events received at or after this UTC ISO-8601 time")
+    ev.add_argument("--dev-eui", help="only this device")
+    ev.add_argument("--kind", help="only this event kind (up, status, join, ...)")
+    ev.add_argument("--limit", type=int, help="at most this many")
+    q = add("quarantine", "print rejected input with the reason")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.add_argument("--limit", type=int, help="at most this many")
+    st = add("status", "show each source: connected, last message, counts, QoS")
+    st.add_argument("--json", action="store_true", help="the status as one JSON object")
+    add("codecs", "list the device codecs this agent knows")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "codecs":
+        from .codecs import get, names
+
+        for name in names():
+            sys.stdout.write(f"{name:<32} {get(name).description}\n")
+        return 0
+    cfg = edge_config.load(args.config)
+    if args.command == "run":
+        logs.setup(cfg.get("log.level"))
+        from .agent import Agent
+
+        Agent(cfg).run_until_signal()
+        return 0
+    db = open_reader(cfg.db_path)
+    try:
+        if args.command == "events":
+            rows = queries.events(db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit)
+            _emit(rows, args.json, _event_line)
+        elif args.command == "quarantine":
+            _emit(queries.quarantine(db, args.limit), args.json, _quarantine_line)
+        else:
+            st = queries.status(db)
+            sys.stdout.write(json.dumps(st, indent=2) + "\n" if args.json else _status_text(st))
+    finally:
+        db.close()
+    return 0
+
+
+def _emit(rows: Iterable[dict[str, Any]], as_json: bool, line: Any) -> None:
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) if as_json else line(row))
+        out.write("\n")
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    what = json.dumps(e["decoded"], ensure_ascii=False) if e["decoded"] is not None else f"raw {e['raw']}"
+    if e["decode_errors"]:
+        what = "ERROR " + "; ".join(e["decode_errors"])
+    name = e["device_name"] or e["dev_eui"] or "?"
+    return f"{e['received_at']}  {e['kind']:<8} {name:<24} fCnt {e['f_cnt']!s:<6} {e['codec'] or '-':<26} {what}"
+
+
+def _quarantine_line(q: dict[str, Any]) -> str:
+    return f"{q['received_at']}  {q['source']:<10} {q['topic'][:60]:<60} {q['size']:>8} B  {q['reason']}"
+
+
+def _status_text(st: dict[str, Any]) -> str:
+    lines = []
+    a = st["agent"]
+    if a is None:
+        lines.append("agent: has not run yet")
+    else:
+        state = "running" if a["running"] else f"NOT running (last heartbeat {a['heartbeat_age_s']:.0f} s ago)"
+        lines.append(f"agent {a['device_id']}: {state}, pid {a['pid']}, started {a['started_at']}")
+    lines.append("")
+    for s in st["sources"]:
+        link = "connected" if s["connected"] else "DISCONNECTED"
+        lines.append(f"source {s['name']} ({s['kind']}) {s['broker']}  {link} since {s['changed_at']}")
+        if not s["connected"] and s["last_error"]:
+            lines.append(f"  last error: {s['last_error']}")
+        lines.append(f"  topic {s['topic']}  QoS {s['qos']}  last message {s['last_message_at'] or 'never'}")
+        lines.append(
+            f"  received {s['received']}  stored {s['stored']}  duplicates {s['duplicates']}"
+            f"  quarantined {s['quarantined']}  ignored {s['ignored']}"
+        )
+        if not s["durable"]:
+            lines.append(
+                "  QoS 0: The Things Stack's MQTT server offers QoS 0 only; uplinks sent while the agent is"
+                " away are lost"
+            )
+    c = st["counts"]
+    streams = ", ".join(f"{k} {v}" for k, v in sorted(st["streams"].items())) or "none"
+    lines += ["", f"stored: {c['events']} events ({streams}), {c['quarantine']} quarantined, {c['devices']} devices"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,162 @@
+"""The edge agent's config file (``edge.toml``): every setting, its default and its help line.
+
+See ``docs/edge-config.md`` for the full reference; a test checks that every setting here is
+documented there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, table_list
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("device.id", REQUIRED, "this edge device's id, e.g. edge-rathaus-1"),
+    Setting("device.data_dir", "/var/lib/a2d", "folder holding the SQLite files"),
+    Setting("mqtt.host", "127.0.0.1", "MQTT broker host (the network server's or the local broker)"),
+    Setting("mqtt.port", 1883, "MQTT broker port", int),
+    Setting("mqtt.username", "", "MQTT user name (TTS: app-id@tenant); empty for none"),
+    Setting("mqtt.password", "", "MQTT password (TTS: an API key); prefer the A2D_MQTT_PASSWORD variable"),
+    Setting("mqtt.tls", False, "connect with TLS (certificate verified against mqtt.ca_file or the system CAs)", bool),
+    Setting("mqtt.ca_file", "", "CA bundle for mqtt.tls; empty for the system store"),
+    Setting("mqtt.keepalive", 30, "seconds between MQTT keep-alive pings", int),
+    Setting("mqtt.receive_maximum", 1000, "QoS 1 messages the broker may have in flight to us (MQTT 5)", int),
+    Setting("mqtt.session_expiry", 604800, "seconds the broker keeps our session and queue while we are away", int),
+    Setting("ingest.max_message_bytes", 262144, "larger MQTT messages are quarantined, not parsed", int),
+    Setting("ingest.batch_max", 1000, "most messages committed in one transaction", int),
+    Setting(
+        "store.synchronous", "normal", "SQLite synchronous mode: normal survives kill -9, full also power loss",
+        choices=("normal", "full"),
+    ),
+    Setting("retention.uplink_days", 400, "days uplink events are kept (0 = forever)", int),
+    Setting("retention.health_days", 90, "days status/join events are kept (0 = forever)", int),
+    Setting("retention.network_days", 30, "days ack/txack/log/location events are kept (0 = forever)", int),
+    Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
+    Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
+)
+
+SOURCE_SETTINGS: tuple[Setting, ...] = (
+    Setting("kind", REQUIRED, "network server: chirpstack or tts", choices=("chirpstack", "tts")),
+    Setting("name", "", "name of this source in status and events; defaults to the kind"),
+    Setting("topic", "", "subscription filter; defaults to the kind's standard topics"),
+    Setting("host", "", "broker host for this source; defaults to mqtt.host"),
+    Setting("port", 0, "broker port for this source; defaults to mqtt.port", int),
+    Setting("username", "", "MQTT user for this source; defaults to mqtt.username"),
+    Setting("password", "", "MQTT password for this source; defaults to mqtt.password"),
+)
+
+DEVICE_SETTINGS: tuple[Setting, ...] = (
+    Setting("dev_eui", REQUIRED, "the device's DevEUI, 16 hex digits"),
+    Setting("codec", "", "codec id as in the TTN device repository, e.g. milesight-iot/ws101"),
+    Setting("name", "", "a name staff recognise, e.g. feedback-rathaus-eg-1"),
+)
+
+DEFAULT_TOPICS = {"chirpstack": "application/+/device/+/event/+", "tts": "v3/+/devices/+/#"}
+#: QoS we subscribe with. The Things Stack's MQTT server offers QoS 0 only.
+SOURCE_QOS = {"chirpstack": 1, "tts": 0}
+_EUI = re.compile(r"^[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    name: str
+    topic: str
+    host: str
+    port: int
+    username: str
+    password: str
+
+    @property
+    def qos(self) -> int:
+        return SOURCE_QOS[self.kind]
+
+
+@dataclass(frozen=True)
+class Device:
+    dev_eui: str
+    codec: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """The parsed ``edge.toml``; ``raw`` keeps the resolved nested settings for the rest."""
+
+    device_id: str
+    data_dir: Path
+    sources: tuple[Source, ...]
+    devices: Mapping[str, Device]
+    raw: Mapping[str, Any] = field(repr=False)
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.raw
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "edge.db"
+
+    def retention_days(self) -> dict[str, int]:
+        r = self.raw["retention"]
+        return {
+            "uplink": r["uplink_days"],
+            "health": r["health_days"],
+            "network": r["network_days"],
+            "quarantine": r["quarantine_days"],
+        }
+
+
+def parse(data: Mapping[str, Any], where: str = "edge.toml", env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Check a config mapping and build an :class:`EdgeConfig`."""
+    raw = resolve(data, SETTINGS, where, environ() if env is None else env)
+    mqtt = raw["mqtt"]
+    sources = []
+    for i, entry in enumerate(table_list(data, "sources", where)):
+        s = resolve(entry, SOURCE_SETTINGS, f"{where}: [[sources]] #{i + 1}")
+        sources.append(
+            Source(
+                kind=s["kind"],
+                name=s["name"] or s["kind"],
+                topic=s["topic"] or DEFAULT_TOPICS[s["kind"]],
+                host=s["host"] or mqtt["host"],
+                port=s["port"] or mqtt["port"],
+                username=s["username"] or mqtt["username"],
+                password=s["password"] or mqtt["password"],
+            )
+        )
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: two [[sources]] share a name; give each a distinct name")
+    devices: dict[str, Device] = {}
+    for i, entry in enumerate(table_list(data, "devices", where)):
+        d = resolve(entry, DEVICE_SETTINGS, f"{where}: [[devices]] #{i + 1}")
+        eui = d["dev_eui"].strip().lower().replace(":", "").replace("-", "")
+        if not _EUI.match(eui):
+            raise ConfigError(f"{where}: [[devices]] #{i + 1}: dev_eui {d['dev_eui']!r} is not 16 hex digits")
+        if d["codec"]:
+            from .codecs import get
+
+            try:
+                get(d["codec"])
+            except KeyError as exc:
+                raise ConfigError(f"{where}: [[devices]] #{i + 1}: {exc.args[0]}") from None
+        devices[eui] = Device(eui, d["codec"].lower(), d["name"])
+    return EdgeConfig(
+        device_id=raw["device"]["id"],
+        data_dir=Path(raw["device"]["data_dir"]),
+        sources=tuple(sources),
+        devices=devices,
+        raw=raw,
+    )
+
+
+def load(path: str | Path) -> EdgeConfig:
+    """Read and check ``edge.toml`` (``ConfigError`` with a one-line reason on any problem)."""
+    return parse(read_toml(path), where=str(path))

@@ -1,0 +1,120 @@
+"""Turn a parsed network-server event into a stored row: choose a codec, decode, measure.
+
+Codec choice, first match wins:
+1. the codec configured for the DevEUI in ``[[devices]]``;
+2. the codec named by The Things Stack's ``version_ids`` (``brand_id/model_id``);
+3. otherwise the network server's own decoded object is kept;
+4. otherwise the event is stored with its raw bytes only.
+A codec error is stored with the event (``decode_errors``); nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from a2d.measurements import measurement
+
+from . import codecs
+from .config import Device
+from .parsers import NetworkEvent
+
+log = logging.getLogger(__name__)
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def _json(value: Any) -> str:
+    try:
+        return _dumps(value)
+    except ValueError:  # NaN / Infinity from a network server's object: keep it readable
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def choose_codec(ev: NetworkEvent, devices: Mapping[str, Device]) -> codecs.Codec | None:
+    device = devices.get(ev.dev_eui) if ev.dev_eui else None
+    if device is not None and device.codec:
+        return codecs.get(device.codec)
+    if ev.version_ids is not None:
+        return codecs.for_model(*ev.version_ids)
+    return None
+
+
+def _health_measurements(health: Mapping[str, Any]) -> list[dict[str, Any]]:
+    level = health.get("battery_level")
+    if level is None or health.get("battery_level_unavailable") or health.get("external_power_source"):
+        return []
+    m = measurement("battery", level)
+    return [m.as_dict()] if m else []
+
+
+def to_row(ev: NetworkEvent, devices: Mapping[str, Device], stored_at: str) -> tuple[Any, ...]:
+    """The ``events`` row for ``ev`` (columns as :data:`edge_agent.store.EVENT_COLUMNS`)."""
+    device = devices.get(ev.dev_eui) if ev.dev_eui else None
+    name = (device.name if device else "") or ev.device_id
+    decoded: Any = None
+    errors: list[str] = []
+    measurements: list[dict[str, Any]] = []
+    codec_id: str | None = None
+    meta = ev.meta
+    if ev.kind == "up" and ev.data is not None:
+        codec = choose_codec(ev, devices)
+        if codec is not None and ev.data:
+            codec_id = codec.id
+            decoded, errors = _decode(codec, ev.data, ev.f_port or 0)
+            if decoded is not None:
+                measurements = _measure(codec, decoded, errors)
+            if ev.ns_decoded is not None:
+                meta = {**meta, "network_server_object": ev.ns_decoded}
+        elif ev.ns_decoded is not None:
+            codec_id = "network-server"
+            decoded = ev.ns_decoded
+    elif ev.ns_decoded is not None:
+        decoded = ev.ns_decoded
+    if ev.health:
+        decoded = ev.health if decoded is None else decoded
+        measurements = measurements or _health_measurements(ev.health)
+    return (
+        ev.key,
+        ev.source,
+        ev.kind,
+        ev.stream,
+        ev.dev_eui,
+        name,
+        ev.application,
+        ev.time or stored_at,
+        stored_at,
+        ev.f_cnt,
+        ev.f_port,
+        codec_id,
+        None if decoded is None else _json(decoded),
+        _json(errors),
+        _json(measurements),
+        ev.data,
+        _json(meta),
+    )
+
+
+def _decode(codec: codecs.Codec, data: bytes, f_port: int) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        decoded = codec.decode(data, f_port)
+    except codecs.CodecError as exc:
+        return None, exc.errors or [str(exc)]
+    except Exception as exc:  # noqa: BLE001 - a codec bug must not lose the event
+        log.debug("codec %s failed on %s", codec.id, data.hex(), exc_info=True)
+        return None, [f"codec {codec.id} failed: {type(exc).__name__}: {exc}"]
+    try:
+        _dumps(decoded)
+    except (TypeError, ValueError) as exc:
+        return None, [f"codec {codec.id} returned a value that is not JSON: {exc}"]
+    return decoded, []
+
+
+def _measure(codec: codecs.Codec, decoded: dict[str, Any], errors: list[str]) -> list[dict[str, Any]]:
+    try:
+        return [m.as_dict() for m in codec.measure(decoded)]
+    except Exception as exc:  # noqa: BLE001 - keep the decoded event even if the mapping fails
+        errors.append(f"measurements of {codec.id} failed: {type(exc).__name__}: {exc}")
+        return []

@@ -1,0 +1,99 @@
+"""Typed, tolerant field access for network-server JSON: absent means default, wrong type is an error."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from a2d import timeutil
+
+
+class BadMessage(ValueError):
+    """The message cannot be stored as an event; the text is the quarantine reason."""
+
+
+_EUI = re.compile(r"^[0-9A-Fa-f]{16}$")
+
+
+def obj(d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    v = d.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise BadMessage(f"field {key}: expected an object, got {type(v).__name__}")
+    return v
+
+
+def text(d: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
+    v = d.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, str):
+        raise BadMessage(f"field {key}: expected a string, got {type(v).__name__}")
+    return v
+
+
+def integer(d: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
+    """An integer field; integral floats and digit strings (uint64 in protobuf JSON) are accepted."""
+    v = d.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool):
+        raise BadMessage(f"field {key}: expected an integer, got a boolean")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        return int(v)
+    raise BadMessage(f"field {key}: expected an integer, got {v!r:.40}")
+
+
+def number(d: Mapping[str, Any], key: str) -> float | int | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise BadMessage(f"field {key}: expected a number, got {v!r:.40}")
+    return v
+
+
+def flag(d: Mapping[str, Any], key: str) -> bool | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, bool):
+        raise BadMessage(f"field {key}: expected true or false, got {v!r:.40}")
+    return v
+
+
+def b64(d: Mapping[str, Any], key: str) -> bytes | None:
+    v = text(d, key)
+    if v is None:
+        return None
+    try:
+        return base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadMessage(f"field {key}: not valid base64") from None
+
+
+def eui(value: str | None, what: str) -> str | None:
+    """A DevEUI in lower-case hex, or ``None``; anything else that is not 16 hex digits is an error."""
+    if value is None or value == "":
+        return None
+    if not _EUI.match(value):
+        raise BadMessage(f"{what}: {value!r:.40} is not a 16-digit hex DevEUI")
+    return value.lower()
+
+
+def timestamp(d: Mapping[str, Any], key: str) -> str | None:
+    v = text(d, key)
+    if v is None or v == "":
+        return None
+    try:
+        return timeutil.normalise(v)
+    except ValueError:
+        raise BadMessage(f"field {key}: {v!r:.40} is not an RFC 3339 time") from None

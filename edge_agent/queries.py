@@ -1,0 +1,79 @@
+"""Read side of the edge database: events, quarantine and status as plain dicts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from a2d import timeutil
+
+
+def _event(row: sqlite3.Row) -> dict[str, Any]:
+    d = dict(row)
+    for key in ("decoded", "decode_errors", "measurements", "meta"):
+        if d[key] is not None:
+            d[key] = json.loads(d[key])
+    d["raw"] = None if d["raw"] is None else base64.b64encode(d["raw"]).decode()
+    return d
+
+
+def events(
+    db: sqlite3.Connection,
+    since: str | None = None,
+    dev_eui: str | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Stored events in arrival order, filtered; streamed row by row."""
+    since_n = timeutil.normalise(since) if since else None
+    dev = dev_eui.lower() if dev_eui else None
+    rows = db.execute(
+        "SELECT id, source, kind, stream, dev_eui, device_name, application, received_at, stored_at, f_cnt,"
+        " f_port, codec, decoded, decode_errors, measurements, raw, meta FROM events"
+        " WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR dev_eui = ?2) AND (?3 IS NULL OR kind = ?3)"
+        " ORDER BY id LIMIT ?4",
+        (since_n, dev, kind, limit or -1),
+    )
+    for row in rows:
+        yield _event(row)
+
+
+def quarantine(db: sqlite3.Connection, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    sql = "SELECT id, source, topic, reason, size, raw, received_at FROM quarantine ORDER BY id"
+    args: list[Any] = []
+    if limit:
+        sql += " LIMIT ?"
+        args.append(limit)
+    for row in db.execute(sql, args):
+        d = dict(row)
+        d["raw"] = base64.b64encode(d["raw"]).decode()
+        yield d
+
+
+def status(db: sqlite3.Connection, now: datetime | None = None) -> dict[str, Any]:
+    """The agent's heartbeat, each source's state and counts, and table sizes."""
+    now = now or datetime.now(UTC)
+    agent = db.execute("SELECT device_id, pid, version, started_at, heartbeat_at FROM agent").fetchone()
+    out: dict[str, Any] = {"agent": None, "sources": [], "counts": {}}
+    if agent is not None:
+        a = dict(agent)
+        age = (now - timeutil.parse(a["heartbeat_at"])).total_seconds()
+        a["heartbeat_age_s"] = round(age, 1)
+        a["running"] = age < 30
+        out["agent"] = a
+    for row in db.execute("SELECT * FROM sources ORDER BY name"):
+        s = dict(row)
+        s["connected"] = bool(s["connected"]) and bool(out["agent"] and out["agent"]["running"])
+        s["durable"] = s["qos"] >= 1
+        out["sources"].append(s)
+    out["counts"] = {
+        "events": db.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+        "quarantine": db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0],
+        "devices": db.execute("SELECT COUNT(*) FROM devices").fetchone()[0],
+    }
+    out["streams"] = {r[0]: r[1] for r in db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream")}
+    return out

@@ -1,0 +1,244 @@
+"""The edge agent's SQLite store: WAL, recorded migrations, one writer, any number of readers.
+
+Only the ingest writer thread calls the ``write_*`` methods (it owns the write connection);
+the CLI and the local API read through :func:`open_reader`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from a2d import timeutil
+from a2d.errors import KnownError
+
+log = logging.getLogger(__name__)
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a schema migration; they run once each, in the order they are defined."""
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated DDL inside the caller's transaction (``executescript`` would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            dev_eui TEXT,
+            device_name TEXT,
+            application TEXT,
+            received_at TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            f_cnt INTEGER,
+            f_port INTEGER,
+            codec TEXT,
+            decoded TEXT,
+            decode_errors TEXT NOT NULL DEFAULT '[]',
+            measurements TEXT NOT NULL DEFAULT '[]',
+            raw BLOB,
+            meta TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_received_at ON events (received_at);
+        CREATE INDEX events_stream_stored ON events (stream, stored_at);
+        CREATE INDEX events_dev_eui ON events (dev_eui, received_at);
+        CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            raw BLOB NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX quarantine_received_at ON quarantine (received_at);
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            broker TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            qos INTEGER NOT NULL,
+            connected INTEGER NOT NULL DEFAULT 0,
+            changed_at TEXT,
+            last_error TEXT,
+            last_message_at TEXT,
+            received INTEGER NOT NULL DEFAULT 0,
+            stored INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            quarantined INTEGER NOT NULL DEFAULT 0,
+            ignored INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE devices (
+            dev_eui TEXT PRIMARY KEY,
+            name TEXT,
+            last_seen TEXT,
+            last_f_cnt INTEGER,
+            battery REAL,
+            margin INTEGER,
+            external_power INTEGER,
+            joined_at TEXT
+        );
+        CREATE TABLE agent (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            device_id TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            version TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+EVENT_COLUMNS = (
+    "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
+    "f_cnt", "f_port", "codec", "decoded", "decode_errors", "measurements", "raw", "meta",
+)  # fmt: skip
+_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events (key, source, kind, stream, dev_eui, device_name, application, received_at,"
+    " stored_at, f_cnt, f_port, codec, decoded, decode_errors, measurements, raw, meta)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_QUARANTINE = (
+    "INSERT INTO quarantine (source, topic, reason, size, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class StoreError(KnownError):
+    """The database cannot be opened or migrated; the message says why."""
+
+
+def _connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        uri = f"file:{Path(path).resolve()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+    else:
+        db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout = 30000")
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this database has not seen; return their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            fn(db)
+            db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, timeutil.utc_now()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+        log.info("applied migration %s", name)
+    return applied
+
+
+@dataclass
+class BatchCounts:
+    """What one committed batch did, per source."""
+
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+
+class Store:
+    """The write side of the edge database. Construct it, then hand it to the single writer thread.
+
+    ``Store(":memory:")`` works for tests.
+    """
+
+    def __init__(self, path: Path | str, synchronous: str = "normal") -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = _connect(path)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            migrate(self.db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def insert_events(self, db: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> int:
+        """Insert event rows (columns as :data:`EVENT_COLUMNS`); returns how many were new."""
+        if not rows:
+            return 0
+        before = db.total_changes
+        db.executemany(_INSERT_EVENT, rows)
+        return db.total_changes - before
+
+    def insert_quarantine(self, db: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+        db.executemany(_INSERT_QUARANTINE, rows)
+
+    def prune(self, retention_days: dict[str, int], now: str | None = None) -> int:
+        """Delete events and quarantine rows older than their stream's retention; returns the count."""
+        from datetime import timedelta
+
+        now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
+        removed = 0
+        with self.atomic() as db:
+            for stream, days in retention_days.items():
+                if days <= 0:
+                    continue
+                cutoff = timeutil.iso(now_dt - timedelta(days=days))
+                if stream == "quarantine":
+                    cur = db.execute("DELETE FROM quarantine WHERE received_at < ?", (cutoff,))
+                else:
+                    cur = db.execute("DELETE FROM events WHERE stream = ? AND stored_at < ?", (stream, cutoff))
+                removed += cur.rowcount
+        return removed
+
+
+def open_reader(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection for the CLI and the local API (``StoreError`` if there is no database)."""
+    if not Path(path).exists():
+        raise StoreError(f"no database at {path}: has the agent run with this config yet?")
+    try:
+        return _connect(path, readonly=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {exc}") from None
