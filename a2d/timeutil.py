@@ -28,6 +28,19 @@ def parse(text: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+_UTC_FAST = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)$")
+
+
 def normalise(text: str) -> str:
-    """Network-server time text → our UTC ISO form (``ValueError`` if unparseable)."""
+    """Network-server time text → our UTC ISO form (``ValueError`` if unparseable).
+
+    UTC stamps (``Z`` / ``+00:00``, as both network servers send them) take a fast path that only
+    re-formats the text; anything else goes through :func:`parse`.
+    """
+    m = _UTC_FAST.match(text)
+    if m is not None:
+        whole, fraction = m.groups()
+        datetime(int(whole[:4]), int(whole[5:7]), int(whole[8:10]), int(whole[11:13]), int(whole[14:16]),
+                 int(whole[17:19]))  # fmt: skip
+        return f"{whole}.{(fraction or '')[:6].ljust(6, '0')}Z"
     return iso(parse(text))

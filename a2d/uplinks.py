@@ -173,7 +173,7 @@ def chirpstack_up(dev: SimDevice, data: bytes, at: datetime, rng: random.Random)
     }
     return (
         f"application/{body['deviceInfo']['applicationId']}/device/{dev.dev_eui}/event/up",
-        json.dumps(body).encode(),
+        json.dumps(body, separators=(",", ":")).encode(),
     )
 
 
@@ -206,7 +206,7 @@ def tts_up(dev: SimDevice, data: bytes, at: datetime, rng: random.Random) -> tup
         "received_at": stamp,
         "uplink_message": um,
     }
-    return f"v3/offenburg-digital@ttn/devices/{dev.name}/up", json.dumps(body).encode()
+    return f"v3/offenburg-digital@ttn/devices/{dev.name}/up", json.dumps(body, separators=(",", ":")).encode()
 
 
 def devices_toml(devices: list[SimDevice]) -> str:

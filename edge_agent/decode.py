@@ -10,10 +10,11 @@ A codec error is stored with the event (``decode_errors``); nothing is dropped.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from a2d.measurements import measurement
 
@@ -23,14 +24,14 @@ from .parsers import NetworkEvent
 
 log = logging.getLogger(__name__)
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_EMPTY_LIST = "[]"
 
 
 def _json(value: Any) -> str:
-    try:
-        return _dumps(value)
-    except ValueError:  # NaN / Infinity from a network server's object: keep it readable
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text; NaN and Infinity become null, as JavaScript's JSON.stringify does."""
+    if not value and isinstance(value, list):
+        return _EMPTY_LIST
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def choose_codec(ev: NetworkEvent, devices: Mapping[str, Device]) -> codecs.Codec | None:
@@ -106,8 +107,8 @@ def _decode(codec: codecs.Codec, data: bytes, f_port: int) -> tuple[dict[str, An
         log.debug("codec %s failed on %s", codec.id, data.hex(), exc_info=True)
         return None, [f"codec {codec.id} failed: {type(exc).__name__}: {exc}"]
     try:
-        _dumps(decoded)
-    except (TypeError, ValueError) as exc:
+        orjson.dumps(decoded)
+    except TypeError as exc:
         return None, [f"codec {codec.id} returned a value that is not JSON: {exc}"]
     return decoded, []
 

@@ -298,9 +298,8 @@ def _history(type_text: str) -> Callable[[_Frame], dict[str, Any]]:
     """0x5a / 0x5b: the newest counter value, then going back in time by u16 differences."""
 
     def parse(frame: _Frame) -> dict[str, Any]:
+        frame.need(10 if frame.has_timestamp else 6)
         end = len(frame) - 4 if frame.has_timestamp else len(frame)
-        if end < 6:
-            frame.need(len(frame) - end + 6)
         if (end - 6) % 2:
             raise CodecError(f"frame 0x{frame.code:02x}: counter differences are not whole u16 values")
         out: dict[str, Any] = {"type": type_text}

@@ -74,7 +74,8 @@ class Frame:
         start = self._index(offset, count)
         return self.data[start : start + count].hex()
 
-    def volts(self, offset: int) -> float:
+    def centi(self, offset: int) -> float:
+        """An unsigned 16-bit value in hundredths (centivolts, hundredths of a percent)."""
         return self.u16(offset) / 100
 
 
@@ -92,7 +93,7 @@ def _short_header(f: Frame, device_type: str, *, with_status: bool = True) -> di
     out = _identity(f, device_type, 6)
     if with_status:
         out["device_status"] = f.u8(8)
-    out["battery_voltage"] = f.volts(9)
+    out["battery_voltage"] = f.centi(9)
     out["rssi"] = f.s8(11)
     return out
 
@@ -101,7 +102,7 @@ def _lorawan_header(f: Frame, device_type: str) -> dict[str, Any]:
     """Identity with the 8-byte DevEUI, then status and battery (no RSSI)."""
     out = _identity(f, device_type, 8)
     out["device_status"] = f.u8(10)
-    out["battery_voltage"] = f.volts(11)
+    out["battery_voltage"] = f.centi(11)
     return out
 
 
@@ -113,7 +114,7 @@ def _climate(f: Frame, *, signed_temperature: bool) -> dict[str, Any]:
     temperature = f.s16(-7) if signed_temperature else f.u16(-7)
     return {
         "temperature": temperature / 100,
-        "humidity": f.volts(-5),
+        "humidity": f.centi(-5),
         "presence": f.u8(-1),
         "co2": f.u16(-3),
     }
@@ -126,7 +127,7 @@ def _comfort_sensor(f: Frame) -> dict[str, Any]:
         return _short_header(f, device_type, with_status=False) | _climate(f, signed_temperature=True)
     if variant == 3 and length == 20:
         out = _identity(f, device_type, 8)
-        out["battery_voltage"] = f.volts(11)
+        out["battery_voltage"] = f.centi(11)
         out["device_status"] = f.u8(10)
         return out | _climate(f, signed_temperature=False)
     if variant == 4 and length == 18:
@@ -147,7 +148,7 @@ def _counts_since_last(f: Frame) -> dict[str, Any]:
     """Variant 6 body (last 13 bytes)."""
     return {
         "device_status": f.u8(-13),
-        "battery_voltage": f.volts(-12),
+        "battery_voltage": f.centi(-12),
         "counter_a": f.u16(-10),
         "counter_b": f.u16(-8),
         "sensor_status": f.u8(-6),

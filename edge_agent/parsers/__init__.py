@@ -5,8 +5,9 @@ Anything that cannot become an event raises :class:`BadMessage` with the quarant
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+
+import orjson
 
 from . import chirpstack, tts
 from ._event import STREAMS, NetworkEvent
@@ -21,8 +22,8 @@ def parse(kind: str, topic: str, payload: bytes) -> NetworkEvent | None:
     if kind == "tts" and tts.is_command(topic):
         return None
     try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
         raise BadMessage(f"not JSON: {exc}"[:200]) from None
     if not isinstance(body, Mapping):
         raise BadMessage(f"not a JSON object but {type(body).__name__}")

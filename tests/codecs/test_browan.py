@@ -39,7 +39,7 @@ VECTORS: list[tuple[int, str, dict[str, Any]]] = [
 ]
 
 
-def _check(f_port: int, hex_bytes: str, expected: dict[str, Any]) -> None:
+def _check(f_port: int, hex_bytes: str, expected: dict[str, Any], *, ordered: bool = True) -> None:
     data = bytes.fromhex(hex_bytes)
     if expected.get("errors"):
         with pytest.raises(CodecError) as err:
@@ -48,13 +48,14 @@ def _check(f_port: int, hex_bytes: str, expected: dict[str, Any]) -> None:
     else:
         decoded = CODEC.decode(data, f_port)
         assert same(decoded, expected["data"]), decoded
-        assert list(decoded) == list(expected["data"])
+        if ordered:  # yaml examples (the corpus) may list keys in another order
+            assert list(decoded) == list(expected["data"])
 
 
 def test_corpus_has_no_vectors_yet() -> None:
     # If the corpus gains vectors, they are checked below too.
     for vector in corpus_vectors("browan/tbpb100"):
-        _check(vector["fPort"], vector["bytes_hex"], vector["expected"])
+        _check(vector["fPort"], vector["bytes_hex"], vector["expected"], ordered=False)
 
 
 @pytest.mark.parametrize(("f_port", "hex_bytes", "expected"), VECTORS)

@@ -22,7 +22,14 @@ EXTRA_VECTORS: list[tuple[int, str, dict[str, Any]]] = [
     (
         6,
         "014d019d010100000000",
-        {"data": {"Device": "R312A", "Volt": "2.9(low battery)", "Alarm": 1, "FunctionKeyTrigger": "fuctionkey1"}},
+        {
+            "data": {
+                "Device": "R312A",
+                "Volt": "2.9(low battery)",
+                "Alarm": 1,
+                "FunctionKeyTrigger": "fuctionkey1",
+            }
+        },
     ),
     # R312 shares the format; in this codec version it also reports "Alarm".
     (
@@ -37,7 +44,11 @@ EXTRA_VECTORS: list[tuple[int, str, dict[str, Any]]] = [
         "0110000f0b2021011500",
         {"data": {"Device": "RB02I", "SWver": 1.5, "HWver": 11, "Datecode": "20210115"}},
     ),
-    (7, "814d010000000000000000", {"data": {"Cmd": "ConfigReportRsp", "Device": "R312A", "Status": "Failure"}}),
+    (
+        7,
+        "814d010000000000000000",
+        {"data": {"Cmd": "ConfigReportRsp", "Device": "R312A", "Status": "Failure"}},
+    ),
     (
         7,
         "824d000a0e100f00000000",
@@ -57,7 +68,7 @@ EXTRA_VECTORS: list[tuple[int, str, dict[str, Any]]] = [
 ]
 
 
-def _check(f_port: int, hex_bytes: str, expected: dict[str, Any]) -> None:
+def _check(f_port: int, hex_bytes: str, expected: dict[str, Any], *, ordered: bool = True) -> None:
     data = bytes.fromhex(hex_bytes)
     if expected.get("errors"):
         with pytest.raises(CodecError) as err:
@@ -66,7 +77,8 @@ def _check(f_port: int, hex_bytes: str, expected: dict[str, Any]) -> None:
     else:
         decoded = CODEC.decode(data, f_port)
         assert same(decoded, expected["data"]), decoded
-        assert list(decoded) == list(expected["data"]), "key order follows the vendor codec"
+        if ordered:  # yaml examples (the corpus) may list keys in another order
+            assert list(decoded) == list(expected["data"]), "key order follows the vendor codec"
 
 
 CORPUS = corpus_vectors("netvox/r312a")
@@ -78,7 +90,7 @@ def test_corpus_is_present() -> None:
 
 @pytest.mark.parametrize("vector", CORPUS, ids=[v["description"] for v in CORPUS])
 def test_corpus_vector(vector: dict[str, Any]) -> None:
-    _check(vector["fPort"], vector["bytes_hex"], vector["expected"])
+    _check(vector["fPort"], vector["bytes_hex"], vector["expected"], ordered=False)
 
 
 @pytest.mark.parametrize(("f_port", "hex_bytes", "expected"), EXTRA_VECTORS)
