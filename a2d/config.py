@@ -68,7 +68,9 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     if not isinstance(value, want) or (want is int and isinstance(value, bool)):
         raise ConfigError(f"{where}: {setting.key} must be {want.__name__}, not {value!r}")
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{where}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}")
+        raise ConfigError(
+            f"{where}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}"
+        )
     return value
 
 

@@ -62,6 +62,9 @@ def measurement(quantity: str, value: Any, channel: str | int | None = None) -> 
         unit = QUANTITIES[quantity][0]
     except KeyError:
         raise UnknownQuantity(quantity) from None
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return Measurement(quantity, value, unit, None if channel is None else str(channel))
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, str):

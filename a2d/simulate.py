@@ -39,13 +39,19 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--mqtt", type=_host_port, default=("127.0.0.1", 1883), help="broker HOST:PORT")
-    p.add_argument("--format", choices=("chirpstack", "tts"), default="chirpstack", help="network-server JSON")
+    p.add_argument(
+        "--format", choices=("chirpstack", "tts"), default="chirpstack", help="network-server JSON"
+    )
     p.add_argument("--devices", type=int, default=3, help="number of simulated devices (kinds in turn)")
-    p.add_argument("--rate", type=float, default=1.0, help="uplinks per second in total; 0 = as fast as possible")
+    p.add_argument(
+        "--rate", type=float, default=1.0, help="uplinks per second in total; 0 = as fast as possible"
+    )
     p.add_argument("--count", type=int, default=100, help="uplinks to publish in total, then stop")
     p.add_argument("--qos", type=int, choices=(0, 1), default=1, help="MQTT QoS to publish with")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same devices and bytes)")
-    p.add_argument("--print-devices", action="store_true", help="print [[devices]] TOML for edge.toml and exit")
+    p.add_argument(
+        "--print-devices", action="store_true", help="print [[devices]] TOML for edge.toml and exit"
+    )
     return p
 
 
@@ -109,5 +115,7 @@ def main(argv: Sequence[str]) -> int:
     host, port = args.mqtt
     msgs = uplinks(devices, args.format, args.count, args.seed)
     publish(host, port, msgs, args.count, args.rate, args.qos)
-    log.info("done: %d %s uplinks from %d devices to %s:%d", args.count, args.format, args.devices, host, port)
+    log.info(
+        "done: %d %s uplinks from %d devices to %s:%d", args.count, args.format, args.devices, host, port
+    )
     return 0

@@ -41,7 +41,9 @@ def encode_ws101(press: str, battery: int | None = None) -> bytes:
     return out
 
 
-def encode_lse01(battery_v: float, probe_c: float, water_pct: float, soil_c: float, conductivity: int) -> bytes:
+def encode_lse01(
+    battery_v: float, probe_c: float, water_pct: float, soil_c: float, conductivity: int
+) -> bytes:
     def s16(v: float) -> int:
         return int(round(v)) & 0xFFFF
 
@@ -91,7 +93,9 @@ class SimDevice:
 
     @property
     def name(self) -> str:
-        return {"ws101": "feedback", "lse01": "baumscheibe", "vs133": "zaehler"}[self.kind] + f"-{self.index + 1}"
+        return {"ws101": "feedback", "lse01": "baumscheibe", "vs133": "zaehler"}[
+            self.kind
+        ] + f"-{self.index + 1}"
 
     @property
     def codec(self) -> str:
@@ -141,7 +145,7 @@ def chirpstack_up(dev: SimDevice, data: bytes, at: datetime, rng: random.Random)
             "deviceName": dev.name,
             "devEui": dev.dev_eui,
             "deviceClassEnabled": "CLASS_A",
-            "tags": {"site": "rathaus", "programme": "offenburg.digital"},
+            "tags": {"site": "rathaus"},
         },
         "devAddr": f"{0x26000000 + dev.index:08x}",
         "adr": True,
@@ -159,9 +163,7 @@ def chirpstack_up(dev: SimDevice, data: bytes, at: datetime, rng: random.Random)
                 "rssi": -rng.randint(60, 118),
                 "snr": round(rng.uniform(-12, 11), 1),
                 "channel": rng.randint(0, 7),
-                "location": {"latitude": 48.4735, "longitude": 7.9498, "altitude": 162.0},
                 "context": "E3OWOQ==",
-                "metadata": {"region_config_id": "eu868", "region_common_name": "EU868"},
                 "crcStatus": "CRC_OK",
             }
         ],

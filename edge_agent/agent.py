@@ -9,6 +9,7 @@ from types import FrameType
 
 from .config import EdgeConfig
 from .ingest import Ingest, SourceState
+from .loop import IngestLoop
 from .mqtt import MqttSource
 from .store import Store
 
@@ -30,7 +31,6 @@ class Agent:
             self.store,
             config.devices,
             device_id=config.device_id,
-            batch_max=config.get("ingest.batch_max"),
             max_message_bytes=config.get("ingest.max_message_bytes"),
             retention_days=config.retention_days(),
         )
@@ -38,8 +38,9 @@ class Agent:
             MqttSource(
                 s,
                 client_id=f"a2d-{config.device_id}-{s.name}",
-                sink=self.ingest.submit,
+                sink=self.ingest.add,
                 on_state=self.ingest.set_connected,
+                protocol=config.get("mqtt.protocol"),
                 keepalive=config.get("mqtt.keepalive"),
                 receive_maximum=config.get("mqtt.receive_maximum"),
                 session_expiry=config.get("mqtt.session_expiry"),
@@ -48,6 +49,7 @@ class Agent:
             )
             for s in config.sources
         ]
+        self.loop = IngestLoop(self.ingest, self.sources, batch_max=config.get("ingest.batch_max"))
 
     def start(self) -> None:
         for src in self.sources:
@@ -56,15 +58,12 @@ class Agent:
             if s.qos == 0:
                 log.warning("source %s: %s", s.name, QOS0_NOTE)
         self.ingest.start()
-        for src in self.sources:
-            src.start()
+        self.loop.start()
         log.info("edge agent %s running; database %s", self.config.device_id, self.config.db_path)
 
     def stop(self) -> None:
-        """Disconnect (unacknowledged messages stay with the broker), then commit what is queued."""
-        for src in self.sources:
-            src.stop()
-        self.ingest.stop()
+        """Commit and acknowledge what was read, disconnect, close the database."""
+        self.loop.stop()
         self.store.close()
         log.info("edge agent stopped")
 
@@ -79,6 +78,10 @@ class Agent:
         signal.signal(signal.SIGINT, handler)
         self.start()
         try:
-            done.wait()
+            while not done.wait(1.0):
+                if not self.loop.alive:
+                    break
         finally:
             self.stop()
+        if self.loop.error is not None:
+            raise RuntimeError(f"the ingest loop failed: {self.loop.error}") from self.loop.error

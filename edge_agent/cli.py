@@ -75,7 +75,9 @@ def main(argv: Sequence[str]) -> int:
     db = open_reader(cfg.db_path)
     try:
         if args.command == "events":
-            rows = queries.events(db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit)
+            rows = queries.events(
+                db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit
+            )
             _emit(rows, args.json, _event_line)
         elif args.command == "quarantine":
             _emit(queries.quarantine(db, args.limit), args.json, _quarantine_line)
@@ -99,7 +101,9 @@ def _event_line(e: dict[str, Any]) -> str:
     if e["decode_errors"]:
         what = "ERROR " + "; ".join(e["decode_errors"])
     name = e["device_name"] or e["dev_eui"] or "?"
-    return f"{e['received_at']}  {e['kind']:<8} {name:<24} fCnt {e['f_cnt']!s:<6} {e['codec'] or '-':<26} {what}"
+    return (
+        f"{e['received_at']}  {e['kind']:<8} {name:<24} fCnt {e['f_cnt']!s:<6} {e['codec'] or '-':<26} {what}"
+    )
 
 
 def _quarantine_line(q: dict[str, Any]) -> str:
@@ -112,7 +116,9 @@ def _status_text(st: dict[str, Any]) -> str:
     if a is None:
         lines.append("agent: has not run yet")
     else:
-        state = "running" if a["running"] else f"NOT running (last heartbeat {a['heartbeat_age_s']:.0f} s ago)"
+        state = (
+            "running" if a["running"] else f"NOT running (last heartbeat {a['heartbeat_age_s']:.0f} s ago)"
+        )
         lines.append(f"agent {a['device_id']}: {state}, pid {a['pid']}, started {a['started_at']}")
     lines.append("")
     for s in st["sources"]:
@@ -132,5 +138,8 @@ def _status_text(st: dict[str, Any]) -> str:
             )
     c = st["counts"]
     streams = ", ".join(f"{k} {v}" for k, v in sorted(st["streams"].items())) or "none"
-    lines += ["", f"stored: {c['events']} events ({streams}), {c['quarantine']} quarantined, {c['devices']} devices"]
+    lines += [
+        "",
+        f"stored: {c['events']} events ({streams}), {c['quarantine']} quarantined, {c['devices']} devices",
+    ]
     return "\n".join(lines) + "\n"

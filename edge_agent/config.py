@@ -21,15 +21,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mqtt.port", 1883, "MQTT broker port", int),
     Setting("mqtt.username", "", "MQTT user name (TTS: app-id@tenant); empty for none"),
     Setting("mqtt.password", "", "MQTT password (TTS: an API key); prefer the A2D_MQTT_PASSWORD variable"),
-    Setting("mqtt.tls", False, "connect with TLS (certificate verified against mqtt.ca_file or the system CAs)", bool),
+    Setting(
+        "mqtt.tls",
+        False,
+        "connect with TLS (certificate verified against mqtt.ca_file or the system CAs)",
+        bool,
+    ),
     Setting("mqtt.ca_file", "", "CA bundle for mqtt.tls; empty for the system store"),
+    Setting(
+        "mqtt.protocol",
+        "3.1.1",
+        "MQTT version: 3.1.1 (fastest) or 5 (receive maximum set by us)",
+        choices=("3.1.1", "5"),
+    ),
     Setting("mqtt.keepalive", 30, "seconds between MQTT keep-alive pings", int),
-    Setting("mqtt.receive_maximum", 1000, "QoS 1 messages the broker may have in flight to us (MQTT 5)", int),
-    Setting("mqtt.session_expiry", 604800, "seconds the broker keeps our session and queue while we are away", int),
+    Setting(
+        "mqtt.receive_maximum", 1000, "QoS 1 messages the broker may have in flight to us (MQTT 5 only)", int
+    ),
+    Setting(
+        "mqtt.session_expiry", 604800, "seconds the broker keeps our session and queue while we are away", int
+    ),
     Setting("ingest.max_message_bytes", 262144, "larger MQTT messages are quarantined, not parsed", int),
     Setting("ingest.batch_max", 1000, "most messages committed in one transaction", int),
     Setting(
-        "store.synchronous", "normal", "SQLite synchronous mode: normal survives kill -9, full also power loss",
+        "store.synchronous",
+        "normal",
+        "SQLite synchronous mode: normal survives kill -9, full also power loss",
         choices=("normal", "full"),
     ),
     Setting("retention.uplink_days", 400, "days uplink events are kept (0 = forever)", int),
@@ -113,7 +130,9 @@ class EdgeConfig:
         }
 
 
-def parse(data: Mapping[str, Any], where: str = "edge.toml", env: Mapping[str, str] | None = None) -> EdgeConfig:
+def parse(
+    data: Mapping[str, Any], where: str = "edge.toml", env: Mapping[str, str] | None = None
+) -> EdgeConfig:
     """Check a config mapping and build an :class:`EdgeConfig`."""
     raw = resolve(data, SETTINGS, where, environ() if env is None else env)
     mqtt = raw["mqtt"]

@@ -51,8 +51,12 @@ def _health_measurements(health: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [m.as_dict()] if m else []
 
 
-def to_row(ev: NetworkEvent, devices: Mapping[str, Device], stored_at: str) -> tuple[Any, ...]:
-    """The ``events`` row for ``ev`` (columns as :data:`edge_agent.store.EVENT_COLUMNS`)."""
+def to_row(ev: NetworkEvent, devices: Mapping[str, Device]) -> list[Any]:
+    """The ``events`` row for ``ev`` (columns as :data:`edge_agent.store.EVENT_COLUMNS`).
+
+    ``stored_at`` (index 8) is left ``None`` for the writer to fill in at commit time, and so is
+    ``received_at`` (index 7) when the network server sent no time.
+    """
     device = devices.get(ev.dev_eui) if ev.dev_eui else None
     name = (device.name if device else "") or ev.device_id
     decoded: Any = None
@@ -77,7 +81,14 @@ def to_row(ev: NetworkEvent, devices: Mapping[str, Device], stored_at: str) -> t
     if ev.health:
         decoded = ev.health if decoded is None else decoded
         measurements = measurements or _health_measurements(ev.health)
-    return (
+    decoded_text = None
+    if decoded is not None:
+        try:
+            decoded_text = _json(decoded)
+        except TypeError as exc:
+            errors = [*errors, f"codec {codec_id} returned a value that is not JSON: {exc}"]
+            measurements = []
+    return [
         ev.key,
         ev.source,
         ev.kind,
@@ -85,17 +96,17 @@ def to_row(ev: NetworkEvent, devices: Mapping[str, Device], stored_at: str) -> t
         ev.dev_eui,
         name,
         ev.application,
-        ev.time or stored_at,
-        stored_at,
+        ev.time,
+        None,
         ev.f_cnt,
         ev.f_port,
         codec_id,
-        None if decoded is None else _json(decoded),
+        decoded_text,
         _json(errors),
         _json(measurements),
         ev.data,
         _json(meta),
-    )
+    ]
 
 
 def _decode(codec: codecs.Codec, data: bytes, f_port: int) -> tuple[dict[str, Any] | None, list[str]]:
@@ -106,10 +117,6 @@ def _decode(codec: codecs.Codec, data: bytes, f_port: int) -> tuple[dict[str, An
     except Exception as exc:  # noqa: BLE001 - a codec bug must not lose the event
         log.debug("codec %s failed on %s", codec.id, data.hex(), exc_info=True)
         return None, [f"codec {codec.id} failed: {type(exc).__name__}: {exc}"]
-    try:
-        orjson.dumps(decoded)
-    except TypeError as exc:
-        return None, [f"codec {codec.id} returned a value that is not JSON: {exc}"]
     return decoded, []
 
 

@@ -1,18 +1,17 @@
-"""The ingest writer: the one thread that owns the SQLite write connection.
+"""The ingest writer: parse, decode and commit messages; acknowledge them only after the commit.
 
-MQTT callbacks hand each message over as an :class:`Inbound`. The writer takes what is queued
-(up to ``batch_max``), parses and decodes it, commits it in one transaction, and only then
-acknowledges each QoS 1 message to the broker. A ``kill -9`` before the commit means the broker
-still holds the messages and redelivers them; the idempotency key stores a redelivery once.
+It is driven by one thread (the :class:`edge_agent.loop.IngestLoop`), which also owns the MQTT
+sockets and therefore the SQLite write connection: ``add`` takes a message as it arrives,
+``flush`` commits everything added since the last flush in one transaction and then sends the
+PUBACK for each QoS 1 message. A ``kill -9`` before the commit means the broker still holds the
+messages and redelivers them; the idempotency key stores a redelivery once.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import sqlite3
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -31,11 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class Acker(Protocol):
-    def ack(self, mid: int, qos: int) -> Any: ...
+    def ack(self, mid: int, qos: int, conn: int) -> Any: ...
 
 
 class Inbound(NamedTuple):
-    """One message as it arrived; ``acker.ack(mid, qos)`` is called after it is committed."""
+    """One message as it arrived; ``acker.ack(mid, qos, conn)`` is called after it is committed."""
 
     source: str
     kind: str
@@ -44,6 +43,7 @@ class Inbound(NamedTuple):
     mid: int = 0
     qos: int = 0
     acker: Acker | None = None
+    conn: int = 0
 
 
 @dataclass
@@ -78,10 +78,7 @@ class _RateLimitedLog:
 
 
 class Ingest:
-    """Owns the writer thread. ``submit`` is safe to call from any thread (MQTT callbacks)."""
-
-    HEARTBEAT_SECONDS = 5.0
-    PRUNE_SECONDS = 3600.0
+    """Collects parsed rows until :meth:`flush`. Not thread-safe: one thread drives it."""
 
     def __init__(
         self,
@@ -89,7 +86,6 @@ class Ingest:
         devices: Mapping[str, Device],
         *,
         device_id: str = "edge",
-        batch_max: int = 1000,
         max_message_bytes: int = 262144,
         retention_days: dict[str, int] | None = None,
         clock: Callable[[], str] = timeutil.utc_now,
@@ -97,42 +93,27 @@ class Ingest:
         self.store = store
         self.devices = devices
         self.device_id = device_id
-        self.batch_max = batch_max
         self.max_message_bytes = max_message_bytes
         self.retention_days = retention_days or {}
         self.clock = clock
-        self._queue: queue.SimpleQueue[Inbound | Callable[[], None] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
         self._bad = _RateLimitedLog()
         self._once = Once(log)
-        self.committed = 0  # messages committed so far (stored + duplicates + quarantined + ignored)
-        self._committed_cond = threading.Condition()
+        self._pending: list[Inbound] = []
+        self._rows: list[tuple[str, list[Any]]] = []
+        self._quarantine_rows: list[tuple[Any, ...]] = []
+        self._counts: dict[str, BatchCounts] = defaultdict(BatchCounts)
+        self._received: dict[str, int] = defaultdict(int)
+        self._ignored: dict[str, int] = defaultdict(int)
+        self._health: dict[str, tuple[Any, ...]] = {}
+        self.committed = 0  # messages committed so far, of every outcome
 
-    # -- any thread -------------------------------------------------------------------------
-    def submit(self, msg: Inbound) -> None:
-        self._queue.put(msg)
-
-    def call(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the writer thread (for other writes: source state, housekeeping)."""
-        self._queue.put(fn)
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
 
     def start(self) -> None:
+        """Record this agent process (pid, version, start time) for ``a2d edge status``."""
         self._write_agent_row()
-        self._thread = threading.Thread(target=self._run, name="a2d-writer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        """Commit what is queued, then end the writer thread."""
-        if self._thread is None:
-            return
-        self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
-
-    def wait_committed(self, n: int, timeout: float) -> bool:
-        """Block until ``n`` messages have been committed (tests and benchmarks)."""
-        with self._committed_cond:
-            return self._committed_cond.wait_for(lambda: self.committed >= n, timeout)
 
     # -- source state (called through ``call`` from MQTT callbacks) ----------------------------
     def register_source(self, s: SourceState) -> None:
@@ -146,96 +127,72 @@ class Ingest:
             )
 
     def set_connected(self, name: str, connected: bool, error: str | None = None) -> None:
-        def write() -> None:
-            with self.store.atomic() as db:
-                db.execute(
-                    "UPDATE sources SET connected = ?, changed_at = ?, last_error = COALESCE(?, last_error)"
-                    " WHERE name = ?",
-                    (int(connected), self.clock(), error, name),
-                )
+        with self.store.atomic() as db:
+            db.execute(
+                "UPDATE sources SET connected = ?, changed_at = ?, last_error = COALESCE(?, last_error) WHERE name = ?",
+                (int(connected), self.clock(), error, name),
+            )
 
-        self.call(write)
-
-    # -- the writer thread --------------------------------------------------------------------
-    def _run(self) -> None:
-        next_beat = time.monotonic() + self.HEARTBEAT_SECONDS
-        next_prune = time.monotonic()
-        stopping = False
-        while not stopping:
-            timeout = max(0.0, min(next_beat, next_prune) - time.monotonic())
-            try:
-                first = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                first = ...
-            batch: list[Inbound] = []
-            calls: list[Callable[[], None]] = []
-            item: Any = first
-            while True:
-                if item is None:
-                    stopping = True
-                elif isinstance(item, Inbound):
-                    batch.append(item)
-                elif item is not ...:
-                    calls.append(item)
-                if stopping or len(batch) >= self.batch_max:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._commit(batch)
-            for fn in calls:
-                self._guarded(fn)
-            now = time.monotonic()
-            if now >= next_beat:
-                self._guarded(self._heartbeat)
-                next_beat = now + self.HEARTBEAT_SECONDS
-            if now >= next_prune:
-                self._guarded(self._prune)
-                next_prune = now + self.PRUNE_SECONDS
-
-    def _guarded(self, fn: Callable[[], None]) -> None:
+    # -- messages ---------------------------------------------------------------------------
+    def add(self, msg: Inbound) -> None:
+        """Parse and decode one message now; it is committed (and acknowledged) by :meth:`flush`."""
+        self._pending.append(msg)
+        self._received[msg.source] += 1
         try:
-            fn()
-        except Exception:
-            log.exception("writer task %s failed", getattr(fn, "__name__", fn))
+            if len(msg.payload) > self.max_message_bytes:
+                raise BadMessage(
+                    f"message of {len(msg.payload)} bytes exceeds the {self.max_message_bytes}-byte limit"
+                )
+            ev = parse(msg.kind, msg.topic, msg.payload)
+            if ev is None:
+                self._ignored[msg.source] += 1
+                return
+            row = to_row(ev, self.devices)
+        except BadMessage as exc:
+            self._quarantine(msg, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop ingest
+            log.exception("unexpected error on %s", msg.topic[:120])
+            self._quarantine(msg, f"internal error: {type(exc).__name__}: {exc}")
+            return
+        self._rows.append((msg.source, row))
+        if ev.dev_eui:
+            self._health[ev.dev_eui] = (
+                ev.dev_eui,
+                row[5],
+                row[7],
+                ev.f_cnt if ev.kind == "up" else None,
+                ev.health,
+            )
 
-    def _commit(self, batch: list[Inbound]) -> None:
-        stored_at = self.clock()
-        rows: list[tuple[Any, ...]] = []
-        quarantine: list[tuple[Any, ...]] = []
-        per_source: dict[str, BatchCounts] = defaultdict(BatchCounts)
-        received: dict[str, int] = defaultdict(int)
-        ignored: dict[str, int] = defaultdict(int)
-        health: dict[str, tuple[Any, ...]] = {}
-        for msg in batch:
-            received[msg.source] += 1
-            try:
-                if len(msg.payload) > self.max_message_bytes:
-                    raise BadMessage(f"message of {len(msg.payload)} bytes exceeds the {self.max_message_bytes}-byte limit")
-                ev = parse(msg.kind, msg.topic, msg.payload)
-                if ev is None:
-                    ignored[msg.source] += 1
-                    continue
-                row = to_row(ev, self.devices, stored_at)
-            except BadMessage as exc:
-                self._quarantine(msg, str(exc), stored_at, quarantine, per_source)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop ingest
-                log.exception("unexpected error on %s", msg.topic)
-                self._quarantine(msg, f"internal error: {type(exc).__name__}: {exc}", stored_at, quarantine, per_source)
-                continue
-            rows.append((msg.source, row))
-            if ev.dev_eui:
-                health[ev.dev_eui] = (ev.dev_eui, row[5], row[7], ev.f_cnt if ev.kind == "up" else None, ev.health)
-        self._write_with_retry(rows, quarantine, per_source, received, ignored, health, stored_at)
+    def flush(self) -> int:
+        """Commit everything added since the last flush, then acknowledge it. Returns the count."""
+        batch = self._pending
+        if not batch:
+            return 0
+        now = self.clock()
+        for _, row in self._rows:
+            row[8] = now
+            if row[7] is None:
+                row[7] = now
+        for dev_eui, h in self._health.items():
+            if h[2] is None:
+                self._health[dev_eui] = (*h[:2], now, *h[3:])
+        self._write_with_retry(
+            self._rows, self._quarantine_rows, self._counts, self._received, self._ignored, self._health, now
+        )
         for msg in batch:
             if msg.acker is not None and msg.qos > 0:
-                msg.acker.ack(msg.mid, msg.qos)
-        with self._committed_cond:
-            self.committed += len(batch)
-            self._committed_cond.notify_all()
+                msg.acker.ack(msg.mid, msg.qos, msg.conn)
+        self._pending = []
+        self._rows = []
+        self._quarantine_rows = []
+        self._counts = defaultdict(BatchCounts)
+        self._received = defaultdict(int)
+        self._ignored = defaultdict(int)
+        self._health = {}
+        self.committed += len(batch)
+        return len(batch)
 
     def _write_with_retry(self, *args: Any) -> None:
         """Commit the batch; on a database error keep it (unacknowledged) and retry with back-off."""
@@ -244,7 +201,9 @@ class Ingest:
             try:
                 self._write(*args)
             except sqlite3.Error as exc:
-                self._once.failed("db", "cannot write to the database (%s); retrying, nothing is acknowledged", exc)
+                self._once.failed(
+                    "db", "cannot write to the database (%s); retrying, nothing is acknowledged", exc
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
@@ -253,7 +212,7 @@ class Ingest:
 
     def _write(
         self,
-        rows: list[tuple[str, tuple[Any, ...]]],
+        rows: list[tuple[str, list[Any]]],
         quarantine: list[tuple[Any, ...]],
         per_source: dict[str, BatchCounts],
         received: dict[str, int],
@@ -261,7 +220,7 @@ class Ingest:
         health: dict[str, tuple[Any, ...]],
         stored_at: str,
     ) -> None:
-        by_source: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        by_source: dict[str, list[list[Any]]] = defaultdict(list)
         for source, row in rows:
             by_source[source].append(row)
         with self.store.atomic() as db:
@@ -279,13 +238,11 @@ class Ingest:
                     (n, c.stored, c.duplicates, c.quarantined, ignored[name], stored_at, name),
                 )
 
-    def _quarantine(
-        self, msg: Inbound, reason: str, at: str, rows: list[tuple[Any, ...]], per_source: dict[str, BatchCounts]
-    ) -> None:
+    def _quarantine(self, msg: Inbound, reason: str) -> None:
         self._bad.warn("quarantined a message on %s: %s", msg.topic[:120], reason)
         keep = msg.payload[: max(self.max_message_bytes, 65536)]
-        rows.append((msg.source, msg.topic, reason, len(msg.payload), keep, at))
-        per_source[msg.source].quarantined += 1
+        self._quarantine_rows.append((msg.source, msg.topic, reason, len(msg.payload), keep, self.clock()))
+        self._counts[msg.source].quarantined += 1
 
     @staticmethod
     def _update_devices(db: Any, items: Any) -> None:
@@ -318,11 +275,11 @@ class Ingest:
                 (self.device_id, os.getpid(), __version__, now, now),
             )
 
-    def _heartbeat(self) -> None:
+    def heartbeat(self) -> None:
         with self.store.atomic() as db:
             db.execute("UPDATE agent SET heartbeat_at = ? WHERE id = 1", (self.clock(),))
 
-    def _prune(self) -> None:
+    def prune(self) -> None:
         if self.retention_days:
             removed = self.store.prune(self.retention_days, self.clock())
             if removed:

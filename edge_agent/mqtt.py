@@ -1,20 +1,27 @@
-"""MQTT adapter: one paho client per configured source, feeding the ingest writer.
+"""MQTT adapter: one paho client per configured source, driven by the ingest loop's thread.
 
-ChirpStack sources subscribe with QoS 1 on a persistent MQTT 5 session (``clean_start=False``,
-a session expiry, a large receive maximum) and acknowledge manually: the PUBACK is sent by the
-writer after the message is committed. The Things Stack's MQTT server only offers QoS 0, so
-its messages cannot be redelivered; what it sends while we are away is lost (see the docs).
+ChirpStack sources subscribe with QoS 1 on a persistent session (``clean_session=False`` in
+MQTT 3.1.1, or ``clean_start=False`` plus a session expiry in MQTT 5) and acknowledge manually:
+the loop sends the PUBACK after the message is committed. The Things Stack's MQTT server only
+offers QoS 0, so its messages cannot be redelivered: what it sends while we are away is lost.
+
+The clients do not run paho's own network thread. :class:`edge_agent.loop.IngestLoop` selects
+on their sockets and calls :meth:`MqttSource.read`, :meth:`~MqttSource.write` and
+:meth:`~MqttSource.tick`; that keeps parsing, committing and acknowledging on one thread.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -26,9 +33,39 @@ from .ingest import Inbound
 
 log = logging.getLogger(__name__)
 
+_PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
+PROTOCOLS = {"3.1.1": MQTTProtocolVersion.MQTTv311, "5": MQTTProtocolVersion.MQTTv5}
+
+
+class _BufferedClient(mqtt.Client):
+    """paho reads each packet with three or more ``recv`` calls (type byte, length, body); this
+    reads the socket in 64 KiB chunks and serves those calls from the chunk. It overrides paho's
+    private ``_sock_recv``/``_sock_close`` (paho-mqtt is pinned; tests cover the behaviour)."""
+
+    _chunk: bytes = b""
+    _pos: int = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._pos >= len(self._chunk):
+            chunk = super()._sock_recv(65536)  # raises BlockingIOError when nothing is there
+            if not chunk:
+                return chunk  # the broker closed the connection
+            self._chunk, self._pos = chunk, 0
+        out = self._chunk[self._pos : self._pos + bufsize]
+        self._pos += len(out)
+        return out
+
+    def _sock_close(self) -> None:
+        self._chunk, self._pos = b"", 0
+        super()._sock_close()
+
+    def buffered(self) -> int:
+        """Bytes read from the socket that paho has not consumed yet (select cannot see them)."""
+        return len(self._chunk) - self._pos
+
 
 class MqttSource:
-    """One broker subscription. ``start()`` returns at once; paho reconnects by itself."""
+    """One broker subscription. ``connect`` never raises; failures are retried with back-off."""
 
     def __init__(
         self,
@@ -37,80 +74,194 @@ class MqttSource:
         sink: Callable[[Inbound], None],
         on_state: Callable[[str, bool, str | None], None],
         *,
+        protocol: str = "3.1.1",
         keepalive: int = 30,
         receive_maximum: int = 1000,
         session_expiry: int = 604800,
         tls: bool = False,
         ca_file: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.sink = sink
         self.on_state = on_state
         self.keepalive = keepalive
+        self.clock = clock
         self.persistent = source.qos > 0
-        self._once = Once(log)
+        self.v5 = protocol == "5"
         self.connected = False
+        self.received = 0
+        self._once = Once(log)
         self._recorded_down: bool | None = None
-        c = mqtt.Client(
+        self._retry_at = 0.0
+        self._delay = 1.0
+        self._next_misc = 0.0
+        kwargs: dict[str, Any] = {} if self.v5 else {"clean_session": not self.persistent}
+        c = _BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=PROTOCOLS[protocol],
             manual_ack=self.persistent,
+            **kwargs,
         )
         if source.username:
             c.username_pw_set(source.username, source.password or None)
         if tls:
             c.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
-        c.reconnect_delay_set(min_delay=1, max_delay=60)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
-        c.on_connect_fail = self._on_connect_fail
-        self._props = Properties(PacketTypes.CONNECT)
-        if self.persistent:
-            self._props.SessionExpiryInterval = session_expiry
-            self._props.ReceiveMaximum = receive_maximum
-        self.client = c
+        self._connect_args: dict[str, Any] = {}
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            if self.persistent:
+                props.SessionExpiryInterval = session_expiry
+                props.ReceiveMaximum = receive_maximum
+            self._connect_args = {"clean_start": not self.persistent, "properties": props}
+        self.client: _BufferedClient = c
+        self._conn = 0  # counts connections; acknowledgements only go to the one a message came on
+        self._acks: list[int] = []
 
     @property
     def broker(self) -> str:
         return f"{self.source.host}:{self.source.port}"
 
-    def start(self) -> None:
-        self.client.connect_async(
-            self.source.host,
-            self.source.port,
-            keepalive=self.keepalive,
-            clean_start=not self.persistent,
-            properties=self._props,
-        )
-        self.client.loop_start()
+    def fileno(self) -> int | None:
+        sock = self.client.socket()
+        return None if sock is None else sock.fileno()
 
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    def wants_write(self) -> bool:
+        return self.client.want_write()
 
-    # paho callbacks (network thread) --------------------------------------------------------
+    # driven by the loop -------------------------------------------------------------------
+    def connect_if_due(self) -> None:
+        """Open the TCP connection when no socket is open and the back-off has passed."""
+        if self.client.socket() is not None or self.clock() < self._retry_at:
+            return
+        self._conn += 1
+        self._acks.clear()
+        try:
+            self.client.connect(
+                self.source.host, self.source.port, keepalive=self.keepalive, **self._connect_args
+            )
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._retry_at = self.clock() + self._delay
+            self._delay = min(self._delay * 2, 60.0)
+            self._down(f"cannot reach the broker ({exc})")
+            return
+        self._next_misc = self.clock() + 1.0
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):
+            # acknowledgements are tiny; without this, Nagle's algorithm holds them back until the
+            # broker's delayed ACK (tens of milliseconds per batch)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def ack(self, mid: int, qos: int, conn: int) -> None:
+        """Queue the acknowledgement of a committed message; :meth:`send_acks` sends the queue."""
+        if conn == self._conn and qos == 1:
+            self._acks.append(mid)
+        # a message from an earlier connection is redelivered by the broker and stored once
+
+    def send_acks(self) -> None:
+        """Send the queued PUBACKs, in one write when paho has nothing else queued.
+
+        paho keeps no state for an incoming QoS 1 message, so writing its PUBACK ourselves is
+        invisible to it. We only do so when paho's own output queue is empty (so packets cannot
+        interleave) and the socket is plain TCP; otherwise each goes through ``client.ack``.
+        """
+        mids, self._acks = self._acks, []
+        if not mids:
+            return
+        sock = self.client.socket()
+        if type(sock) is socket.socket and not self.client.want_write():
+            data = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
+            try:
+                sent = sock.send(data)
+                if sent < len(data):  # rare: the socket buffer is full; finish in blocking mode
+                    sock.settimeout(10)
+                    try:
+                        sock.sendall(data[sent:])
+                    finally:
+                        sock.setblocking(False)
+            except OSError as exc:
+                log.debug(
+                    "sending %d acknowledgements failed: %s", len(mids), exc
+                )  # redelivered, stored once
+            return
+        for mid in mids:
+            self.client.ack(mid, 1)
+
+    def read(self, limit: int) -> int:
+        """Read what the socket holds, at most ``limit`` messages; return how many arrived."""
+        before = self.received
+        while self.received - before < limit:
+            mark = self.received
+            rc = self.client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._lost(rc)
+                break
+            if self.received == mark and not self.client.buffered():
+                break  # nothing left to read (or a non-PUBLISH packet with nothing behind it)
+        return self.received - before
+
+    def write(self) -> None:
+        rc = self.client.loop_write()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._lost(rc)
+
+    def tick(self) -> None:
+        """Keep-alive pings and dead-link detection, about once a second."""
+        now = self.clock()
+        if now < self._next_misc or self.client.socket() is None:
+            return
+        self._next_misc = now + 1.0
+        rc = self.client.loop_misc()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._lost(rc)
+
+    def close(self) -> None:
+        """Send DISCONNECT (paho closes the socket once it is written)."""
+        if self.client.socket() is not None:
+            self.client.disconnect()
+            self.client.loop_write()
+        sock = self.client.socket()
+        if sock is not None:  # the DISCONNECT did not fit into the socket buffer
+            sock.close()
+
+    # paho callbacks, called from read/write/tick on the loop's thread -------------------------
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
+            self._retry_at = self.clock() + self._delay
+            self._delay = min(self._delay * 2, 60.0)
             self._down(f"broker refused the connection: {reason}")
-            return
-        client.subscribe(self.source.topic, options=SubscribeOptions(qos=self.source.qos))
+            return  # paho closes the socket after a refused CONNACK
+        if self.v5:
+            client.subscribe(self.source.topic, options=SubscribeOptions(qos=self.source.qos))
+        else:
+            client.subscribe(self.source.topic, qos=self.source.qos)
         self.connected = True
         self._recorded_down = False
+        self._delay = 1.0
         resumed = " (resumed its session)" if getattr(flags, "session_present", False) else ""
         if self._once.is_down("link"):
-            self._once.recovered("link", "source %s: connected to %s again%s", self.source.name, self.broker, resumed)
+            self._once.recovered(
+                "link", "source %s: connected to %s again%s", self.source.name, self.broker, resumed
+            )
         else:
-            log.info("source %s: connected to %s, subscribed to %s with QoS %d%s",
-                     self.source.name, self.broker, self.source.topic, self.source.qos, resumed)
+            log.info(
+                "source %s: connected to %s, subscribed to %s with QoS %d%s",
+                self.source.name, self.broker, self.source.topic, self.source.qos, resumed,
+            )  # fmt: skip
         self.on_state(self.source.name, True, None)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        self._down(f"disconnected: {reason}")
+        self._retry_at = self.clock() + self._delay
+        self._down(f"disconnected ({reason})")
 
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._down("cannot reach the broker")
+    def _lost(self, rc: MQTTErrorCode) -> None:
+        """paho has closed the socket already (and called on_disconnect where it could)."""
+        self._retry_at = self.clock() + self._delay
+        self._down(f"connection lost ({mqtt.error_string(rc)})")
 
     def _down(self, why: str) -> None:
         """Log the first failure of a run of failures and record the state change once."""
@@ -121,4 +272,6 @@ class MqttSource:
         self._recorded_down = True
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.sink(Inbound(self.source.name, self.source.kind, msg.topic, msg.payload, msg.mid, msg.qos, client))
+        self.received += 1
+        src = self.source
+        self.sink(Inbound(src.name, src.kind, msg.topic, msg.payload, msg.mid, msg.qos, self, self._conn))

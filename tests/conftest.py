@@ -39,7 +39,9 @@ class Mosquitto:
     def __init__(self, tmp: Path) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
-            pytest.fail("the mosquitto binary is missing: run `make test` (it installs it) or apt-get install mosquitto")
+            pytest.fail(
+                "the mosquitto binary is missing: run `make test` (it installs it) or apt-get install mosquitto"
+            )
         self.exe = exe
         self.port = free_port()
         self.conf = tmp / "mosquitto.conf"
@@ -53,7 +55,9 @@ class Mosquitto:
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(self.conf)], stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
         wait_port(self.port)
 
     def stop(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from collections.abc import Mapping
@@ -29,6 +28,8 @@ def obj(d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def text(d: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
     v = d.get(key)
+    if type(v) is str:
+        return v
     if v is None:
         return default
     if not isinstance(v, str):
@@ -39,6 +40,8 @@ def text(d: Mapping[str, Any], key: str, default: str | None = None) -> str | No
 def integer(d: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
     """An integer field; integral floats and digit strings (uint64 in protobuf JSON) are accepted."""
     v = d.get(key)
+    if type(v) is int:
+        return v
     if v is None:
         return default
     if isinstance(v, bool):
@@ -75,7 +78,7 @@ def b64(d: Mapping[str, Any], key: str) -> bytes | None:
     if v is None:
         return None
     try:
-        return base64.b64decode(v, validate=True)
+        return binascii.a2b_base64(v, strict_mode=True)
     except (binascii.Error, ValueError):
         raise BadMessage(f"field {key}: not valid base64") from None
 

@@ -91,7 +91,10 @@ def _uplink(body: Mapping[str, Any], ev: NetworkEvent) -> None:
     rx = body.get("rxInfo") or []
     if not isinstance(rx, list):
         raise BadMessage("field rxInfo: expected a list")
-    best = max((r for r in rx if isinstance(r, Mapping)), key=lambda r: _num(r.get("rssi")), default=None)
+    gateways = [r for r in rx if isinstance(r, Mapping)]
+    best = (
+        gateways[0] if len(gateways) == 1 else max(gateways, key=lambda r: _num(r.get("rssi")), default=None)
+    )
     ev.meta = {
         "dev_addr": text(body, "devAddr"),
         "dr": integer(body, "dr"),

@@ -94,8 +94,11 @@ def _uplink(msg: Mapping[str, Any], ev: NetworkEvent) -> None:
     if not isinstance(rx, list):
         raise BadMessage("field rx_metadata: expected a list")
     gateways = [r for r in rx if isinstance(r, Mapping)]
-    best = max(gateways, key=lambda r: r.get("rssi", -1000) if isinstance(r.get("rssi"), int | float) else -1000,
-               default=None)
+    best = max(
+        gateways,
+        key=lambda r: r.get("rssi", -1000) if isinstance(r.get("rssi"), int | float) else -1000,
+        default=None,
+    )
     ev.meta = {"gateways": len(rx), "confirmed": bool(msg.get("confirmed", False))}
     if best is not None:
         ev.meta.update(

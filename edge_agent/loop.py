@@ -1,0 +1,140 @@
+"""The ingest loop: one thread that owns the MQTT sockets and the SQLite write connection.
+
+Each turn it waits on every source's socket, reads what has arrived (parsing and decoding each
+message as it comes), commits the batch once the sockets are drained or ``batch_max`` is
+reached, and then sends the PUBACKs. Keeping all of this on one thread avoids handing every
+message and every acknowledgement across threads, which costs more than the work itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from .ingest import Ingest
+from .mqtt import MqttSource
+
+log = logging.getLogger(__name__)
+
+
+class IngestLoop:
+    HEARTBEAT_SECONDS = 5.0
+    PRUNE_SECONDS = 3600.0
+
+    def __init__(self, ingest: Ingest, sources: Sequence[MqttSource], batch_max: int = 1000) -> None:
+        self.ingest = ingest
+        self.sources = list(sources)
+        self.batch_max = batch_max
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    # any thread -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="a2d-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Commit and acknowledge what has been read, disconnect, end the thread."""
+        self._stopping.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the loop's thread (the only thread that may write the database)."""
+        self._calls.put(fn)
+        self._wake()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    # the loop's thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # the agent's main thread reports it and exits non-zero
+            self.error = exc
+            log.exception("the ingest loop failed")
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        ingest = self.ingest
+        next_beat = time.monotonic()
+        next_prune = time.monotonic()
+        while not self._stopping.is_set():
+            for src in self.sources:
+                src.connect_if_due()
+            readers = {src.fileno(): src for src in self.sources}
+            readers.pop(None, None)
+            writers = [fd for fd, src in readers.items() if src.wants_write()]
+            timeout = 0.0 if ingest.pending else 1.0
+            r, w, _ = select.select([*readers, self._wake_r], writers, [], timeout)
+            for fd in w:
+                if fd in readers:
+                    readers[fd].write()
+            arrived = 0
+            for fd in r:
+                if fd is self._wake_r:
+                    self._drain_wake()
+                elif fd in readers:
+                    arrived += readers[fd].read(self.batch_max - ingest.pending)
+            if ingest.pending and (arrived == 0 or ingest.pending >= self.batch_max):
+                self._flush()
+            self._run_calls()
+            for src in self.sources:
+                src.tick()
+            now = time.monotonic()
+            if now >= next_beat:
+                ingest.heartbeat()
+                next_beat = now + self.HEARTBEAT_SECONDS
+            if now >= next_prune:
+                ingest.prune()
+                next_prune = now + self.PRUNE_SECONDS
+
+    def _flush(self) -> None:
+        self.ingest.flush()
+        for src in self.sources:
+            src.send_acks()
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            fn()
+
+    def _shutdown(self) -> None:
+        try:
+            self._flush()
+        finally:
+            for src in self.sources:
+                src.close()
