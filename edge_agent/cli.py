@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev-eui", help="only this device")
     ev.add_argument("--kind", help="only this event kind (up, status, join, ...)")
     ev.add_argument("--limit", type=int, help="at most this many")
+    ev.add_argument("--after", type=int, help="only events with an id above this one (to follow new events)")
     q = add("quarantine", "print rejected input with the reason")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.add_argument("--limit", type=int, help="at most this many")
@@ -76,7 +77,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         if args.command == "events":
             rows = queries.events(
-                db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit
+                db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit, after=args.after
             )
             _emit(rows, args.json, _event_line)
         elif args.command == "quarantine":

@@ -157,13 +157,12 @@ class Ingest:
             return
         self._rows.append((msg.source, row))
         if ev.dev_eui:
-            self._health[ev.dev_eui] = (
-                ev.dev_eui,
-                row[5],
-                row[7],
-                ev.f_cnt if ev.kind == "up" else None,
-                ev.health,
-            )
+            health = ev.health
+            earlier = self._health.get(ev.dev_eui)
+            if earlier is not None and earlier[4]:  # keep what earlier events in this batch told
+                health = {**earlier[4], **(health or {})}
+            f_cnt = ev.f_cnt if ev.kind == "up" else (earlier[3] if earlier else None)
+            self._health[ev.dev_eui] = (ev.dev_eui, row[5], row[7], f_cnt, health)
 
     def flush(self) -> int:
         """Commit everything added since the last flush, then acknowledge it. Returns the count."""

@@ -119,6 +119,7 @@ class MqttSource:
                 props.ReceiveMaximum = receive_maximum
             self._connect_args = {"clean_start": not self.persistent, "properties": props}
         self.client: _BufferedClient = c
+        self._closing = False
         self._conn = 0  # counts connections; acknowledgements only go to the one a message came on
         self._acks: list[int] = []
 
@@ -221,6 +222,7 @@ class MqttSource:
 
     def close(self) -> None:
         """Send DISCONNECT (paho closes the socket once it is written)."""
+        self._closing = True
         if self.client.socket() is not None:
             self.client.disconnect()
             self.client.loop_write()
@@ -255,6 +257,10 @@ class MqttSource:
         self.on_state(self.source.name, True, None)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if self._closing:
+            log.info("source %s: disconnected from %s", self.source.name, self.broker)
+            self.connected = False
+            return
         self._retry_at = self.clock() + self._delay
         self._down(f"disconnected ({reason})")
 

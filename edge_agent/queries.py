@@ -27,6 +27,7 @@ def events(
     dev_eui: str | None = None,
     kind: str | None = None,
     limit: int | None = None,
+    after: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stored events in arrival order, filtered; streamed row by row."""
     since_n = timeutil.normalise(since) if since else None
@@ -35,8 +36,8 @@ def events(
         "SELECT id, source, kind, stream, dev_eui, device_name, application, received_at, stored_at, f_cnt,"
         " f_port, codec, decoded, decode_errors, measurements, raw, meta FROM events"
         " WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR dev_eui = ?2) AND (?3 IS NULL OR kind = ?3)"
-        " ORDER BY id LIMIT ?4",
-        (since_n, dev, kind, limit or -1),
+        " AND id > ?5 ORDER BY id LIMIT ?4",
+        (since_n, dev, kind, limit or -1, after or 0),
     )
     for row in rows:
         yield _event(row)

@@ -1,0 +1,222 @@
+"""`a2d demo`: the edge agent on this machine, fed by simulated devices, with a power cut.
+
+Starts a private Mosquitto on a free loopback port, writes an ``edge.toml`` for simulated
+devices (feedback buttons, tree-pit soil sensors, people counters), runs ``a2d edge run``,
+publishes ChirpStack and The Things Stack uplinks, kills the agent with SIGKILL half-way (as a
+power cut would) and restarts it, and shows each stored event as it arrives. At the end it
+counts what was published against what was stored. Everything is stopped on exit; the
+database stays in ``--data`` for ``a2d edge events``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import logs
+from .errors import KnownError
+from .simulate import publish, uplinks
+from .uplinks import devices_toml, make_devices
+
+log = logging.getLogger(__name__)
+EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 10) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise KnownError(f"the demo broker did not start on port {port}")
+
+
+def _a2d(*args: str) -> list[str]:
+    return [sys.executable, "-m", "a2d.cli", *args]
+
+
+class Demo:
+    def __init__(self, data: Path, devices: int, out: Any = sys.stdout) -> None:
+        self.data = data
+        self.devices = make_devices(devices)
+        self.out = out
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.port = _free_port()
+        self.cfg = data / "edge.toml"
+        self.last_id = 0
+        self.shown = 0
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def start_broker(self) -> None:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise KnownError("mosquitto is not installed (make demo installs it; or apt-get install mosquitto)")
+        conf = self.data / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_inflight_messages 1000\nmax_queued_messages 100000\n" + ("user root\n" if os.geteuid() == 0 else "")
+        )
+        self.procs.append(
+            subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        _wait_port(self.port)
+
+    def write_config(self) -> None:
+        self.cfg.write_text(
+            "# written by `a2d demo`\n"
+            f'[device]\nid = "demo-rathaus-1"\ndata_dir = "{self.data}"\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
+            '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
+            # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
+            + devices_toml(self.devices)
+        )
+
+    def start_agent(self) -> subprocess.Popen[bytes]:
+        log_file = (self.data / "agent.log").open("ab")
+        agent = subprocess.Popen(_a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file)
+        self.procs.append(agent)
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            status = self._status()
+            if status and all(s["connected"] for s in status["sources"]) and status["sources"]:
+                return agent
+            if agent.poll() is not None:
+                raise KnownError(f"the edge agent exited; see {self.data / 'agent.log'}")
+            time.sleep(0.1)
+        raise KnownError(f"the edge agent did not connect; see {self.data / 'agent.log'}")
+
+    def _status(self) -> dict[str, Any] | None:
+        r = subprocess.run(_a2d("edge", "status", "--config", str(self.cfg), "--json"), capture_output=True, text=True)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def show_new_events(self) -> None:
+        r = subprocess.run(
+            _a2d("edge", "events", "--config", str(self.cfg), "--json", "--after", str(self.last_id)),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        for line in r.stdout.splitlines():
+            e = json.loads(line)
+            self.last_id = e["id"]
+            self.shown += 1
+            self.say(describe(e))
+
+    def publish_part(self, fmt: str, count: int, rate: float, seed: int) -> None:
+        msgs = uplinks(self.devices, fmt, count, seed)
+        publish("127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def _showing(msgs: Any, demo: Demo, every: int) -> Any:
+    for i, m in enumerate(msgs):
+        if i and i % every == 0:
+            demo.show_new_events()
+        yield m
+
+
+def describe(e: dict[str, Any]) -> str:
+    """One line a Lotse can read: time, device, what it measured."""
+    parts = []
+    for m in e.get("measurements") or []:
+        q, v, unit = m["quantity"], m["value"], m["unit"]
+        if q == "button_press":
+            parts.append(f"button pressed ({m.get('channel', '?')})")
+        elif q.startswith("battery") or q.endswith("_total"):
+            continue
+        else:
+            where = f" [{m['channel']}]" if m.get("channel") else ""
+            parts.append(f"{q.replace('_', ' ')} {v:g} {unit if unit != 'count' else ''}".rstrip() + where)
+    what = ", ".join(parts) or ("; ".join(e.get("decode_errors") or []) or "no codec: raw bytes kept")
+    return f"{e['received_at'][11:19]}  {e['source']:<10} {e.get('device_name') or e['dev_eui']:<16} {what}"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="a2d demo",
+        description="Run a broker, the edge agent and simulated LoRaWAN devices on this machine.",
+        epilog="example:\n  " + EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--devices", type=int, default=6, help="simulated devices (button, soil sensor, counter in turn)")
+    p.add_argument("--count", type=int, default=120, help="uplinks per network server")
+    p.add_argument("--rate", type=float, default=4.0, help="uplinks per second")
+    p.add_argument("--data", help="folder for the demo's config and database (default: a new temporary folder)")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    logs.setup("warning")
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="a2d-demo-"))
+    data.mkdir(parents=True, exist_ok=True)
+    demo = Demo(data.resolve(), args.devices)
+    try:
+        demo.start_broker()
+        demo.write_config()
+        demo.start_agent()
+        demo.say(f"edge agent running; broker 127.0.0.1:{demo.port}; data in {demo.data}")
+        half = args.count // 2
+        demo.say(f"\n-- {half} uplinks through ChirpStack (QoS 1) --")
+        demo.publish_part("chirpstack", half, args.rate, seed=1)
+        demo.show_new_events()
+        demo.say("\n-- power cut: the agent is killed with SIGKILL; ChirpStack keeps publishing --")
+        demo.procs[-1].send_signal(signal.SIGKILL)
+        demo.procs[-1].wait()
+        demo.publish_part("chirpstack", args.count - half, 0, seed=2)
+        demo.say("-- power back: the agent restarts and drains what the broker kept --")
+        demo.start_agent()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and demo.shown < args.count:
+            demo.show_new_events()
+            time.sleep(0.2)
+        demo.say(f"\n-- {args.count} uplinks through The Things Stack (QoS 0) --")
+        before = demo.shown
+        demo.publish_part("tts", args.count, args.rate, seed=3)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and demo.shown < before + args.count:
+            demo.show_new_events()
+            time.sleep(0.2)
+        status = demo._status() or {}
+        counts = status.get("counts", {})
+        demo.say(
+            f"\npublished {2 * args.count} uplinks; stored {counts.get('events', '?')} events, "
+            f"{counts.get('quarantine', '?')} quarantined, across one power cut."
+        )
+        demo.say(f"look closer:  a2d edge status --config {demo.cfg}")
+        demo.say(f"              a2d edge events --config {demo.cfg} --json")
+    except KeyboardInterrupt:
+        demo.say("stopped")
+    finally:
+        demo.close()
+    return 0
