@@ -73,11 +73,14 @@ class Demo:
     def start_broker(self) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
-            raise KnownError("mosquitto is not installed (make demo installs it; or apt-get install mosquitto)")
+            raise KnownError(
+                "mosquitto is not installed (make demo installs it; or apt-get install mosquitto)"
+            )
         conf = self.data / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_inflight_messages 1000\nmax_queued_messages 100000\n" + ("user root\n" if os.geteuid() == 0 else "")
+            "max_inflight_messages 1000\nmax_queued_messages 100000\n"
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.procs.append(
             subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,14 +92,15 @@ class Demo:
             "# written by `a2d demo`\n"
             f'[device]\nid = "demo-rathaus-1"\ndata_dir = "{self.data}"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
-            '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
+            '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n' + devices_toml(self.devices)
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
-            + devices_toml(self.devices)
         )
 
     def start_agent(self) -> subprocess.Popen[bytes]:
         log_file = (self.data / "agent.log").open("ab")
-        agent = subprocess.Popen(_a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file)
+        agent = subprocess.Popen(
+            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file
+        )
         self.procs.append(agent)
         end = time.monotonic() + 15
         while time.monotonic() < end:
@@ -109,7 +113,9 @@ class Demo:
         raise KnownError(f"the edge agent did not connect; see {self.data / 'agent.log'}")
 
     def _status(self) -> dict[str, Any] | None:
-        r = subprocess.run(_a2d("edge", "status", "--config", str(self.cfg), "--json"), capture_output=True, text=True)
+        r = subprocess.run(
+            _a2d("edge", "status", "--config", str(self.cfg), "--json"), capture_output=True, text=True
+        )
         return json.loads(r.stdout) if r.returncode == 0 else None
 
     def show_new_events(self) -> None:
@@ -168,10 +174,14 @@ def parser() -> argparse.ArgumentParser:
         epilog="example:\n  " + EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--devices", type=int, default=6, help="simulated devices (button, soil sensor, counter in turn)")
+    p.add_argument(
+        "--devices", type=int, default=6, help="simulated devices (button, soil sensor, counter in turn)"
+    )
     p.add_argument("--count", type=int, default=120, help="uplinks per network server")
     p.add_argument("--rate", type=float, default=4.0, help="uplinks per second")
-    p.add_argument("--data", help="folder for the demo's config and database (default: a new temporary folder)")
+    p.add_argument(
+        "--data", help="folder for the demo's config and database (default: a new temporary folder)"
+    )
     return p
 
 

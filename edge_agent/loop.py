@@ -85,17 +85,21 @@ class IngestLoop:
         while not self._stopping.is_set():
             for src in self.sources:
                 src.connect_if_due()
-            readers = {src.fileno(): src for src in self.sources}
-            readers.pop(None, None)
+            readers: dict[int, MqttSource] = {}
+            for src in self.sources:
+                fd = src.fileno()
+                if fd is not None:
+                    readers[fd] = src
             writers = [fd for fd, src in readers.items() if src.wants_write()]
             timeout = 0.0 if ingest.pending else 1.0
-            r, w, _ = select.select([*readers, self._wake_r], writers, [], timeout)
+            wake = self._wake_r.fileno()
+            r, w, _ = select.select([*readers, wake], writers, [], timeout)
             for fd in w:
                 if fd in readers:
                     readers[fd].write()
             arrived = 0
             for fd in r:
-                if fd is self._wake_r:
+                if fd == wake:
                     self._drain_wake()
                 elif fd in readers:
                     arrived += readers[fd].read(self.batch_max - ingest.pending)

@@ -280,4 +280,5 @@ class MqttSource:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.received += 1
         src = self.source
-        self.sink(Inbound(src.name, src.kind, msg.topic, msg.payload, msg.mid, msg.qos, self, self._conn))
+        payload = bytes(msg.payload)  # paho types it bytes | bytearray; it is bytes, so this copies nothing
+        self.sink(Inbound(src.name, src.kind, msg.topic, payload, msg.mid, msg.qos, self, self._conn))

@@ -165,7 +165,9 @@ def test_cli_end_to_end_with_both_network_servers(mosquitto: Mosquitto, publishe
         wait_for(lambda: connected(db) and connected(db, "tts"), what="both sources")
         rng = random.Random(5)
         at = datetime.now(UTC)
-        publisher.publish(*chirpstack_up(devices[0], devices[0].payload(at), at, rng), qos=1).wait_for_publish(5)
+        publisher.publish(
+            *chirpstack_up(devices[0], devices[0].payload(at), at, rng), qos=1
+        ).wait_for_publish(5)
         for dev in devices[1:]:
             publisher.publish(*tts_up(dev, dev.payload(at), at, rng), qos=1).wait_for_publish(5)
         publisher.publish("v3/x@ttn/devices/y/up", b"{broken", qos=1).wait_for_publish(5)
@@ -203,7 +205,7 @@ def test_known_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.strip().count("\n") == 0 and "does not exist" in missing.stderr
     cfg = tmp_path / "edge.toml"
-    cfg.write_text('[device]\nid = "x"\ndata_dir = "%s"\n[[devices]]\ndev_eui = "zz"\n' % tmp_path)
+    cfg.write_text(f'[device]\nid = "x"\ndata_dir = "{tmp_path}"\n[[devices]]\ndev_eui = "zz"\n')
     bad = run_cli("edge", "events", "--config", str(cfg))
     assert bad.returncode == 1 and "not 16 hex digits" in bad.stderr
     debug = subprocess.run([*A2D, "edge", "events", "--config", str(cfg)], cwd=ROOT, capture_output=True,

@@ -25,7 +25,10 @@ def cs_up(eui: str, f_cnt: int, f_port: int, data: bytes, dedup: str, obj: dict 
         "fCnt": f_cnt,
         "fPort": f_port,
         "data": base64.b64encode(data).decode(),
-        "rxInfo": [{"gatewayId": "g1", "rssi": -80, "snr": 7.5}, {"gatewayId": "g2", "rssi": -60, "snr": 9.0}],
+        "rxInfo": [
+            {"gatewayId": "g1", "rssi": -80, "snr": 7.5},
+            {"gatewayId": "g2", "rssi": -60, "snr": 9.0},
+        ],
         "aFieldFromTheFuture": [1, 2],
     }
     if obj is not None:
@@ -54,7 +57,9 @@ def ingest(tmp_path: Path) -> Ingest:
     return ing
 
 
-def add(ing: Ingest, topic: str, payload: bytes, mid: int = 1, acker: Acks | None = None, kind: str = "chirpstack"):
+def add(
+    ing: Ingest, topic: str, payload: bytes, mid: int = 1, acker: Acks | None = None, kind: str = "chirpstack"
+):
     ing.add(Inbound(kind, kind, topic, payload, mid, 1, acker, 0))
 
 
@@ -108,7 +113,11 @@ def test_codec_error_is_kept_with_the_event(ingest: Ingest) -> None:
 def test_network_server_object_is_used_without_a_codec_and_raw_kept_without_either(ingest: Ingest) -> None:
     add(ingest, CS_TOPIC.format(eui="0101010101010101", event="up"),
         cs_up("0101010101010101", 1, 2, b"\xaa", "n-1", obj={"temperature": 21.0}))  # fmt: skip
-    add(ingest, CS_TOPIC.format(eui="0202020202020202", event="up"), cs_up("0202020202020202", 1, 9, b"\xde\xad", "n-2"))
+    add(
+        ingest,
+        CS_TOPIC.format(eui="0202020202020202", event="up"),
+        cs_up("0202020202020202", 1, 9, b"\xde\xad", "n-2"),
+    )
     ingest.flush()
     ns, raw = events(ingest)
     assert ns["decoded"] == {"temperature": 21.0} and ns["codec"] == "network-server"
@@ -172,7 +181,9 @@ def test_status_and_join_update_device_health(ingest: Ingest) -> None:
         json.dumps({"deduplicationId": "j-1", "deviceInfo": {"devEui": eui}, "devAddr": "01"}).encode())  # fmt: skip
     ingest.flush()
     st, join = events(ingest)
-    assert st["stream"] == "health" and st["measurements"] == [{"quantity": "battery", "value": 87.5, "unit": "%"}]
+    assert st["stream"] == "health" and st["measurements"] == [
+        {"quantity": "battery", "value": 87.5, "unit": "%"}
+    ]
     assert join["kind"] == "join"
     dev = dict(ingest.store.db.execute("SELECT battery, margin, joined_at FROM devices").fetchone())
     assert dev["battery"] == 87.5 and dev["margin"] == 7 and dev["joined_at"]

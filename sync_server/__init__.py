@@ -1,0 +1,1 @@
+"""Sync server: central API, device registry, signed bundles, open data (to come: issue 3)."""
