@@ -10,7 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,15 +160,6 @@ def migrate(db: sqlite3.Connection) -> list[str]:
     return applied
 
 
-@dataclass
-class BatchCounts:
-    """What one committed batch did, per source."""
-
-    stored: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-
-
 class Store:
     """The write side of the edge database. Construct it, then hand it to the single writer thread.
 
@@ -215,10 +206,70 @@ class Store:
     def insert_quarantine(self, db: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
         db.executemany(_INSERT_QUARANTINE, rows)
 
+    def saw_device(
+        self, db: sqlite3.Connection, dev_eui: str, name: str | None, at: str | None, f_cnt: int | None,
+        health: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """Record that a device was heard, and what it said about its health (battery, margin, join)."""
+        external = health.get("external_power_source")
+        db.execute(
+            "INSERT INTO devices (dev_eui, name, last_seen, last_f_cnt, battery, margin, external_power, joined_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dev_eui) DO UPDATE SET"
+            " name = COALESCE(excluded.name, name),"
+            " last_seen = MAX(COALESCE(last_seen, ''), excluded.last_seen),"
+            " last_f_cnt = COALESCE(excluded.last_f_cnt, last_f_cnt),"
+            " battery = COALESCE(excluded.battery, battery),"
+            " margin = COALESCE(excluded.margin, margin),"
+            " external_power = COALESCE(excluded.external_power, external_power),"
+            " joined_at = COALESCE(excluded.joined_at, joined_at)",
+            (
+                dev_eui, name, at, f_cnt, health.get("battery_level"), health.get("margin"),
+                None if external is None else int(bool(external)), at if health.get("joined") else None,
+            ),
+        )  # fmt: skip
+
+    def count_source(
+        self, db: sqlite3.Connection, name: str, received: int, stored: int, duplicates: int, quarantined: int,
+        ignored: int, at: str,
+    ) -> None:  # fmt: skip
+        db.execute(
+            "UPDATE sources SET received = received + ?, stored = stored + ?, duplicates = duplicates + ?,"
+            " quarantined = quarantined + ?, ignored = ignored + ?, last_message_at = ? WHERE name = ?",
+            (received, stored, duplicates, quarantined, ignored, at, name),
+        )
+
+    def register_source(self, name: str, kind: str, broker: str, topic: str, qos: int, at: str) -> None:
+        with self.atomic() as db:
+            db.execute(
+                "INSERT INTO sources (name, kind, broker, topic, qos, connected, changed_at)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?)"
+                " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, broker = excluded.broker,"
+                " topic = excluded.topic, qos = excluded.qos, connected = 0, changed_at = excluded.changed_at",
+                (name, kind, broker, topic, qos, at),
+            )
+
+    def set_connected(self, name: str, connected: bool, error: str | None, at: str) -> None:
+        with self.atomic() as db:
+            db.execute(
+                "UPDATE sources SET connected = ?, changed_at = ?, last_error = COALESCE(?, last_error) WHERE name = ?",
+                (int(connected), at, error, name),
+            )
+
+    def record_agent(self, device_id: str, pid: int, version: str, at: str) -> None:
+        with self.atomic() as db:
+            db.execute(
+                "INSERT INTO agent (id, device_id, pid, version, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id, pid = excluded.pid,"
+                " version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                (device_id, pid, version, at, at),
+            )
+
+    def heartbeat(self, at: str) -> None:
+        with self.atomic() as db:
+            db.execute("UPDATE agent SET heartbeat_at = ? WHERE id = 1", (at,))
+
     def prune(self, retention_days: dict[str, int], now: str | None = None) -> int:
         """Delete events and quarantine rows older than their stream's retention; returns the count."""
-        from datetime import timedelta
-
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
         removed = 0
         with self.atomic() as db:
