@@ -151,11 +151,12 @@ def bench_paho(port: int, msgs: list[tuple[str, bytes]]) -> float:
     return rate
 
 
-def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path) -> tuple[float, float]:
+def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path, synchronous: str) -> tuple[float, float]:
     cfg = tmp / "edge.toml"
     data = tmp / "agent-data"
     cfg.write_text(
-        f'[device]\nid = "bench"\ndata_dir = "{data}"\n[mqtt]\nport = {port}\n[[sources]]\nkind = "chirpstack"\n'
+        f'[device]\nid = "bench"\ndata_dir = "{data}"\n[mqtt]\nport = {port}\n'
+        f'[store]\nsynchronous = "{synchronous}"\n[[sources]]\nkind = "chirpstack"\n'
         + "".join(
             f'[[devices]]\ndev_eui = "{d.dev_eui}"\ncodec = "milesight-iot/ws101"\n'
             for d in make_devices(30, seed=7)
@@ -213,6 +214,7 @@ def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path) -> tuple[fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=50_000, help="uplinks queued for each consumer")
+    ap.add_argument("--synchronous", choices=("normal", "full"), default="full", help="the agent's store.synchronous")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="a2d-bench-"))
     port = free_port()
@@ -235,8 +237,8 @@ def main() -> None:
         print(f"mosquitto_sub (broker ceiling):     {ref_broker:9.0f} msg/s")
         ref_paho = bench_paho(port, msgs)
         print(f"paho, nothing per message:          {ref_paho:9.0f} msg/s")
-        ours, rss = bench_agent(port, msgs, tmp)
-        print(f"a2d edge run (decode+dedup+commit): {ours:9.0f} msg/s")
+        ours, rss = bench_agent(port, msgs, tmp, args.synchronous)
+        print(f"a2d edge run (decode+dedup+commit): {ours:9.0f} msg/s   (store.synchronous = {args.synchronous})")
         print(
             f"ratio to the paho ceiling: {ours / ref_paho:.2f}   (to mosquitto_sub: {ours / ref_broker:.2f})"
         )

@@ -45,8 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest.batch_max", 1000, "most messages committed in one transaction", int),
     Setting(
         "store.synchronous",
-        "normal",
-        "SQLite synchronous mode: normal survives kill -9, full also power loss",
+        "full",
+        "SQLite synchronous mode: full (fsync per commit) survives a power cut, normal only a crash or kill -9",
         choices=("normal", "full"),
     ),
     Setting("retention.uplink_days", 400, "days uplink events are kept (0 = forever)", int),

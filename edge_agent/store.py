@@ -166,7 +166,7 @@ class Store:
     ``Store(":memory:")`` works for tests.
     """
 
-    def __init__(self, path: Path | str, synchronous: str = "normal") -> None:
+    def __init__(self, path: Path | str, synchronous: str = "full") -> None:
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -93,10 +93,11 @@ def test_kill_9_in_the_middle_of_a_stream_loses_and_doubles_nothing(
         assert agent.wait(20) == 0  # a clean stop on SIGTERM
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_uplinks_sent_while_the_agent_is_stopped_are_drained_on_start(
-    mosquitto: Mosquitto, publisher, tmp_path: Path
+    mosquitto: Mosquitto, publisher, tmp_path: Path, protocol: str
 ) -> None:
-    cfg = edge_config.load(edge_toml(tmp_path, mosquitto.port))
+    cfg = edge_config.load(edge_toml(tmp_path, mosquitto.port, extra=f'protocol = "{protocol}"'))
     agent = Agent(cfg)
     agent.start()
     wait_for(lambda: agent.sources[0].connected, what="connect")
