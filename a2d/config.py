@@ -74,10 +74,14 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return value
 
 
-def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+def _lookup(data: Mapping[str, Any], dotted: str, where: str) -> Any:
     node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping):
+            section = ".".join(parts[:i])
+            raise ConfigError(f"{where}: {section} must be a table ([{section}]), not {node!r:.40}")
+        if part not in node:
             return _REQUIRED
         node = node[part]
     return node
@@ -99,7 +103,7 @@ def resolve(
     """Apply defaults, environment overrides (when ``environ`` is given) and type checks."""
     out: dict[str, Any] = {}
     for setting in settings:
-        value = _lookup(data, setting.key)
+        value = _lookup(data, setting.key, where)
         if environ is not None and setting.env in environ:
             value = environ[setting.env]
         if value is _REQUIRED:

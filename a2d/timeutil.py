@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+_FRACTION = re.compile(r"(\.[0-9]{6})[0-9]+")
 
 
 def utc_now() -> str:
@@ -14,7 +14,8 @@ def utc_now() -> str:
 
 def iso(dt: datetime) -> str:
     """``2026-06-02T08:15:31.412883Z`` for an aware datetime (converted to UTC)."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = dt.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
 
 
 def parse(text: str) -> datetime:
@@ -22,13 +23,20 @@ def parse(text: str) -> datetime:
 
     Raises ``ValueError`` for anything else; a timestamp without an offset is taken as UTC.
     """
+    if not text.isascii():
+        raise ValueError(f"not an RFC 3339 time: {text!r:.40}")
     dt = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r:.40} lies outside the calendar in UTC") from None
 
 
-_UTC_FAST = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)$")
+_UTC_FAST = re.compile(
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?(?:Z|\+00:00)$"
+)
 
 
 def normalise(text: str) -> str:

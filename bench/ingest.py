@@ -214,7 +214,9 @@ def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path, synchronous
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=50_000, help="uplinks queued for each consumer")
-    ap.add_argument("--synchronous", choices=("normal", "full"), default="full", help="the agent's store.synchronous")
+    ap.add_argument(
+        "--synchronous", choices=("normal", "full"), default="full", help="the agent's store.synchronous"
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="a2d-bench-"))
     port = free_port()
@@ -238,7 +240,9 @@ def main() -> None:
         ref_paho = bench_paho(port, msgs)
         print(f"paho, nothing per message:          {ref_paho:9.0f} msg/s")
         ours, rss = bench_agent(port, msgs, tmp, args.synchronous)
-        print(f"a2d edge run (decode+dedup+commit): {ours:9.0f} msg/s   (store.synchronous = {args.synchronous})")
+        print(
+            f"a2d edge run (decode+dedup+commit): {ours:9.0f} msg/s   (store.synchronous = {args.synchronous})"
+        )
         print(
             f"ratio to the paho ceiling: {ours / ref_paho:.2f}   (to mosquitto_sub: {ours / ref_broker:.2f})"
         )

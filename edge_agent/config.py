@@ -166,6 +166,8 @@ def parse(
                 get(d["codec"])
             except KeyError as exc:
                 raise ConfigError(f"{where}: [[devices]] #{i + 1}: {exc.args[0]}") from None
+        if eui in devices:
+            raise ConfigError(f"{where}: [[devices]] #{i + 1}: DevEUI {eui} is listed twice")
         devices[eui] = Device(eui, d["codec"].lower(), d["name"])
     return EdgeConfig(
         device_id=raw["device"]["id"],

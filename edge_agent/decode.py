@@ -10,7 +10,9 @@ A codec error is stored with the event (``decode_errors``); nothing is dropped.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,10 +30,28 @@ _EMPTY_LIST = "[]"
 
 
 def _json(value: Any) -> str:
-    """Compact JSON text; NaN and Infinity become null, as JavaScript's JSON.stringify does."""
+    """Compact JSON text; NaN and Infinity become null, as JavaScript's JSON.stringify does.
+
+    orjson refuses integers beyond 64 bits (a network server's object may hold one); those go
+    through the standard library, which writes them exactly.
+    """
     if not value and isinstance(value, list):
         return _EMPTY_LIST
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``None`` (what orjson writes for them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def choose_codec(ev: NetworkEvent, devices: Mapping[str, Device]) -> codecs.Codec | None:

@@ -37,29 +37,31 @@ def text(d: Mapping[str, Any], key: str, default: str | None = None) -> str | No
     return v
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def integer(d: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
-    """An integer field; integral floats and digit strings (uint64 in protobuf JSON) are accepted."""
+    """A 64-bit integer field; integral floats and ASCII digit strings (protobuf-JSON uint64) are accepted."""
     v = d.get(key)
-    if type(v) is int:
+    if type(v) is int and v in _INT64:
         return v
     if v is None:
         return default
     if isinstance(v, bool):
         raise BadMessage(f"field {key}: expected an integer, got a boolean")
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and -(2.0**63) <= v < 2.0**63:
         return int(v)
-    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
-        return int(v)
-    raise BadMessage(f"field {key}: expected an integer, got {v!r:.40}")
+    if isinstance(v, str) and 0 < len(v) <= 20 and v.lstrip("-").isascii() and v.lstrip("-").isdigit():
+        if v.count("-") <= 1 and (v[0] == "-" or "-" not in v) and int(v) in _INT64:
+            return int(v)
+    raise BadMessage(f"field {key}: expected an integer of at most 64 bits, got {v!r:.40}")
 
 
 def number(d: Mapping[str, Any], key: str) -> float | int | None:
     v = d.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, int | float) or (isinstance(v, int) and v not in _INT64):
         raise BadMessage(f"field {key}: expected a number, got {v!r:.40}")
     return v
 
