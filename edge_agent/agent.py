@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from types import FrameType
 
 from .config import EdgeConfig
@@ -12,6 +15,7 @@ from .ingest import Ingest, SourceState
 from .loop import IngestLoop
 from .mqtt import MqttSource
 from .store import Store
+from .sync import SyncClient, SyncSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class Agent:
             device_id=config.device_id,
             max_message_bytes=config.get("ingest.max_message_bytes"),
             retention_days=config.retention_days(),
+            keep_unsynced=bool(config.get("sync.url")),
         )
         self.sources = [
             MqttSource(
@@ -50,6 +55,19 @@ class Agent:
             for s in config.sources
         ]
         self.loop = IngestLoop(self.ingest, self.sources, batch_max=config.get("ingest.batch_max"))
+        settings = SyncSettings.from_config(dict(config.raw))
+        self.sync = (
+            None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
+        )
+
+    def _write(self, fn: Callable[[sqlite3.Connection], None]) -> Future[None]:
+        """Run ``fn(connection)`` in one transaction on the writer thread (for the sync client)."""
+
+        def run() -> None:
+            with self.store.atomic() as db:
+                fn(db)
+
+        return self.loop.call(run)
 
     def start(self) -> None:
         for src in self.sources:
@@ -59,10 +77,15 @@ class Agent:
                 log.warning("source %s: %s", s.name, QOS0_NOTE)
         self.ingest.start()
         self.loop.start()
+        if self.sync is not None:
+            self.sync.start()
+            log.info("syncing to %s", self.sync.settings.url)
         log.info("edge agent %s running; database %s", self.config.device_id, self.config.db_path)
 
     def stop(self) -> None:
-        """Commit and acknowledge what was read, disconnect, close the database."""
+        """Stop syncing, commit and acknowledge what was read, disconnect, close the database."""
+        if self.sync is not None:
+            self.sync.stop()
         self.loop.stop()
         self.store.close()
         log.info("edge agent stopped")

@@ -84,7 +84,10 @@ def main(argv: Sequence[str]) -> int:
             _emit(queries.quarantine(db, args.limit), args.json, _quarantine_line)
         else:
             st = queries.status(db)
-            sys.stdout.write(json.dumps(st, indent=2) + "\n" if args.json else _status_text(st))
+            st["sync_url"] = cfg.get("sync.url")
+            sys.stdout.write(
+                json.dumps(st, indent=2) + "\n" if args.json else _status_text(st, st["sync_url"])
+            )
     finally:
         db.close()
     return 0
@@ -111,7 +114,7 @@ def _quarantine_line(q: dict[str, Any]) -> str:
     return f"{q['received_at']}  {q['source']:<10} {q['topic'][:60]:<60} {q['size']:>8} B  {q['reason']}"
 
 
-def _status_text(st: dict[str, Any]) -> str:
+def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
     lines = []
     a = st["agent"]
     if a is None:
@@ -137,6 +140,19 @@ def _status_text(st: dict[str, Any]) -> str:
                 "  QoS 0: The Things Stack's MQTT server offers QoS 0 only; uplinks sent while the agent is"
                 " away are lost"
             )
+    if sync_url:
+        lines += ["", f"sync to {sync_url}:"]
+        for o in st["sync"]:
+            lines.append(
+                f"  stream {o['stream']:<8} pending {o['pending']:<7} oldest {o['oldest_pending'] or '-':<27}"
+                f" sent {o['sent']:<8} last success {o['last_success_at'] or 'never'}"
+            )
+            if o["last_error"]:
+                lines.append(f"    last error {o['last_error_at']}: {o['last_error']}")
+            if o["refused"]:
+                lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
+    else:
+        lines += ["", "sync: off (no [sync] url in the config)"]
     c = st["counts"]
     streams = ", ".join(f"{k} {v}" for k, v in sorted(st["streams"].items())) or "none"
     lines += [

@@ -53,6 +53,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retention.health_days", 90, "days status/join events are kept (0 = forever)", int),
     Setting("retention.network_days", 30, "days ack/txack/log/location events are kept (0 = forever)", int),
     Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
+    Setting("sync.url", "", "the sync server, e.g. https://sync.offenburg.de; empty: no sync"),
+    Setting("sync.token", "", "this device's token (prefer sync.token_file or A2D_SYNC_TOKEN)"),
+    Setting("sync.token_file", "", "file holding this device's token"),
+    Setting("sync.interval_s", 10.0, "seconds between sync rounds when the outbox is empty", float),
+    Setting("sync.heartbeat_s", 60.0, "seconds between heartbeats to the server", float),
+    Setting("sync.batch_records", 1000, "most records in one upload", int),
+    Setting("sync.batch_bytes", 1048576, "most bytes (before gzip) in one upload", int),
+    Setting(
+        "sync.max_records_per_s", 5000.0, "upload rate while catching up after an outage; 0 = no limit", float
+    ),
+    Setting("sync.timeout_s", 15.0, "seconds before an upload without answer counts as failed", float),
+    Setting("sync.ca_file", "", "CA bundle to verify the server's certificate; empty: the system store"),
+    Setting(
+        "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 

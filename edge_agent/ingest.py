@@ -111,6 +111,7 @@ class Ingest:
         device_id: str = "edge",
         max_message_bytes: int = 262144,
         retention_days: dict[str, int] | None = None,
+        keep_unsynced: bool = False,
         clock: Callable[[], str] = timeutil.utc_now,
     ) -> None:
         self.store = store
@@ -118,6 +119,7 @@ class Ingest:
         self.device_id = device_id
         self.max_message_bytes = max_message_bytes
         self.retention_days = retention_days or {}
+        self.keep_unsynced = keep_unsynced
         self.clock = clock
         self._bad = _RateLimitedLog()
         self._once = Once(log)
@@ -143,7 +145,7 @@ class Ingest:
 
     def prune(self) -> None:
         if self.retention_days:
-            removed = self.store.prune(self.retention_days, self.clock())
+            removed = self.store.prune(self.retention_days, self.clock(), self.keep_unsynced)
             if removed:
                 log.info("retention removed %d old rows", removed)
 

@@ -15,11 +15,25 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import TypeVar
 
 from .ingest import Ingest
 from .mqtt import MqttSource
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+
+
+def _settle(future: Future[T], fn: Callable[[], T]) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(fn())
+    except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+        future.set_exception(exc)
 
 
 class IngestLoop:
@@ -30,7 +44,7 @@ class IngestLoop:
         self.ingest = ingest
         self.sources = list(sources)
         self.batch_max = batch_max
-        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -53,10 +67,18 @@ class IngestLoop:
         self._wake_r.close()
         self._wake_w.close()
 
-    def call(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the loop's thread (the only thread that may write the database)."""
-        self._calls.put(fn)
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on the loop's thread (the only thread that may write the database).
+
+        The returned future holds its result, or its exception; it is cancelled if the loop
+        stops first.
+        """
+        future: Future[T] = Future()
+        self._calls.put(lambda: _settle(future, fn))
         self._wake()
+        if not self.alive:
+            future.cancel()
+        return future
 
     @property
     def alive(self) -> bool:
@@ -139,6 +161,7 @@ class IngestLoop:
     def _shutdown(self) -> None:
         try:
             self._flush()
+            self._run_calls()
         finally:
             for src in self.sources:
                 src.close()

@@ -11,6 +11,8 @@ from typing import Any
 
 from a2d import timeutil
 
+from . import outbox
+
 
 def _event(row: sqlite3.Row) -> dict[str, Any]:
     d = dict(row)
@@ -77,4 +79,5 @@ def status(db: sqlite3.Connection, now: datetime | None = None) -> dict[str, Any
         "devices": db.execute("SELECT COUNT(*) FROM devices").fetchone()[0],
     }
     out["streams"] = {r[0]: r[1] for r in db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream")}
+    out["sync"] = outbox.status(db)
     return out

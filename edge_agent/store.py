@@ -110,6 +110,31 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_outbox(db: sqlite3.Connection) -> None:
+    """Store-and-forward: a cursor per stream, and the records the server refused."""
+    run_script(
+        db,
+        """
+        CREATE INDEX events_stream_id ON events (stream, id);
+        CREATE TABLE sync_streams (
+            stream TEXT PRIMARY KEY,
+            cursor INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT
+        );
+        CREATE TABLE sync_refused (
+            event_id INTEGER PRIMARY KEY,
+            stream TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 EVENT_COLUMNS = (
     "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
     "f_cnt", "f_port", "codec", "decoded", "decode_errors", "measurements", "raw", "meta",
@@ -268,8 +293,13 @@ class Store:
         with self.atomic() as db:
             db.execute("UPDATE agent SET heartbeat_at = ? WHERE id = 1", (at,))
 
-    def prune(self, retention_days: dict[str, int], now: str | None = None) -> int:
-        """Delete events and quarantine rows older than their stream's retention; returns the count."""
+    def prune(
+        self, retention_days: dict[str, int], now: str | None = None, keep_unsynced: bool = False
+    ) -> int:
+        """Delete events and quarantine rows older than their stream's retention; returns the count.
+
+        With ``keep_unsynced`` an event the sync server has not acknowledged yet is kept however old.
+        """
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
         removed = 0
         with self.atomic() as db:
@@ -281,7 +311,9 @@ class Store:
                     cur = db.execute("DELETE FROM quarantine WHERE received_at < ?", (cutoff,))
                 else:
                     cur = db.execute(
-                        "DELETE FROM events WHERE received_at < ? AND stream = ?", (cutoff, stream)
+                        "DELETE FROM events WHERE received_at < ? AND stream = ?"
+                        " AND (? = 0 OR id <= COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0))",
+                        (cutoff, stream, int(keep_unsynced)),
                     )
                 removed += cur.rowcount
         return removed

@@ -1,0 +1,110 @@
+"""The sync protocol between an edge device and the town's sync server (HTTP + JSON).
+
+All paths are under ``/api/v1``; the device authenticates with ``Authorization: Bearer <token>``
+(a per-device token; the server stores only its hash). Admin endpoints take the admin token the
+same way. Request bodies may be gzip-compressed (``Content-Encoding: gzip``).
+
+``POST /api/v1/devices/{device_id}/records`` — upload a batch::
+
+    {"records": [{"record_id": "cs:up:5f1c...", "stream": "uplink",
+                  "ts": "2026-06-02T08:15:31.412883Z", "payload": {...}}, ...]}
+
+The server upserts by ``(device_id, record_id)`` and answers ``200`` with
+``{"acked": [record_id, ...]}`` listing every record it now holds (a repeated upload is
+acknowledged again, never stored twice). ``401`` without a valid token, ``403`` when the token
+belongs to another device, ``413`` when the (decompressed) body or the batch is too large,
+``400`` for a malformed body. The edge deletes or marks a record only after it was acknowledged.
+
+``POST /api/v1/devices/{device_id}/heartbeat`` — :class:`Heartbeat` as JSON; ``204``.
+
+``GET /api/v1/healthz`` — ``200 {"ok": true}`` when the server and its database are up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+API = "/api/v1"
+#: limits both sides keep to; the server enforces them
+MAX_BATCH_RECORDS = 5000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+STREAMS = ("uplink", "health", "network", "feedback", "usage", "button")
+
+
+def records_path(device_id: str) -> str:
+    return f"{API}/devices/{device_id}/records"
+
+
+def heartbeat_path(device_id: str) -> str:
+    return f"{API}/devices/{device_id}/heartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a device's outbox; ``record_id`` is unique per device and never reused."""
+
+    record_id: str
+    stream: str
+    ts: str
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "stream": self.stream, "ts": self.ts, "payload": self.payload}
+
+
+class WireError(ValueError):
+    """A body does not follow this protocol; the message says where."""
+
+
+def parse_records(body: Any) -> list[Record]:
+    """Check an upload body (already JSON-decoded) and return its records."""
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise WireError('expected {"records": [...]}')
+    items = body["records"]
+    if len(items) > MAX_BATCH_RECORDS:
+        raise WireError(f"at most {MAX_BATCH_RECORDS} records per batch, got {len(items)}")
+    out = []
+    for i, r in enumerate(items):
+        if not isinstance(r, dict):
+            raise WireError(f"records[{i}] is not an object")
+        rid, stream, ts, payload = r.get("record_id"), r.get("stream"), r.get("ts"), r.get("payload")
+        if not isinstance(rid, str) or not rid or len(rid) > 200:
+            raise WireError(f"records[{i}].record_id must be a non-empty string of at most 200 characters")
+        if not isinstance(stream, str) or not stream or len(stream) > 40:
+            raise WireError(f"records[{i}].stream must be a short string")
+        if not isinstance(ts, str) or len(ts) > 40:
+            raise WireError(f"records[{i}].ts must be an ISO-8601 string")
+        if not isinstance(payload, dict):
+            raise WireError(f"records[{i}].payload must be an object")
+        out.append(Record(rid, stream, ts, payload))
+    return out
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What a device reports about itself, about once a minute."""
+
+    versions: dict[str, str]
+    uptime_s: float
+    disk_free_bytes: int
+    outbox: dict[str, int] = field(default_factory=dict)  # pending records per stream
+    last_sync_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Heartbeat:
+        if not isinstance(d, dict):
+            raise WireError("a heartbeat is a JSON object")
+        try:
+            return cls(
+                versions={str(k): str(v) for k, v in dict(d.get("versions") or {}).items()},
+                uptime_s=float(d["uptime_s"]),
+                disk_free_bytes=int(d["disk_free_bytes"]),
+                outbox={str(k): int(v) for k, v in dict(d.get("outbox") or {}).items()},
+                last_sync_at=None if d.get("last_sync_at") is None else str(d["last_sync_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WireError(f"bad heartbeat: {exc}") from None

@@ -1,0 +1,148 @@
+"""The outbox: every stored event waits here until the sync server has acknowledged it.
+
+Each stream keeps a cursor, the id of its last acknowledged event; everything above it is
+pending. A batch is read in id order and the cursor moves only after the server acknowledged
+the whole batch, so a restart resumes exactly where it stopped and nothing is skipped. A record
+the server refuses as malformed is set aside in ``sync_refused`` (kept locally, reported in the
+status) so that it cannot block its stream.
+
+Reads use any connection; the ``advance``/``refuse``/``failed`` writes run on the writer thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One event read for upload: its id (for the cursor) and the record as JSON text."""
+
+    event_id: int
+    stream: str
+    record_id: str
+    text: str
+
+
+def streams(db: sqlite3.Connection) -> list[str]:
+    """Streams that have events, in a stable order."""
+    return [r[0] for r in db.execute("SELECT DISTINCT stream FROM events ORDER BY stream")]
+
+
+def cursor(db: sqlite3.Connection, stream: str) -> int:
+    row = db.execute("SELECT cursor FROM sync_streams WHERE stream = ?", (stream,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def read_batch(db: sqlite3.Connection, stream: str, max_records: int, max_bytes: int) -> list[Pending]:
+    """The next pending events of ``stream`` in id order, bounded by count and bytes."""
+    rows = db.execute(
+        "SELECT id, kind, source, dev_eui, device_name, application, received_at, stored_at, f_cnt, f_port,"
+        " codec, decoded, decode_errors, measurements, raw, meta, key, stream FROM events"
+        " WHERE stream = ? AND id > ? AND id NOT IN (SELECT event_id FROM sync_refused) ORDER BY id LIMIT ?",
+        (stream, cursor(db, stream), max_records),
+    )
+    out: list[Pending] = []
+    total = 0
+    for row in rows:
+        text = record_json(row)
+        if out and total + len(text) > max_bytes:
+            break
+        total += len(text)
+        out.append(Pending(row[0], stream, row[16], text))
+    return out
+
+
+def record_json(row: sqlite3.Row | tuple[Any, ...]) -> str:
+    """The upload record for an event row as JSON text (``a2d.syncwire.Record``).
+
+    Its payload is the event as ``a2d edge events --json`` prints it. The JSON columns are
+    spliced in as stored (we wrote them, so they are valid JSON) instead of parsed and written again.
+    """
+    (eid, kind, source, dev_eui, name, app, received, stored, f_cnt, f_port, codec, decoded, errors,
+     measurements, raw, meta, key, stream) = row  # fmt: skip
+    head = orjson.dumps(
+        {
+            "id": eid,
+            "source": source,
+            "kind": kind,
+            "stream": stream,
+            "dev_eui": dev_eui,
+            "device_name": name,
+            "application": app,
+            "received_at": received,
+            "stored_at": stored,
+            "f_cnt": f_cnt,
+            "f_port": f_port,
+            "codec": codec,
+            "raw": None if raw is None else base64.b64encode(raw).decode(),
+        }  # fmt: skip
+    ).decode()
+    payload = (
+        f'{head[:-1]},"decoded":{decoded or "null"},"decode_errors":{errors},'
+        f'"measurements":{measurements},"meta":{meta}}}'
+    )
+    ids = orjson.dumps({"record_id": key, "stream": stream, "ts": received}).decode()
+    return f'{ids[:-1]},"payload":{payload}}}'
+
+
+def advance(db: sqlite3.Connection, stream: str, upto: int, sent: int, at: str) -> None:
+    """The server acknowledged ``stream`` up to event ``upto``: move its cursor (never back)."""
+    db.execute(
+        "INSERT INTO sync_streams (stream, cursor, sent, last_success_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (stream) DO UPDATE SET cursor = MAX(cursor, excluded.cursor),"
+        " sent = sent + excluded.sent, last_success_at = excluded.last_success_at",
+        (stream, upto, sent, at),
+    )
+
+
+def refuse(db: sqlite3.Connection, event_id: int, stream: str, reason: str, at: str) -> None:
+    """Set a record the server refused aside, so that it cannot block its stream."""
+    db.execute(
+        "INSERT OR REPLACE INTO sync_refused (event_id, stream, reason, at) VALUES (?, ?, ?, ?)",
+        (event_id, stream, reason[:500], at),
+    )
+    failed(db, stream, f"record {event_id} refused by the server: {reason}"[:500], at)
+
+
+def failed(db: sqlite3.Connection, stream: str, error: str, at: str) -> None:
+    db.execute(
+        "INSERT INTO sync_streams (stream, last_error, last_error_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (stream) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+        (stream, error[:500], at),
+    )
+
+
+def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Per stream: pending, oldest pending, sent, last success, last error, refused records."""
+    out = []
+    for stream in streams(db):
+        c = cursor(db, stream)
+        pending, oldest = db.execute(
+            "SELECT COUNT(*), MIN(received_at) FROM events WHERE stream = ? AND id > ?"
+            " AND id NOT IN (SELECT event_id FROM sync_refused)",
+            (stream, c),
+        ).fetchone()
+        row = db.execute(
+            "SELECT sent, last_success_at, last_error, last_error_at FROM sync_streams WHERE stream = ?",
+            (stream,),
+        ).fetchone()
+        refused = db.execute("SELECT COUNT(*) FROM sync_refused WHERE stream = ?", (stream,)).fetchone()[0]
+        out.append(
+            {
+                "stream": stream,
+                "pending": pending,
+                "oldest_pending": oldest,
+                "sent": row[0] if row else 0,
+                "last_success_at": row[1] if row else None,
+                "last_error": row[2] if row else None,
+                "last_error_at": row[3] if row else None,
+                "refused": refused,
+            }
+        )
+    return out

@@ -1,0 +1,259 @@
+"""The sync client: hands the outbox to the sync server, in order, and keeps nothing twice.
+
+A thread reads pending events stream by stream (its own read-only connection), uploads them
+in bounded, gzip-compressed batches and moves the stream's cursor only after the server
+acknowledged every record of the batch; the cursor write runs on the writer thread. A network
+or server failure backs off exponentially with jitter and is logged once; after an outage the
+backlog goes up in throttled batches. A batch the server refuses as malformed is retried one
+record at a time, and the record it refuses is set aside so its stream goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import random
+import shutil
+import sqlite3
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from a2d import __version__, syncwire, timeutil
+from a2d.errors import KnownError
+from a2d.logs import Once
+
+from . import outbox
+from .store import open_reader
+
+log = logging.getLogger(__name__)
+
+#: runs ``fn(connection)`` in one transaction on the writer thread
+WriteOnWriter = Callable[[Callable[[sqlite3.Connection], None]], Future[Any]]
+
+
+class SyncConfigError(KnownError):
+    """The ``[sync]`` settings cannot work (no token, unreadable token file)."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    url: str
+    token: str
+    interval_s: float = 10.0
+    heartbeat_s: float = 60.0
+    batch_records: int = 1000
+    batch_bytes: int = 1048576
+    max_records_per_s: float = 5000.0
+    timeout_s: float = 15.0
+    ca_file: str = ""
+    verify_tls: bool = True
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any]) -> SyncSettings | None:
+        """The ``[sync]`` table of an edge config, or ``None`` when no ``url`` is set."""
+        s = raw["sync"]
+        if not s["url"]:
+            return None
+        token = s["token"]
+        if not token and s["token_file"]:
+            try:
+                token = Path(s["token_file"]).read_text().strip()
+            except OSError as exc:
+                raise SyncConfigError(
+                    f"cannot read sync.token_file {s['token_file']}: {exc.strerror}"
+                ) from None
+        if not token:
+            raise SyncConfigError(
+                "sync.url is set but there is no token (sync.token, sync.token_file or A2D_SYNC_TOKEN)"
+            )
+        return cls(
+            url=s["url"].rstrip("/"), token=token, interval_s=s["interval_s"], heartbeat_s=s["heartbeat_s"],
+            batch_records=min(s["batch_records"], syncwire.MAX_BATCH_RECORDS),
+            batch_bytes=min(s["batch_bytes"], syncwire.MAX_BODY_BYTES - 1024),
+            max_records_per_s=s["max_records_per_s"], timeout_s=s["timeout_s"], ca_file=s["ca_file"],
+            verify_tls=s["verify_tls"],
+        )  # fmt: skip
+
+
+class _Retry(Exception):
+    """This round failed as a whole (network, server error, auth); back off and try again."""
+
+
+class SyncClient:
+    """Runs in its own thread; ``write`` runs its database writes on the agent's writer thread."""
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        device_id: str,
+        db_path: Path,
+        write: WriteOnWriter,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], str] = timeutil.utc_now,
+    ) -> None:
+        self.settings = settings
+        self.device_id = device_id
+        self.db_path = db_path
+        self.write = write
+        self.clock = clock
+        self._transport = transport
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._once = Once(log)
+        self._failures = 0
+        self._started = time.monotonic()
+        self.last_sync_at: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="a2d-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 20) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # the sync thread ------------------------------------------------------------------------
+    def _client(self) -> httpx.Client:
+        verify: ssl.SSLContext | bool = False
+        if self.settings.verify_tls:
+            verify = ssl.create_default_context(cafile=self.settings.ca_file or None)
+        return httpx.Client(
+            base_url=self.settings.url,
+            headers={
+                "Authorization": f"Bearer {self.settings.token}",
+                "User-Agent": f"a2d-edge/{__version__}",
+            },
+            timeout=self.settings.timeout_s,
+            verify=verify,
+            transport=self._transport,
+        )
+
+    def _run(self) -> None:
+        next_beat = 0.0
+        with self._client() as http:
+            while not self._stop.is_set():
+                sent = 0
+                try:
+                    db = open_reader(self.db_path)
+                    try:
+                        sent = self._round(http, db)
+                        if time.monotonic() >= next_beat:
+                            self._heartbeat(http, db)
+                            next_beat = time.monotonic() + self.settings.heartbeat_s
+                    finally:
+                        db.close()
+                except _Retry as exc:
+                    self._failures += 1
+                    self._once.failed(
+                        "server", "sync with %s failed: %s; retrying with back-off", self.settings.url, exc
+                    )
+                    self._stop.wait(self._backoff())
+                    continue
+                except Exception:  # noqa: BLE001 - the sync thread must outlive any single surprise
+                    log.exception("sync round failed")
+                    self._failures += 1
+                    self._stop.wait(self._backoff())
+                    continue
+                if self._failures:
+                    self._failures = 0
+                    self._once.recovered("server", "sync with %s works again", self.settings.url)
+                if sent and self.settings.max_records_per_s > 0:
+                    self._stop.wait(sent / self.settings.max_records_per_s)
+                elif not sent:
+                    self._stop.wait(self.settings.interval_s)
+
+    def _backoff(self) -> float:
+        base = min(300.0, self.settings.interval_s * 2 ** min(self._failures - 1, 10))
+        return base * random.uniform(0.5, 1.5)
+
+    def _round(self, http: httpx.Client, db: Any) -> int:
+        """One batch per stream with pending records; returns how many records were acknowledged."""
+        sent = 0
+        for stream in outbox.streams(db):
+            if self._stop.is_set():
+                break
+            batch = outbox.read_batch(db, stream, self.settings.batch_records, self.settings.batch_bytes)
+            if batch:
+                sent += self._upload(http, stream, batch)
+        return sent
+
+    def _upload(self, http: httpx.Client, stream: str, batch: list[outbox.Pending]) -> int:
+        status, acked = self._post(http, batch)
+        if status == 200 and acked >= len(batch):
+            self._write(outbox.advance, stream, batch[-1].event_id, len(batch), self.clock())
+            self.last_sync_at = self.clock()
+            return len(batch)
+        if status in (400, 413, 422):
+            return self._one_by_one(http, stream, batch)
+        if status in (401, 403):
+            self._write(outbox.failed, stream, f"the server refused our token (HTTP {status})", self.clock())
+            raise _Retry(f"the server refused this device's token (HTTP {status})")
+        self._write(outbox.failed, stream, f"HTTP {status}", self.clock())
+        raise _Retry(f"HTTP {status}")
+
+    def _one_by_one(self, http: httpx.Client, stream: str, batch: list[outbox.Pending]) -> int:
+        """Find the record the server refuses: send each alone; set aside the refused ones."""
+        done = 0
+        for p in batch:
+            status, acked = self._post(http, [p])
+            if status == 200 and acked == 1:
+                self._write(outbox.advance, stream, p.event_id, 1, self.clock())
+                done += 1
+            elif status in (400, 413, 422):
+                log.warning("the server refused event %d of stream %s (HTTP %d); it stays here", p.event_id, stream,
+                            status)  # fmt: skip
+                self._write(outbox.refuse, p.event_id, stream, f"HTTP {status}", self.clock())
+                self._write(outbox.advance, stream, p.event_id, 0, self.clock())
+            else:
+                raise _Retry(f"HTTP {status}")
+        return done
+
+    def _post(self, http: httpx.Client, batch: list[outbox.Pending]) -> tuple[int, int]:
+        body = ('{"records":[' + ",".join(p.text for p in batch) + "]}").encode()
+        headers = {"Content-Type": "application/json"}
+        if len(body) > 1024:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            r = http.post(syncwire.records_path(self.device_id), content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+        if r.status_code != 200:
+            return r.status_code, 0
+        try:
+            acked = r.json().get("acked")
+        except ValueError:
+            raise _Retry("the server's answer is not JSON") from None
+        if not isinstance(acked, list):
+            raise _Retry("the server's answer has no list of acknowledged records")
+        return 200, len({p.record_id for p in batch}.intersection(a for a in acked if isinstance(a, str)))
+
+    def _heartbeat(self, http: httpx.Client, db: Any) -> None:
+        beat = syncwire.Heartbeat(
+            versions={"a2d": __version__},
+            uptime_s=round(time.monotonic() - self._started, 1),
+            disk_free_bytes=shutil.disk_usage(self.db_path.parent).free,
+            outbox={s["stream"]: s["pending"] for s in outbox.status(db)},
+            last_sync_at=self.last_sync_at,
+        )
+        try:
+            r = http.post(syncwire.heartbeat_path(self.device_id), json=beat.as_dict())
+        except httpx.HTTPError as exc:
+            raise _Retry(f"heartbeat: {type(exc).__name__}: {exc}") from None
+        if r.status_code >= 300:
+            raise _Retry(f"heartbeat: HTTP {r.status_code}")
+
+    def _write(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run an outbox write on the writer thread and wait until it is committed."""
+        self.write(lambda db: fn(db, *args)).result(timeout=60)

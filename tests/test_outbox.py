@@ -1,0 +1,85 @@
+"""The outbox: records as the server receives them, cursors, refused records, retention."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from a2d.syncwire import parse_records
+from a2d.uplinks import encode_ws101
+from edge_agent import outbox, queries
+from edge_agent.config import Device
+from edge_agent.ingest import Inbound, Ingest
+from edge_agent.store import Store
+from tests.test_ingest import CS_TOPIC, cs_up
+
+EUI = "24e124538b223344"
+
+
+@pytest.fixture
+def ingest(tmp_path: Path) -> Ingest:
+    ing = Ingest(Store(tmp_path / "edge.db"), {EUI: Device(EUI, "milesight-iot/ws101", "knopf")})
+    ing.start()
+    return ing
+
+
+def fill(ing: Ingest, n: int, start: int = 0) -> None:
+    for k in range(start, start + n):
+        body = cs_up(EUI, k, 85, encode_ws101("short"), f"o-{k}")
+        ing.add(Inbound("chirpstack", "chirpstack", CS_TOPIC.format(eui=EUI, event="up"), body))
+    ing.flush()
+
+
+def test_records_are_the_events_as_the_cli_prints_them(ingest: Ingest) -> None:
+    fill(ingest, 3)
+    batch = outbox.read_batch(ingest.store.db, "uplink", 10, 1 << 20)
+    records = parse_records(json.loads('{"records":[' + ",".join(p.text for p in batch) + "]}"))
+    events = list(queries.events(ingest.store.db))
+    assert [r.payload for r in records] == events
+    assert [r.record_id for r in records] == ["cs:up:o-0", "cs:up:o-1", "cs:up:o-2"]
+    assert {r.stream for r in records} == {"uplink"} and records[0].ts == events[0]["received_at"]
+
+
+def test_batches_are_bounded_in_count_and_bytes(ingest: Ingest) -> None:
+    fill(ingest, 20)
+    assert len(outbox.read_batch(ingest.store.db, "uplink", 7, 1 << 20)) == 7
+    one = len(outbox.read_batch(ingest.store.db, "uplink", 1, 1 << 20)[0].text)
+    assert len(outbox.read_batch(ingest.store.db, "uplink", 100, 3 * one + 10)) == 3
+    assert len(outbox.read_batch(ingest.store.db, "uplink", 100, 1)) == 1  # one record always goes
+
+
+def test_cursor_moves_only_forward_and_resumes_after_reopen(ingest: Ingest, tmp_path: Path) -> None:
+    fill(ingest, 10)
+    batch = outbox.read_batch(ingest.store.db, "uplink", 4, 1 << 20)
+    with ingest.store.atomic() as db:
+        outbox.advance(db, "uplink", batch[-1].event_id, len(batch), "2026-06-02T09:00:00.000000Z")
+        outbox.advance(db, "uplink", batch[0].event_id, 0, "2026-06-02T09:00:01.000000Z")  # a late, older ack
+    ingest.store.close()
+    reopened = Store(tmp_path / "edge.db")
+    nxt = outbox.read_batch(reopened.db, "uplink", 100, 1 << 20)
+    assert [p.record_id for p in nxt] == [f"cs:up:o-{k}" for k in range(4, 10)]
+    (st,) = outbox.status(reopened.db)
+    assert st["pending"] == 6 and st["sent"] == 4 and st["last_success_at"] == "2026-06-02T09:00:01.000000Z"
+
+
+def test_a_refused_record_is_set_aside_and_reported(ingest: Ingest) -> None:
+    fill(ingest, 3)
+    bad = outbox.read_batch(ingest.store.db, "uplink", 3, 1 << 20)[1]
+    with ingest.store.atomic() as db:
+        outbox.refuse(db, bad.event_id, "uplink", "HTTP 400", "2026-06-02T09:00:00.000000Z")
+    left = outbox.read_batch(ingest.store.db, "uplink", 10, 1 << 20)
+    assert bad.record_id not in {p.record_id for p in left} and len(left) == 2
+    (st,) = outbox.status(ingest.store.db)
+    assert st["refused"] == 1 and "HTTP 400" in st["last_error"] and st["pending"] == 2
+
+
+def test_retention_keeps_what_the_server_has_not_acknowledged(ingest: Ingest) -> None:
+    fill(ingest, 4)
+    first = outbox.read_batch(ingest.store.db, "uplink", 2, 1 << 20)
+    with ingest.store.atomic() as db:
+        outbox.advance(db, "uplink", first[-1].event_id, 2, "2026-06-02T09:00:00.000000Z")
+    removed = ingest.store.prune({"uplink": 1}, now="2027-01-01T00:00:00Z", keep_unsynced=True)
+    assert removed == 2
+    assert [e["f_cnt"] for e in queries.events(ingest.store.db)] == [2, 3]
