@@ -189,7 +189,11 @@ class SyncClient:
         return sent
 
     def _upload(self, http: httpx.Client, stream: str, batch: list[outbox.Pending]) -> int:
-        status, acked = self._post(http, batch)
+        try:
+            status, acked = self._post(http, batch)
+        except _Retry as exc:
+            self._write(outbox.failed, stream, str(exc), self.clock())
+            raise
         if status == 200 and acked >= len(batch):
             self._write(outbox.advance, stream, batch[-1].event_id, len(batch), self.clock())
             self.last_sync_at = self.clock()
