@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := edge,kiosk,bridge,server,train,dev
 # mosquitto: tests and demo start their own broker; socat: serial-port tests;
-# python3-venv: Debian's python3 needs it for `python3 -m venv`.
-DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3
+# python3-venv: Debian's python3 needs it for `python3 -m venv`; postgresql: the sync-server tests
+# start a throwaway cluster with its initdb/pg_ctl (both backends run the same suite; no service is used).
+DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql
 
 .PHONY: help deps venv test lint demo bench acceptance clean
 

@@ -21,6 +21,7 @@ from .errors import KnownError
 COMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edge_agent.cli", "the edge agent: ingest, store, status"),
     "simulate": ("a2d.simulate", "publish realistic ChirpStack / The Things Stack uplinks"),
+    "server": ("sync_server.cli", "the sync server: device registry, uploads, heartbeats"),
     "demo": ("a2d.demo", "run a broker, the edge agent and simulated devices on this machine"),
 }
 

@@ -1,10 +1,11 @@
-"""`a2d demo`: the edge agent on this machine, fed by simulated devices, with a power cut.
+"""`a2d demo`: the edge agent and the sync server on this machine, fed by simulated devices.
 
 Starts a private Mosquitto on a free loopback port, writes an ``edge.toml`` for simulated
 devices (feedback buttons, tree-pit soil sensors, people counters), runs ``a2d edge run``,
 publishes ChirpStack and The Things Stack uplinks, kills the agent with SIGKILL half-way (as a
-power cut would) and restarts it, and shows each stored event as it arrives. At the end it
-counts what was published against what was stored. Everything is stopped on exit; the
+power cut would) and restarts it, and shows each stored event as it arrives. The agent hands
+every event on to a local sync server (``a2d server run``). At the end it counts what was
+published, stored and synced. Everything is stopped on exit; the
 database stays in ``--data`` for ``a2d edge events``.
 """
 
@@ -62,7 +63,11 @@ class Demo:
         self.out = out
         self.procs: list[subprocess.Popen[bytes]] = []
         self.port = _free_port()
+        self.server_port = _free_port()
+        self.server_db = f"sqlite:///{data / 'server.db'}"
         self.cfg = data / "edge.toml"
+        self.device_id = ""
+        self.token = ""
         self.last_id = 0
         self.shown = 0
 
@@ -87,11 +92,43 @@ class Demo:
         )
         _wait_port(self.port)
 
+    def start_server(self) -> None:
+        """The town's sync server on this machine, and this edge device registered with it."""
+        log_file = (self.data / "server.log").open("ab")
+        args = [
+            "server",
+            "run",
+            "--db",
+            self.server_db,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.server_port),
+        ]
+        self.procs.append(subprocess.Popen(_a2d(*args), stdout=log_file, stderr=log_file))
+        _wait_port(self.server_port, 30)
+        r = subprocess.run(
+            _a2d("server", "device", "add", "demo-rathaus-1", "--db", self.server_db, "--json"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"could not register the demo device: {r.stderr.strip()}")
+        device = json.loads(r.stdout)
+        self.device_id, self.token = device["device_id"], device["token"]
+
+    def server_count(self) -> int:
+        r = subprocess.run(
+            _a2d("server", "events", "--db", self.server_db, "--device", self.device_id, "--json"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        return sum(1 for line in r.stdout.splitlines() if line.strip())
+
     def write_config(self) -> None:
         self.cfg.write_text(
             "# written by `a2d demo`\n"
-            f'[device]\nid = "demo-rathaus-1"\ndata_dir = "{self.data}"\n\n'
+            f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data}"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
+            f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n\n'
             '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n' + devices_toml(self.devices)
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
@@ -193,9 +230,13 @@ def main(argv: Sequence[str]) -> int:
     demo = Demo(data.resolve(), args.devices)
     try:
         demo.start_broker()
+        demo.start_server()
         demo.write_config()
         demo.start_agent()
-        demo.say(f"edge agent running; broker 127.0.0.1:{demo.port}; data in {demo.data}")
+        demo.say(
+            f"edge agent running; broker 127.0.0.1:{demo.port}; sync server http://127.0.0.1:{demo.server_port};"
+            f" data in {demo.data}"
+        )
         half = args.count // 2
         demo.say(f"\n-- {half} uplinks through ChirpStack (QoS 1) --")
         demo.publish_part("chirpstack", half, args.rate, seed=1)
@@ -217,14 +258,20 @@ def main(argv: Sequence[str]) -> int:
         while time.monotonic() < deadline and demo.shown < before + args.count:
             demo.show_new_events()
             time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        stored = (demo._status() or {}).get("counts", {}).get("events", 0)
+        while time.monotonic() < deadline and demo.server_count() < stored:
+            time.sleep(0.5)
         status = demo._status() or {}
         counts = status.get("counts", {})
         demo.say(
             f"\npublished {2 * args.count} uplinks; stored {counts.get('events', '?')} events, "
-            f"{counts.get('quarantine', '?')} quarantined, across one power cut."
+            f"{counts.get('quarantine', '?')} quarantined, across one power cut;"
+            f" the sync server holds {demo.server_count()} of them."
         )
         demo.say(f"look closer:  a2d edge status --config {demo.cfg}")
         demo.say(f"              a2d edge events --config {demo.cfg} --json")
+        demo.say(f"              a2d server events --db {demo.server_db} --json")
     except KeyboardInterrupt:
         demo.say("stopped")
     finally:

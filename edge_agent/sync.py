@@ -112,6 +112,7 @@ class SyncClient:
         self._failures = 0
         self._started = time.monotonic()
         self.last_sync_at: str | None = None
+        self.bytes_sent = 0  # request bodies as sent (after gzip), for the benchmark and status
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="a2d-sync", daemon=True)
@@ -229,6 +230,7 @@ class SyncClient:
         if len(body) > 1024:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
+        self.bytes_sent += len(body)
         try:
             r = http.post(syncwire.records_path(self.device_id), content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -204,6 +204,10 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
     names = [r[0] for r in s.db.execute("SELECT name FROM migrations")]
     s.close()
     s = Store(tmp_path / "e.db")
-    assert [r[0] for r in s.db.execute("SELECT name FROM migrations")] == names == ["m001_initial", "m002_outbox"]
+    assert (
+        [r[0] for r in s.db.execute("SELECT name FROM migrations")]
+        == names
+        == ["m001_initial", "m002_outbox"]
+    )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()

@@ -1,0 +1,85 @@
+"""``create_app(settings)``: the sync server as an ASGI app. Nothing is opened before it starts.
+
+The database is opened (and migrated) when the app starts, unless the caller passes one it
+opened itself (the CLI does, so a bad ``--db`` is a one-line error; tests do, to share it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from a2d import __version__, logs
+from a2d.syncwire import WireError
+
+from .body import BodyError
+from .config import ServerSettings
+from .db import Database, Unavailable, open_database
+from .routes import ROUTERS
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The town's central sync server for analog2digital edge devices.
+
+Devices upload their outbox in idempotent batches and report heartbeats, each with its own
+bearer token; admins list devices and heartbeats with the admin token. See docs/sync-api.md.
+"""
+
+
+def open_and_migrate(settings: ServerSettings) -> Database:
+    db = open_database(settings.db, pool_size=settings.pool_size, synchronous=settings.synchronous)
+    try:
+        for step in db.migrate():
+            log.info("database migrated to version %s", step)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def create_app(settings: ServerSettings, database: Database | None = None) -> FastAPI:
+    """The app for ``settings``; with ``database`` given, the app uses it and leaves it open."""
+    once = logs.Once(log)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database if database is not None else await run_in_threadpool(open_and_migrate, settings)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            app.state.db = None
+            if database is None:
+                await run_in_threadpool(db.close)
+
+    app = FastAPI(
+        title="analog2digital sync server",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db_health = once
+    app.state.db = database
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(BodyError)
+    async def bad_body(request: Request, exc: BodyError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(WireError)
+    async def bad_wire(request: Request, exc: WireError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable) -> JSONResponse:
+        once.failed("db", "database unavailable, answering 503: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    return app

@@ -1,0 +1,220 @@
+"""`a2d server`: run the sync server, manage the device registry and the admin token, list records."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from a2d import logs
+from a2d.errors import KnownError
+from a2d.timeutil import utc_now
+
+from . import config, registry
+from .db import Database, Device, StoredRecord, open_database
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = {
+    "run": "a2d server run --db sqlite:////var/lib/a2d/server.db --host 0.0.0.0 --port 8080",
+    "device": "a2d server device add edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db --json",
+    "device add": "a2d server device add edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db --json",
+    "device list": "a2d server device list --db postgresql://a2d@db.example:5432/a2d --json",
+    "device revoke": "a2d server device revoke edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
+    "device rotate-token": "a2d server device rotate-token edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
+    "admin-token": "a2d server admin-token --db sqlite:////var/lib/a2d/server.db",
+    "events": "a2d server events --db sqlite:////var/lib/a2d/server.db --device edge-rathaus-1 --json",
+}
+
+
+class NoSuchDevice(KnownError):
+    """The registry has no device with the id given."""
+
+
+def _formatter(name: str) -> dict[str, Any]:
+    return {
+        "epilog": "example:\n  " + EXAMPLES[name],
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
+def _common(p: argparse.ArgumentParser, as_json: str | None = None) -> None:
+    p.add_argument("--db", help="database URL (default: server.db setting, A2D_SERVER_DB)")
+    p.add_argument("--config", help="optional server.toml with the settings of docs/sync-api.md")
+    if as_json:
+        p.add_argument("--json", action="store_true", help=as_json)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="a2d server",
+        description="The town's sync server: device registry, record uploads, heartbeats.",
+        **_formatter("run"),
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+
+    def add(where: Any, name: str, key: str, text: str) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = where.add_parser(name, help=text, description=text, **_formatter(key))
+        return sp
+
+    run = add(sub, "run", "run", "run the HTTP API until SIGTERM / Ctrl-C (migrates the database first)")
+    _common(run)
+    run.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+    device = add(sub, "device", "device", "register devices, list, revoke them, give them new tokens")
+    dsub = device.add_subparsers(dest="action", required=True, metavar="action")
+    dadd = add(dsub, "add", "device add", "register a device; prints its id and its token (shown once)")
+    dadd.add_argument("name", help="a name staff recognise; the id is its slug, made unique")
+    _common(dadd, "print {device_id, token} as JSON")
+    _common(add(dsub, "list", "device list", "list registered devices"), "one JSON object per line")
+    drev = add(dsub, "revoke", "device revoke", "revoke a device: its token stops working at once")
+    drev.add_argument("device_id")
+    _common(drev, "print the result as JSON")
+    drot = add(dsub, "rotate-token", "device rotate-token", "give a device a new token (reinstates it)")
+    drot.add_argument("device_id")
+    _common(drot, "print {device_id, token} as JSON")
+
+    adm = add(sub, "admin-token", "admin-token", "create or replace the admin token; prints it (shown once)")
+    _common(adm, "print {admin_token} as JSON")
+
+    ev = add(sub, "events", "events", "print the records devices uploaded, oldest first")
+    _common(ev, "one JSON object per line: device_id, record_id, stream, ts, received_at, payload")
+    ev.add_argument("--device", help="only this device's records")
+    ev.add_argument("--limit", type=int, help="at most this many")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    settings = config.load(
+        args.config, db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None)
+    )
+    if args.command == "run":
+        return _run(settings)
+    creating = args.command == "admin-token" or getattr(args, "action", None) == "add"
+    db = open_database(settings.db, create=creating, pool_size=1, synchronous=settings.synchronous)
+    try:
+        db.migrate()
+        if args.command == "device":
+            _device(db, args)
+        elif args.command == "admin-token":
+            token = registry.new_token()
+            db.set_admin_token_hash(registry.hash_token(token), utc_now())
+            _say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
+        else:
+            _events(db.records(args.device, args.limit), args.json)
+    finally:
+        db.close()
+    return 0
+
+
+def _run(settings: config.ServerSettings) -> int:
+    import uvicorn
+
+    from .app import create_app, open_and_migrate
+
+    logs.setup(settings.log_level)
+    listener = _listen(settings.host, settings.port)
+    try:
+        db = open_and_migrate(settings)
+        try:
+            log.info("serving %s on %s:%d", db.backend, settings.host, settings.port)
+            app = create_app(settings, db)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    host=settings.host,
+                    port=settings.port,
+                    log_config=None,
+                    access_log=False,
+                    server_header=False,
+                    timeout_graceful_shutdown=10,
+                )
+            )
+            server.run(sockets=[listener])
+        finally:
+            db.close()
+    finally:
+        listener.close()
+    return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here, so that a busy port is a one-line error, not a traceback."""
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+    except OSError as exc:
+        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+    except OSError as exc:
+        sock.close()
+        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _say(as_json: bool, data: dict[str, Any], text: str) -> None:
+    sys.stdout.write((orjson.dumps(data).decode() if as_json else text) + "\n")
+
+
+def _device(db: Database, args: argparse.Namespace) -> None:
+    now = utc_now()
+    if args.action == "add":
+        token = registry.new_token()
+        device_id = db.add_device(
+            args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now
+        )
+        _say(args.json, {"device_id": device_id, "token": token},
+             f"added device {device_id}\ntoken (shown only now, keep it safe): {token}")  # fmt: skip
+    elif args.action == "list":
+        _devices(db.devices(), args.json)
+    elif args.action == "revoke":
+        if not db.revoke_device(args.device_id, now):
+            raise NoSuchDevice(f"no device {args.device_id!r} (see a2d server device list)")
+        _say(args.json, {"device_id": args.device_id, "revoked": True}, f"revoked device {args.device_id}")
+    else:
+        token = registry.new_token()
+        if not db.set_device_token(args.device_id, registry.hash_token(token), now):
+            raise NoSuchDevice(f"no device {args.device_id!r} (see a2d server device list)")
+        _say(args.json, {"device_id": args.device_id, "token": token},
+             f"new token for {args.device_id} (shown only now, keep it safe): {token}")  # fmt: skip
+
+
+def _devices(devices: list[Device], as_json: bool) -> None:
+    out = sys.stdout
+    if as_json:
+        out.writelines(orjson.dumps(d.as_dict()).decode() + "\n" for d in devices)
+        return
+    for d in devices:
+        state = "active" if d.active else f"REVOKED {d.revoked_at}"
+        out.write(f"{d.device_id:<32} {state:<36} added {d.created_at}  token {d.token_set_at}  {d.name}\n")
+    if not devices:
+        out.write("no devices yet: a2d server device add NAME\n")
+
+
+def _events(records: Iterable[StoredRecord], as_json: bool) -> None:
+    out = sys.stdout
+    for r in records:
+        if as_json:
+            head = orjson.dumps(
+                {
+                    "device_id": r.device_id,
+                    "record_id": r.record_id,
+                    "stream": r.stream,
+                    "ts": r.ts,
+                    "received_at": r.received_at,
+                }  # fmt: skip
+            ).decode()
+            out.write(f'{head[:-1]},"payload":{r.payload}}}\n')  # the stored JSON text, not parsed again
+        else:
+            out.write(
+                f"{r.received_at}  {r.device_id:<24} {r.stream:<9} {r.ts:<28} {r.record_id}  {r.payload}\n"
+            )

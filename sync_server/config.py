@@ -1,0 +1,63 @@
+"""The sync server's settings: an optional ``server.toml``, ``A2D_*`` variables, command-line flags.
+
+Each setting has a default and a help line (``docs/sync-api.md`` lists them; a test checks it).
+Precedence, highest first: command-line flag, environment variable, config file, default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from a2d.config import Setting, environ, read_toml, resolve
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "server.db",
+        "sqlite:////var/lib/a2d/server.db",
+        "database URL: sqlite:////absolute/path.db (embedded) or postgresql://user@host:port/db",
+    ),
+    Setting("server.host", "127.0.0.1", "address to listen on (0.0.0.0 for every interface)"),
+    Setting("server.port", 8080, "TCP port to listen on", int),
+    Setting(
+        "server.admin_token",
+        "",
+        "an admin token accepted besides the one `a2d server admin-token` stores; "
+        "set it through A2D_SERVER_ADMIN_TOKEN, not in the file",
+    ),
+    Setting("server.pool_size", 8, "PostgreSQL connections per server process", int),
+    Setting(
+        "server.synchronous",
+        "full",
+        "SQLite durability: full (an acknowledged upload survives a power cut) or normal (a crash only)",
+        choices=("full", "normal"),
+    ),
+    Setting("server.heartbeat_history", 60, "heartbeats kept per device besides the latest (0 = none)", int),
+    Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
+)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    db: str = "sqlite:////var/lib/a2d/server.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_token: str = ""
+    pool_size: int = 8
+    synchronous: str = "full"
+    heartbeat_history: int = 60
+    log_level: str = "info"
+
+
+def load(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, **flags: Any
+) -> ServerSettings:
+    """Settings from ``path`` (optional), the environment and ``flags`` (``None`` = not given)."""
+    data = read_toml(path) if path is not None else {}
+    where = str(path) if path is not None else "settings"
+    values = resolve(data, SETTINGS, where, environ() if env is None else env)
+    server, log = values["server"], values["log"]
+    server = {**server, **{k: v for k, v in flags.items() if v is not None}}
+    return ServerSettings(log_level=log["level"], **server)

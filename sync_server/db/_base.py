@@ -1,0 +1,134 @@
+"""What every database backend offers the server: the :class:`Database` interface and its rows.
+
+The app and the CLI speak only to this interface; ``sqlite.py`` and ``postgres.py`` implement
+it. Methods are synchronous and thread-safe: the web app calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from a2d.errors import KnownError
+
+
+class DatabaseError(KnownError):
+    """The database cannot be opened, migrated or reached; the message says which and why."""
+
+
+class Unavailable(DatabaseError):
+    """A query failed for a reason outside the request (database down, locked, full): retry later."""
+
+
+#: one row of the ``records`` table as the backends write it:
+#: (device_id, record_id, stream, ts, payload as JSON text, received_at)
+RecordRow = tuple[str, str, str, str, str, str]
+
+
+class StoredRecord(NamedTuple):
+    device_id: str
+    record_id: str
+    stream: str
+    ts: str
+    received_at: str
+    payload: str  # JSON text of the payload object, as stored
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    device_id: str
+    name: str
+    created_at: str
+    token_set_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "token_set_at": self.token_set_at,
+            "revoked_at": self.revoked_at,
+            "active": self.active,
+        }
+
+
+class StoredHeartbeat(NamedTuple):
+    device_id: str
+    received_at: str
+    heartbeat: str  # JSON text of syncwire.Heartbeat.as_dict()
+
+
+class Database(ABC):
+    """The server's store: devices and their token hashes, records, heartbeats, the admin token."""
+
+    #: ``sqlite`` or ``postgresql``
+    backend: str
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks (safe to run from several processes at once)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`Unavailable` unless a trivial query succeeds."""
+
+    # devices ---------------------------------------------------------------------------------
+    @abstractmethod
+    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
+        """Register a device under the first free id of ``candidates``; returns that id."""
+
+    @abstractmethod
+    def devices(self) -> list[Device]: ...
+
+    @abstractmethod
+    def revoke_device(self, device_id: str, now: str) -> bool:
+        """Revoke the device's token; ``False`` if there is no such device."""
+
+    @abstractmethod
+    def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
+        """Give the device a new token (and reinstate it if revoked); ``False`` if unknown."""
+
+    @abstractmethod
+    def device_token_hash(self, device_id: str) -> str | None:
+        """The token hash of an active device, ``None`` if unknown or revoked."""
+
+    @abstractmethod
+    def device_with_token(self, token_hash: str) -> str | None:
+        """The id of the active device holding this token hash, if any."""
+
+    # admin -----------------------------------------------------------------------------------
+    @abstractmethod
+    def set_admin_token_hash(self, token_hash: str, now: str) -> None: ...
+
+    @abstractmethod
+    def admin_token_hash(self) -> str | None: ...
+
+    # records and heartbeats ------------------------------------------------------------------
+    @abstractmethod
+    def store_records(self, rows: Sequence[RecordRow]) -> None:
+        """Insert rows, skipping ``(device_id, record_id)`` pairs already held; returns after commit."""
+
+    @abstractmethod
+    def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
+        """Stored records in the order they arrived, streamed (not loaded at once)."""
+
+    @abstractmethod
+    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
+        """Keep this as the device's latest heartbeat and in its history of the last ``keep``."""
+
+    @abstractmethod
+    def latest_heartbeats(self) -> list[StoredHeartbeat]: ...
+
+    @abstractmethod
+    def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
+        """The device's most recent heartbeats, newest first."""

@@ -1,0 +1,229 @@
+"""The PostgreSQL backend: psycopg 3 with a connection pool, for towns that outgrow one machine.
+
+Several server processes may share one database: nothing lives in process memory, migrations
+take an advisory lock, and concurrent uploads of the same records meet at the primary key
+(``ON CONFLICT DO NOTHING``). Uploads of one device take a per-device advisory lock first, so two
+overlapping batches (a retry racing its original) wait for each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from a2d.timeutil import utc_now
+
+from ._base import Database, DatabaseError, Device, RecordRow, StoredHeartbeat, StoredRecord, Unavailable
+from .schema import MIGRATIONS, MIGRATIONS_TABLE
+
+#: pg_advisory_xact_lock key that serialises migrations across processes ("a2d-mig" in ASCII)
+_MIGRATION_LOCK = 0x6132642D6D6967
+#: first half of the two-key pg_advisory_xact_lock taken per device while its records are inserted
+_DEVICE_LOCK_CLASS = 0x61326472
+_CONNECT_TIMEOUT_S = 10
+_PASSWORD = re.compile(r"(//[^:/@]*):[^@/]*@")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit for messages."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+class PostgresDatabase(Database):
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = redact(url)
+        try:  # one plain connection first: its error names the cause (the pool's would not)
+            psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot connect to {self.url}: {str(exc).strip()}") from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, pool_size),
+            kwargs={"connect_timeout": _CONNECT_TIMEOUT_S},
+            name="a2d-postgres",
+            timeout=30,
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise DatabaseError(f"cannot connect to {self.url}: {exc}") from None
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection inside a transaction that commits when the block ends without error."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def ping(self) -> None:
+        with self._conn() as conn:
+            conn.execute("SELECT 1")
+
+    def migrate(self) -> list[str]:
+        applied = []
+        with self._conn() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(MIGRATIONS_TABLE)
+            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            newer = done - {m.version for m in MIGRATIONS}
+            if newer:
+                raise DatabaseError(
+                    f"{self.url} has schema version {max(newer)}, newer than this a2d knows: upgrade a2d"
+                )
+            for m in MIGRATIONS:
+                if m.version in done:
+                    continue
+                for statement in m.statements(self.backend):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (m.version, m.name, utc_now()),
+                )
+                applied.append(f"{m.version}: {m.name}")
+        return applied
+
+    # devices ---------------------------------------------------------------------------------
+    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
+        with self._conn() as conn:
+            for device_id in candidates:
+                cur = conn.execute(
+                    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO NOTHING",
+                    (device_id, name, token_hash, now, now),
+                )
+                if cur.rowcount == 1:
+                    return device_id
+        raise DatabaseError(f"no free device id for {name!r}")
+
+    def devices(self) -> list[Device]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT device_id, name, created_at, token_set_at, revoked_at FROM devices ORDER BY device_id"
+            ).fetchall()
+        return [Device(*row) for row in rows]
+
+    def revoke_device(self, device_id: str, now: str) -> bool:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, %s) WHERE device_id = %s",
+                (now, device_id),
+            )
+            return cur.rowcount == 1
+
+    def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE devices SET token_hash = %s, token_set_at = %s, revoked_at = NULL WHERE device_id = %s",
+                (token_hash, now, device_id),
+            )
+            return cur.rowcount == 1
+
+    def device_token_hash(self, device_id: str) -> str | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT token_hash FROM devices WHERE device_id = %s AND revoked_at IS NULL", (device_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def device_with_token(self, token_hash: str) -> str | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT device_id FROM devices WHERE token_hash = %s AND revoked_at IS NULL", (token_hash,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # admin -----------------------------------------------------------------------------------
+    def set_admin_token_hash(self, token_hash: str, now: str) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO server_secrets (name, secret_hash, set_at) VALUES ('admin', %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET secret_hash = excluded.secret_hash, set_at = excluded.set_at",
+                (token_hash, now),
+            )
+
+    def admin_token_hash(self) -> str | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT secret_hash FROM server_secrets WHERE name = 'admin'").fetchone()
+        return None if row is None else str(row[0])
+
+    # records and heartbeats ------------------------------------------------------------------
+    def store_records(self, rows: Sequence[RecordRow]) -> None:
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
+        with self._conn() as conn:
+            for device_id in sorted(set(columns[0])):
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_CLASS, device_id)
+                )
+            conn.execute(
+                "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+                " ON CONFLICT (device_id, record_id) DO NOTHING",
+                columns,
+            )
+
+    def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
+        with self._conn() as conn, conn.cursor(name="a2d_records") as cur:
+            cur.itersize = 2000
+            if device_id is None:
+                cur.execute(
+                    "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
+                    " ORDER BY seq LIMIT %s",
+                    (limit,),
+                )
+            else:
+                cur.execute(
+                    "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
+                    " WHERE device_id = %s ORDER BY seq LIMIT %s",
+                    (device_id, limit),
+                )
+            for row in cur:
+                yield StoredRecord(*row)
+
+    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO heartbeats_latest (device_id, received_at, heartbeat) VALUES (%s, %s, %s)"
+                " ON CONFLICT (device_id) DO UPDATE"
+                " SET received_at = excluded.received_at, heartbeat = excluded.heartbeat",
+                (device_id, received_at, heartbeat),
+            )
+            if keep > 0:
+                conn.execute(
+                    "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (%s, %s, %s)",
+                    (device_id, received_at, heartbeat),
+                )
+                conn.execute(
+                    "DELETE FROM heartbeats WHERE device_id = %s AND seq <= (SELECT seq FROM heartbeats"
+                    " WHERE device_id = %s ORDER BY seq DESC LIMIT 1 OFFSET %s)",
+                    (device_id, device_id, keep),
+                )
+
+    def latest_heartbeats(self) -> list[StoredHeartbeat]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT device_id, received_at, heartbeat FROM heartbeats_latest ORDER BY device_id"
+            ).fetchall()
+        return [StoredHeartbeat(*row) for row in rows]
+
+    def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT device_id, received_at, heartbeat FROM heartbeats WHERE device_id = %s"
+                " ORDER BY seq DESC LIMIT %s",
+                (device_id, limit),
+            ).fetchall()
+        return [StoredHeartbeat(*row) for row in rows]

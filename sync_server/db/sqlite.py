@@ -1,0 +1,260 @@
+"""The embedded backend: one SQLite file in WAL mode.
+
+All writes go through one :class:`~._writer.Writer` thread (group commit, ack after commit);
+reads use a small pool of read-only connections, one per thread that is reading at the moment.
+Other processes (the CLI while the server runs) may write too: SQLite's file lock and a busy
+timeout serialise them.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from a2d.timeutil import utc_now
+
+from ._base import Database, DatabaseError, Device, RecordRow, StoredHeartbeat, StoredRecord, Unavailable
+from ._writer import Writer
+from .schema import MIGRATIONS, MIGRATIONS_TABLE
+
+T = TypeVar("T")
+
+_SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
+_BUSY_TIMEOUT_S = 10.0
+
+
+class SQLiteDatabase(Database):
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, create: bool = True, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        if synchronous not in _SYNCHRONOUS:
+            raise DatabaseError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
+        self._synchronous = _SYNCHRONOUS[synchronous]
+        if not create and not self.path.is_file():
+            raise DatabaseError(f"there is no server database at {self.path}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseError(f"cannot open the SQLite database {self.path}: {exc}") from None
+        self._writer = Writer(conn)
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _connect(self, read_only: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(self._synchronous)
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise Unavailable("the database is closed")
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            try:
+                conn = self._connect(read_only=True)
+            except sqlite3.Error as exc:
+                raise Unavailable(f"SQLite: {exc}") from exc
+            with self._lock:
+                self._readers.append(conn)
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"SQLite: {exc}") from exc
+        finally:
+            self._idle.put(conn)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._reader() as conn:
+            return fn(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        self._writer.close()
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def ping(self) -> None:
+        if not self._writer.alive:
+            raise Unavailable("the SQLite writer has stopped")
+        self._read(lambda c: c.execute("SELECT 1").fetchone())
+
+    def migrate(self) -> list[str]:
+        def apply(conn: sqlite3.Connection) -> list[str]:
+            conn.execute(MIGRATIONS_TABLE)
+            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            newer = done - {m.version for m in MIGRATIONS}
+            if newer:
+                raise DatabaseError(
+                    f"{self.path} has schema version {max(newer)}, newer than this a2d knows: upgrade a2d"
+                )
+            applied = []
+            for m in MIGRATIONS:
+                if m.version in done:
+                    continue
+                for statement in m.statements(self.backend):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (m.version, m.name, utc_now()),
+                )
+                applied.append(f"{m.version}: {m.name}")
+            return applied
+
+        return self._writer.call(apply)
+
+    # devices ---------------------------------------------------------------------------------
+    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
+        def insert(conn: sqlite3.Connection) -> str:
+            for device_id in candidates:
+                cur = conn.execute(
+                    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO NOTHING",
+                    (device_id, name, token_hash, now, now),
+                )
+                if cur.rowcount == 1:
+                    return device_id
+            raise DatabaseError(f"no free device id for {name!r}")
+
+        return self._writer.call(insert)
+
+    def devices(self) -> list[Device]:
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT device_id, name, created_at, token_set_at, revoked_at FROM devices ORDER BY device_id"
+            ).fetchall()
+        )
+        return [Device(*row) for row in rows]
+
+    def revoke_device(self, device_id: str, now: str) -> bool:
+        def revoke(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE device_id = ?",
+                (now, device_id),
+            )
+            return cur.rowcount == 1
+
+        return self._writer.call(revoke)
+
+    def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
+        def rotate(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE devices SET token_hash = ?, token_set_at = ?, revoked_at = NULL WHERE device_id = ?",
+                (token_hash, now, device_id),
+            )
+            return cur.rowcount == 1
+
+        return self._writer.call(rotate)
+
+    def device_token_hash(self, device_id: str) -> str | None:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT token_hash FROM devices WHERE device_id = ? AND revoked_at IS NULL", (device_id,)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def device_with_token(self, token_hash: str) -> str | None:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT device_id FROM devices WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    # admin -----------------------------------------------------------------------------------
+    def set_admin_token_hash(self, token_hash: str, now: str) -> None:
+        self._writer.call(
+            lambda c: c.execute(
+                "INSERT INTO server_secrets (name, secret_hash, set_at) VALUES ('admin', ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET secret_hash = excluded.secret_hash, set_at = excluded.set_at",
+                (token_hash, now),
+            )
+        )
+
+    def admin_token_hash(self) -> str | None:
+        row = self._read(
+            lambda c: c.execute("SELECT secret_hash FROM server_secrets WHERE name = 'admin'").fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    # records and heartbeats ------------------------------------------------------------------
+    def store_records(self, rows: Sequence[RecordRow]) -> None:
+        self._writer.call(
+            lambda c: c.executemany(
+                "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_id) DO NOTHING",
+                rows,
+            )
+        )
+
+    def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
+        columns = "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
+        with self._reader() as conn:
+            if device_id is None:
+                cur = conn.execute(f"{columns} ORDER BY rowid LIMIT ?", (limit or -1,))
+            else:
+                cur = conn.execute(
+                    f"{columns} WHERE device_id = ? ORDER BY rowid LIMIT ?", (device_id, limit or -1)
+                )
+            try:
+                for row in cur:
+                    yield StoredRecord(*row)
+            finally:
+                cur.close()
+
+    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO heartbeats_latest (device_id, received_at, heartbeat) VALUES (?, ?, ?)"
+                " ON CONFLICT (device_id) DO UPDATE"
+                " SET received_at = excluded.received_at, heartbeat = excluded.heartbeat",
+                (device_id, received_at, heartbeat),
+            )
+            if keep > 0:
+                conn.execute(
+                    "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (?, ?, ?)",
+                    (device_id, received_at, heartbeat),
+                )
+                conn.execute(
+                    "DELETE FROM heartbeats WHERE device_id = ? AND seq <= (SELECT seq FROM heartbeats"
+                    " WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    (device_id, device_id, keep),
+                )
+
+        self._writer.call(store)
+
+    def latest_heartbeats(self) -> list[StoredHeartbeat]:
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT device_id, received_at, heartbeat FROM heartbeats_latest ORDER BY device_id"
+            ).fetchall()
+        )
+        return [StoredHeartbeat(*row) for row in rows]
+
+    def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT device_id, received_at, heartbeat FROM heartbeats WHERE device_id = ?"
+                " ORDER BY seq DESC LIMIT ?",
+                (device_id, limit),
+            ).fetchall()
+        )
+        return [StoredHeartbeat(*row) for row in rows]

@@ -1,0 +1,61 @@
+"""``POST /api/v1/devices/{device_id}/heartbeat``: what a device says about itself."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from a2d import syncwire
+from a2d.timeutil import utc_now
+
+from .. import body
+from ..auth import DeviceId
+from ..db import Database
+from ..deps import DB, Settings, note_db_ok
+from .records import load_json
+from .responses import ERRORS
+
+router = APIRouter(tags=["devices"])
+#: a heartbeat is a few hundred bytes; this leaves room for many streams
+MAX_HEARTBEAT_BYTES = 64 * 1024
+
+HEARTBEAT_SCHEMA = {
+    "type": "object",
+    "required": ["uptime_s", "disk_free_bytes"],
+    "properties": {
+        "versions": {"type": "object", "additionalProperties": {"type": "string"}},
+        "uptime_s": {"type": "number"},
+        "disk_free_bytes": {"type": "integer"},
+        "outbox": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "last_sync_at": {"type": ["string", "null"]},
+    },
+}
+
+
+def accept_heartbeat(
+    db: Database, device_id: str, raw: bytes, content_encoding: str | None, keep: int
+) -> None:
+    beat = syncwire.Heartbeat.from_dict(load_json(body.decode(raw, content_encoding, MAX_HEARTBEAT_BYTES)))
+    db.store_heartbeat(device_id, orjson.dumps(beat.as_dict()).decode(), utc_now(), keep)
+
+
+@router.post(
+    syncwire.heartbeat_path("{device_id}"),
+    summary="Report a device's state",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "stored"}, **ERRORS},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": HEARTBEAT_SCHEMA}}}
+    },
+)
+async def post_heartbeat(request: Request, device: DeviceId, db: DB, settings: Settings) -> Response:
+    """Keep this heartbeat (versions, uptime, free disk, outbox depth per stream, last sync) as the
+    device's latest, and in its history of the last `server.heartbeat_history` heartbeats.
+    """
+    raw = await body.read(request, MAX_HEARTBEAT_BYTES)
+    encoding = request.headers.get("content-encoding")
+    await run_in_threadpool(accept_heartbeat, db, device, raw, encoding, settings.heartbeat_history)
+    note_db_ok(request)
+    return Response(status_code=204)

@@ -1,0 +1,103 @@
+"""``POST /api/v1/devices/{device_id}/records``: the upload of a device's outbox, in batches.
+
+This is the hot path: the raw body is read once, inflated if gzip, parsed with orjson and checked
+with :func:`a2d.syncwire.parse_records`; the rows go to the database in one statement and the
+answer is sent only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from a2d import syncwire
+from a2d.timeutil import utc_now
+
+from .. import body
+from ..auth import DeviceId
+from ..db import Database, RecordRow
+from ..deps import DB, note_db_ok
+from .responses import ERRORS
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["devices"])
+
+
+class Acked(BaseModel):
+    acked: list[str]
+
+
+UPLOAD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["records"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "maxItems": syncwire.MAX_BATCH_RECORDS,
+            "items": {
+                "type": "object",
+                "required": ["record_id", "stream", "ts", "payload"],
+                "properties": {
+                    "record_id": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "stream": {"type": "string", "minLength": 1, "maxLength": 40, "examples": ["uplink"]},
+                    "ts": {"type": "string", "maxLength": 40, "examples": ["2026-06-02T08:15:31.412883Z"]},
+                    "payload": {"type": "object"},
+                },
+            },
+        }
+    },
+}
+
+
+def load_json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise body.BodyError(400, f"the body is not JSON: {exc}") from None
+
+
+def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str | None) -> bytes:
+    """Store one upload and return the JSON answer; raises BodyError / WireError for bad bodies."""
+    doc = load_json(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
+    items = doc.get("records") if isinstance(doc, dict) else None
+    if isinstance(items, list) and len(items) > syncwire.MAX_BATCH_RECORDS:
+        raise body.BodyError(413, f"at most {syncwire.MAX_BATCH_RECORDS} records per batch, got {len(items)}")
+    records = syncwire.parse_records(doc)
+    received_at = utc_now()
+    rows: list[RecordRow] = []
+    for i, r in enumerate(records):
+        if "\0" in r.record_id or "\0" in r.stream or "\0" in r.ts:
+            raise syncwire.WireError(f"records[{i}] has a NUL character in record_id, stream or ts")
+        rows.append((device_id, r.record_id, r.stream, r.ts, orjson.dumps(r.payload).decode(), received_at))
+    if rows:
+        db.store_records(rows)
+    log.debug("stored a batch of %d records from %s", len(rows), device_id)
+    return orjson.dumps({"acked": [r.record_id for r in records]})
+
+
+@router.post(
+    syncwire.records_path("{device_id}"),
+    summary="Upload a batch of records",
+    response_class=Response,
+    responses={200: {"model": Acked, "description": "every record of the batch is stored"}, **ERRORS},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": UPLOAD_SCHEMA}}}
+    },
+)
+async def upload_records(request: Request, device: DeviceId, db: DB) -> Response:
+    """Upsert a batch of at most 5000 records by `(device_id, record_id)` and acknowledge them.
+
+    The answer `{"acked": [record_id, ...]}` lists every record of the batch and is sent only after
+    the database committed them; uploading the same batch again stores nothing twice and is
+    acknowledged again. The body may be gzip-compressed (`Content-Encoding: gzip`) and may not
+    exceed 8 MiB, compressed or inflated (413). A record already held keeps its first payload.
+    """
+    raw = await body.read(request, syncwire.MAX_BODY_BYTES)
+    answer = await run_in_threadpool(accept_batch, db, device, raw, request.headers.get("content-encoding"))
+    note_db_ok(request)
+    return Response(answer, media_type="application/json")
