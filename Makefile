@@ -15,7 +15,7 @@ DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sq
 help:
 	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
 	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
-	@echo "make bench  - the ingest benchmark (bench/ingest.py)"
+	@echo "make bench  - the benchmarks (bench/ingest.py, bench/sync_catchup.py)"
 	@echo "make venv   - create .venv with every extra"
 
 deps:
@@ -44,9 +44,11 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sync_catchup.py
 
 acceptance: venv
 	../shared/acceptance/ingest
+	../shared/acceptance/sync
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
