@@ -151,6 +151,11 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
                 lines.append(f"    last error {o['last_error_at']}: {o['last_error']}")
             if o["refused"]:
                 lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
+        for b in st.get("bundles", []):
+            applied = f"version {b['version']} applied {b['applied_at']}" if b["version"] else "none applied"
+            lines.append(f"  bundle {b['kind']:<8} {applied}")
+            if b["last_error"]:
+                lines.append(f"    last refused {b['last_error_at']}: {b['last_error']}")
     else:
         lines += ["", "sync: off (no [sync] url in the config)"]
     c = st["counts"]

@@ -66,6 +66,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync.timeout_s", 15.0, "seconds before an upload without answer counts as failed", float),
     Setting("sync.ca_file", "", "CA bundle to verify the server's certificate; empty: the system store"),
     Setting(
+        "sync.server_public_key",
+        "",
+        "the server's Ed25519 public key (base64); empty: no bundles are fetched",
+    ),
+    Setting(
+        "sync.bundle_interval_s",
+        300.0,
+        "seconds between checks for new config, content and model bundles",
+        float,
+    ),
+    Setting(
         "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
     ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),

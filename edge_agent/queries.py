@@ -11,7 +11,7 @@ from typing import Any
 
 from a2d import timeutil
 
-from . import outbox
+from . import bundles, outbox
 
 
 def _event(row: sqlite3.Row) -> dict[str, Any]:
@@ -80,4 +80,5 @@ def status(db: sqlite3.Connection, now: datetime | None = None) -> dict[str, Any
     }
     out["streams"] = {r[0]: r[1] for r in db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream")}
     out["sync"] = outbox.status(db)
+    out["bundles"] = bundles.status(db)
     return out

@@ -135,6 +135,15 @@ def m002_outbox(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_bundles(db: sqlite3.Connection) -> None:
+    """What the device applied of the server's signed bundles, and what it refused."""
+    db.execute(
+        "CREATE TABLE bundles_state (kind TEXT PRIMARY KEY, version TEXT, sha256 TEXT, applied_at TEXT,"
+        " last_error TEXT, last_error_at TEXT)"
+    )
+
+
 EVENT_COLUMNS = (
     "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
     "f_cnt", "f_port", "codec", "decoded", "decode_errors", "measurements", "raw", "meta",

@@ -27,9 +27,11 @@ from typing import Any
 import httpx
 
 from a2d import __version__, syncwire, timeutil
+from a2d import bundles as a2d_bundles
 from a2d.errors import KnownError
 from a2d.logs import Once
 
+from . import bundles as edge_bundles
 from . import outbox
 from .store import open_reader
 
@@ -55,6 +57,8 @@ class SyncSettings:
     timeout_s: float = 15.0
     ca_file: str = ""
     verify_tls: bool = True
+    server_public_key: str = ""
+    bundle_interval_s: float = 300.0
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> SyncSettings | None:
@@ -79,7 +83,8 @@ class SyncSettings:
             batch_records=min(s["batch_records"], syncwire.MAX_BATCH_RECORDS),
             batch_bytes=min(s["batch_bytes"], syncwire.MAX_BODY_BYTES - 1024),
             max_records_per_s=s["max_records_per_s"], timeout_s=s["timeout_s"], ca_file=s["ca_file"],
-            verify_tls=s["verify_tls"],
+            verify_tls=s["verify_tls"], server_public_key=s["server_public_key"],
+            bundle_interval_s=s["bundle_interval_s"],
         )  # fmt: skip
 
 
@@ -142,6 +147,8 @@ class SyncClient:
 
     def _run(self) -> None:
         next_beat = 0.0
+        next_bundles = 0.0
+        etags = self._applied_etags()
         with self._client() as http:
             while not self._stop.is_set():
                 sent = 0
@@ -152,6 +159,9 @@ class SyncClient:
                         if time.monotonic() >= next_beat:
                             self._heartbeat(http, db)
                             next_beat = time.monotonic() + self.settings.heartbeat_s
+                        if self.settings.server_public_key and time.monotonic() >= next_bundles:
+                            self._fetch_bundles(http, etags)
+                            next_bundles = time.monotonic() + self.settings.bundle_interval_s
                     finally:
                         db.close()
                 except _Retry as exc:
@@ -244,6 +254,47 @@ class SyncClient:
         if not isinstance(acked, list):
             raise _Retry("the server's answer has no list of acknowledged records")
         return 200, len({p.record_id for p in batch}.intersection(a for a in acked if isinstance(a, str)))
+
+    def _applied_etags(self) -> dict[str, str]:
+        """ETags of the bundles in use (verified again), so the server can answer 304."""
+        if not self.settings.server_public_key:
+            log.info("no sync.server_public_key: configuration, content and model bundles are not fetched")
+            return {}
+        etags = {}
+        for kind in a2d_bundles.KINDS:
+            try:
+                b = edge_bundles.current(self.db_path.parent, kind, self.settings.server_public_key)
+            except a2d_bundles.BundleError as exc:
+                log.warning("the %s bundle in use does not verify (%s); fetching it again", kind, exc)
+                continue
+            if b is not None:
+                etags[kind] = b.etag
+        return etags
+
+    def _fetch_bundles(self, http: httpx.Client, etags: dict[str, str]) -> None:
+        """Fetch each kind of bundle if it changed; apply it only if signature and hash check out."""
+        for kind in a2d_bundles.KINDS:
+            headers = {"If-None-Match": etags[kind]} if kind in etags else {}
+            try:
+                r = http.get(a2d_bundles.bundle_path(self.device_id, kind), headers=headers)
+            except httpx.HTTPError as exc:
+                raise _Retry(f"bundle {kind}: {type(exc).__name__}: {exc}") from None
+            if r.status_code in (304, 404):
+                continue
+            if r.status_code != 200:
+                raise _Retry(f"bundle {kind}: HTTP {r.status_code}")
+            try:
+                bundle = edge_bundles.apply(
+                    self.db_path.parent, r.json(), kind, self.settings.server_public_key
+                )
+            except (a2d_bundles.BundleError, ValueError) as exc:
+                self._once.failed(f"bundle:{r.headers.get('etag')}", "rejected a %s bundle (%s); the last good one"
+                                  " stays in use", kind, exc)  # fmt: skip
+                self._write(edge_bundles.record, kind, self.clock(), None, str(exc))
+                continue
+            etags[kind] = bundle.etag
+            self._write(edge_bundles.record, kind, self.clock(), bundle, None)
+            log.info("applied %s bundle %s", kind, bundle.version)
 
     def _heartbeat(self, http: httpx.Client, db: Any) -> None:
         beat = syncwire.Heartbeat(
