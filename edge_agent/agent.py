@@ -38,6 +38,8 @@ class Agent:
             max_message_bytes=config.get("ingest.max_message_bytes"),
             retention_days=config.retention_days(),
             keep_unsynced=bool(config.get("sync.url")),
+            max_pending=config.get("store.max_pending_events"),
+            min_free_bytes=config.get("store.min_free_mb") << 20,
         )
         self.sources = [
             MqttSource(

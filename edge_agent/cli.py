@@ -149,6 +149,8 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
             )
             if o["last_error"]:
                 lines.append(f"    last error {o['last_error_at']}: {o['last_error']}")
+            if o["thinned"]:
+                lines.append(f"    {o['thinned']} unsent event(s) removed by the full-disk policy")
             if o["refused"]:
                 lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
         for b in st.get("bundles", []):

@@ -49,6 +49,13 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLite synchronous mode: full (fsync per commit) survives a power cut, normal only a crash or kill -9",
         choices=("normal", "full"),
     ),
+    Setting(
+        "store.max_pending_events",
+        5_000_000,
+        "most unsent events kept; beyond, the full-disk policy thins",
+        int,
+    ),
+    Setting("store.min_free_mb", 256, "below this much free disk the full-disk policy thins the outbox", int),
     Setting("retention.uplink_days", 400, "days uplink events are kept (0 = forever)", int),
     Setting("retention.health_days", 90, "days status/join events are kept (0 = forever)", int),
     Setting("retention.network_days", 30, "days ack/txack/log/location events are kept (0 = forever)", int),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from a2d import __version__, timeutil
@@ -112,6 +114,8 @@ class Ingest:
         max_message_bytes: int = 262144,
         retention_days: dict[str, int] | None = None,
         keep_unsynced: bool = False,
+        max_pending: int = 5_000_000,
+        min_free_bytes: int = 256 << 20,
         clock: Callable[[], str] = timeutil.utc_now,
     ) -> None:
         self.store = store
@@ -120,6 +124,8 @@ class Ingest:
         self.max_message_bytes = max_message_bytes
         self.retention_days = retention_days or {}
         self.keep_unsynced = keep_unsynced
+        self.max_pending = max_pending
+        self.min_free_bytes = min_free_bytes
         self.clock = clock
         self._bad = _RateLimitedLog()
         self._once = Once(log)
@@ -144,10 +150,18 @@ class Ingest:
         self.store.heartbeat(self.clock())
 
     def prune(self) -> None:
+        """Retention per stream, then the full-disk policy (see :meth:`Store.thin`)."""
         if self.retention_days:
             removed = self.store.prune(self.retention_days, self.clock(), self.keep_unsynced)
             if removed:
                 log.info("retention removed %d old rows", removed)
+        free = (
+            shutil.disk_usage(Path(self.store.path).parent).free if self.store.path != ":memory:" else 1 << 62
+        )
+        thinned = self.store.thin(self.max_pending, free, self.min_free_bytes, self.clock())
+        if thinned:
+            log.warning("outbox full (%d MB free): removed the oldest unsent events %s; feedback votes are kept",
+                        free >> 20, thinned)  # fmt: skip
 
     # -- messages ---------------------------------------------------------------------------
     def add(self, msg: Inbound) -> None:

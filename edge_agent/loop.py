@@ -38,7 +38,7 @@ def _settle(future: Future[T], fn: Callable[[], T]) -> None:
 
 class IngestLoop:
     HEARTBEAT_SECONDS = 5.0
-    PRUNE_SECONDS = 3600.0
+    PRUNE_SECONDS = 300.0  # retention and the full-disk policy
 
     def __init__(self, ingest: Ingest, sources: Sequence[MqttSource], batch_max: int = 1000) -> None:
         self.ingest = ingest

@@ -129,7 +129,7 @@ def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
             (stream, c),
         ).fetchone()
         row = db.execute(
-            "SELECT sent, last_success_at, last_error, last_error_at FROM sync_streams WHERE stream = ?",
+            "SELECT sent, last_success_at, last_error, last_error_at, thinned FROM sync_streams WHERE stream = ?",
             (stream,),
         ).fetchone()
         refused = db.execute("SELECT COUNT(*) FROM sync_refused WHERE stream = ?", (stream,)).fetchone()[0]
@@ -143,6 +143,7 @@ def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
                 "last_error": row[2] if row else None,
                 "last_error_at": row[3] if row else None,
                 "refused": refused,
+                "thinned": row[4] if row else 0,
             }
         )
     return out

@@ -144,6 +144,20 @@ def m003_bundles(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_thinning(db: sqlite3.Connection) -> None:
+    """Count what the full-disk policy removed from each stream's outbox."""
+    db.execute("ALTER TABLE sync_streams ADD COLUMN thinned INTEGER NOT NULL DEFAULT 0")
+
+
+#: The full-disk policy: streams thinned first come first; feedback votes are never thinned.
+THINNING_ORDER: tuple[tuple[str, str], ...] = (
+    ("network", ""),
+    ("health", ""),
+    ("uplink", " AND measurements NOT LIKE '%\"button_press\"%'"),
+)
+
+
 EVENT_COLUMNS = (
     "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
     "f_cnt", "f_port", "codec", "decoded", "decode_errors", "measurements", "raw", "meta",
@@ -325,6 +339,47 @@ class Store:
                         (cutoff, stream, int(keep_unsynced)),
                     )
                 removed += cur.rowcount
+        return removed
+
+    def thin(self, max_pending: int, free_bytes: int, min_free_bytes: int, at: str) -> dict[str, int]:
+        """Keep the outbox within ``max_pending`` events and the disk above ``min_free_bytes``.
+
+        Pending events (not yet acknowledged by the sync server; all events when sync is off)
+        are removed oldest first: network events, then health events, then uplinks that are
+        not button presses. Feedback votes (uplinks with a ``button_press`` measurement) are
+        never removed. Returns how many were removed per stream.
+        """
+        pending = "id > COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0)"
+        total = self.db.execute(f"SELECT COUNT(*) FROM events WHERE {pending}").fetchone()[0]  # noqa: S608
+        excess = total - max_pending
+        if free_bytes < min_free_bytes:
+            excess = max(excess, total // 10)  # make room: a tenth of the outbox at a time
+        removed: dict[str, int] = {}
+        if excess <= 0:
+            return removed
+        with self.atomic() as db:
+            for stream, condition in THINNING_ORDER:
+                if excess <= 0:
+                    break
+                cur = db.execute(
+                    f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE stream = ? AND {pending}"  # noqa: S608
+                    f"{condition} ORDER BY id LIMIT ?)",
+                    (stream, excess),
+                )
+                if cur.rowcount:
+                    removed[stream] = cur.rowcount
+                    excess -= cur.rowcount
+                    db.execute(
+                        "INSERT INTO sync_streams (stream, thinned, last_error, last_error_at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (stream) DO UPDATE SET thinned = thinned + excluded.thinned,"
+                        " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                        (
+                            stream,
+                            cur.rowcount,
+                            f"outbox full: removed {cur.rowcount} oldest unsent events",
+                            at,
+                        ),
+                    )
         return removed
 
 

@@ -83,3 +83,36 @@ def test_retention_keeps_what_the_server_has_not_acknowledged(ingest: Ingest) ->
     removed = ingest.store.prune({"uplink": 1}, now="2027-01-01T00:00:00Z", keep_unsynced=True)
     assert removed == 2
     assert [e["f_cnt"] for e in queries.events(ingest.store.db)] == [2, 3]
+
+
+def test_a_full_outbox_is_thinned_in_policy_order_and_keeps_every_vote(ingest: Ingest) -> None:
+    from a2d.uplinks import encode_lse01
+
+    soil = "a84041000181c3d2"
+    ingest.devices = {**ingest.devices, soil: Device(soil, "dragino/lse01", "")}
+    for k in range(10):  # 10 feedback votes, 10 soil readings, 10 status events
+        ingest.add(Inbound("chirpstack", "chirpstack", CS_TOPIC.format(eui=EUI, event="up"),
+                           cs_up(EUI, k, 85, encode_ws101("short"), f"v-{k}")))  # fmt: skip
+        ingest.add(Inbound("chirpstack", "chirpstack", CS_TOPIC.format(eui=soil, event="up"),
+                           cs_up(soil, k, 2, encode_lse01(3.6, 20, 30, 15, 300), f"m-{k}")))  # fmt: skip
+        status = {
+            "deduplicationId": f"h-{k}",
+            "deviceInfo": {"devEui": soil},
+            "margin": 5,
+            "batteryLevel": 80,
+        }
+        ingest.add(Inbound("chirpstack", "chirpstack", CS_TOPIC.format(eui=soil, event="status"),
+                           json.dumps(status).encode()))  # fmt: skip
+    ingest.flush()
+    at = "2026-06-02T09:00:00.000000Z"
+    assert ingest.store.thin(max_pending=30, free_bytes=1 << 40, min_free_bytes=1, at=at) == {}
+    removed = ingest.store.thin(max_pending=15, free_bytes=1 << 40, min_free_bytes=1, at=at)
+    assert removed == {"health": 10, "uplink": 5}
+    left = list(queries.events(ingest.store.db))
+    votes = [e for e in left if any(m["quantity"] == "button_press" for m in e["measurements"])]
+    assert len(votes) == 10 and len(left) == 15
+    assert [e["f_cnt"] for e in left if e["dev_eui"] == soil] == [5, 6, 7, 8, 9]  # the oldest went first
+    removed = ingest.store.thin(max_pending=0, free_bytes=0, min_free_bytes=1, at=at)
+    assert removed == {"uplink": 5} and len(list(queries.events(ingest.store.db))) == 10  # votes, never
+    st = {s["stream"]: s for s in outbox.status(ingest.store.db)}
+    assert st["uplink"]["thinned"] == 10 and "outbox full" in st["uplink"]["last_error"]
