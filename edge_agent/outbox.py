@@ -39,13 +39,19 @@ def cursor(db: sqlite3.Connection, stream: str) -> int:
     return int(row[0]) if row else 0
 
 
-def read_batch(db: sqlite3.Connection, stream: str, max_records: int, max_bytes: int) -> list[Pending]:
-    """The next pending events of ``stream`` in id order, bounded by count and bytes."""
+def read_batch(
+    db: sqlite3.Connection, stream: str, max_records: int, max_bytes: int, after: int | None = None
+) -> list[Pending]:
+    """The next pending events of ``stream`` in id order, bounded by count and bytes.
+
+    ``after`` reads on from an event id instead of the stream's cursor (to prepare the next
+    batch while the current one is still on its way).
+    """
     rows = db.execute(
         "SELECT id, kind, source, dev_eui, device_name, application, received_at, stored_at, f_cnt, f_port,"
         " codec, decoded, decode_errors, measurements, raw, meta, key, stream FROM events"
         " WHERE stream = ? AND id > ? AND id NOT IN (SELECT event_id FROM sync_refused) ORDER BY id LIMIT ?",
-        (stream, cursor(db, stream), max_records),
+        (stream, cursor(db, stream) if after is None else after, max_records),
     )
     out: list[Pending] = []
     total = 0

@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,8 @@ class _Retry(Exception):
 class SyncClient:
     """Runs in its own thread; ``write`` runs its database writes on the agent's writer thread."""
 
+    ROUND_BATCHES = 20
+
     def __init__(
         self,
         settings: SyncSettings,
@@ -117,6 +119,8 @@ class SyncClient:
         self._failures = 0
         self._started = time.monotonic()
         self.last_sync_at: str | None = None
+        self._local = threading.local()
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="a2d-sync-read")
         self.bytes_sent = 0  # request bodies as sent (after gzip), for the benchmark and status
 
     def start(self) -> None:
@@ -128,6 +132,14 @@ class SyncClient:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._reader.submit(self._close_local)
+        self._reader.shutdown(wait=True)
+
+    def _close_local(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     # the sync thread ------------------------------------------------------------------------
     def _client(self) -> httpx.Client:
@@ -179,9 +191,7 @@ class SyncClient:
                 if self._failures:
                     self._failures = 0
                     self._once.recovered("server", "sync with %s works again", self.settings.url)
-                if sent and self.settings.max_records_per_s > 0:
-                    self._stop.wait(sent / self.settings.max_records_per_s)
-                elif not sent:
+                if not sent:
                     self._stop.wait(self.settings.interval_s)
 
     def _backoff(self) -> float:
@@ -189,15 +199,36 @@ class SyncClient:
         return base * random.uniform(0.5, 1.5)
 
     def _round(self, http: httpx.Client, db: Any) -> int:
-        """One batch per stream with pending records; returns how many records were acknowledged."""
+        """Upload what is pending, stream by stream; returns how many records were acknowledged.
+
+        While a batch is on its way the next one is read on a second connection, so preparing
+        and uploading overlap. At most ``ROUND_BATCHES`` batches per stream, so that heartbeats
+        and bundle checks still come round during a long catch-up.
+        """
         sent = 0
         for stream in outbox.streams(db):
-            if self._stop.is_set():
-                break
-            batch = outbox.read_batch(db, stream, self.settings.batch_records, self.settings.batch_bytes)
-            if batch:
-                sent += self._upload(http, stream, batch)
+            batch = self._read(stream, None)
+            for _ in range(self.ROUND_BATCHES):
+                if not batch or self._stop.is_set():
+                    break
+                upcoming = self._reader.submit(self._read, stream, batch[-1].event_id)
+                try:
+                    n = self._upload(http, stream, batch)
+                except BaseException:
+                    upcoming.cancel()
+                    raise
+                sent += n
+                if self.settings.max_records_per_s > 0:
+                    self._stop.wait(len(batch) / self.settings.max_records_per_s)
+                batch = upcoming.result()
         return sent
+
+    def _read(self, stream: str, after: int | None) -> list[outbox.Pending]:
+        """A batch from this thread's own read-only connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_reader(self.db_path)
+        return outbox.read_batch(db, stream, self.settings.batch_records, self.settings.batch_bytes, after)
 
     def _upload(self, http: httpx.Client, stream: str, batch: list[outbox.Pending]) -> int:
         try:
