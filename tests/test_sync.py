@@ -243,3 +243,66 @@ def test_a_wrong_token_stores_nothing_and_says_why(
     db = open_reader(cfg.db_path)
     assert "token" in outbox.status(db)[0]["last_error"]
     db.close()
+
+
+def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
+    server: Server, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    from edge_agent import bundles as edge_bundles
+
+    def cli(*args: str) -> str:
+        r = subprocess.run([*A2D, "server", *args], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    key, rogue = tmp_path / "signing.key", tmp_path / "rogue.key"
+    cli("signing-key", "--key", str(key))
+    cli("signing-key", "--key", str(rogue))
+    public = cli("signing-key", "--key", str(key), "--public")
+    device_id, token = server.add_device("edge-bundles")
+    good = tmp_path / "content-v1.json"
+    good.write_text('{"services": ["Meldebescheinigung"]}')
+    cli("bundle", "publish", "content", str(good), "--db", server.db, "--key", str(key), "--version", "v1")
+
+    cfg = edge_config_for(tmp_path, mosquitto.port, f"http://127.0.0.1:{server.port}", device_id, token)
+    path = tmp_path / "edge.toml"
+    path.write_text(
+        path.read_text().replace(
+            "[sync]\n", f'[sync]\nserver_public_key = "{public}"\nbundle_interval_s = 0.2\n'
+        )
+    )
+    cfg = edge_config.load(path)
+    agent = run_agent(cfg)
+    try:
+        wait_for(lambda: (cfg.data_dir / "bundles" / "content.json").exists(), what="the first bundle")
+        first = edge_bundles.current(cfg.data_dir, "content", public)
+        assert first is not None and first.version == "v1" and first.content == good.read_bytes()
+        evil = tmp_path / "content-v2.json"
+        evil.write_text('{"services": ["phishing"]}')
+        cli(
+            "bundle",
+            "publish",
+            "content",
+            str(evil),
+            "--db",
+            server.db,
+            "--key",
+            str(rogue),
+            "--version",
+            "v2",
+        )
+        wait_for(lambda: _bundle_error(cfg.db_path), what="the refusal to be recorded")
+    finally:
+        agent.stop()
+    kept = edge_bundles.current(cfg.data_dir, "content", public)
+    assert kept is not None and kept.version == "v1"
+
+
+def _bundle_error(db_path: Path) -> bool:
+    from edge_agent import bundles as edge_bundles
+
+    db = open_reader(db_path)
+    try:
+        return any(b["last_error"] and "signature" in b["last_error"] for b in edge_bundles.status(db))
+    finally:
+        db.close()
