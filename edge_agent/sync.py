@@ -78,6 +78,11 @@ class SyncSettings:
             raise SyncConfigError(
                 "sync.url is set but there is no token (sync.token, sync.token_file or A2D_SYNC_TOKEN)"
             )
+        if s["server_public_key"]:
+            try:
+                a2d_bundles.load_public_key(s["server_public_key"])
+            except a2d_bundles.BundleError as exc:
+                raise SyncConfigError(f"sync.server_public_key: {exc}") from None
         return cls(
             url=s["url"].rstrip("/"), token=token, interval_s=s["interval_s"], heartbeat_s=s["heartbeat_s"],
             batch_records=min(s["batch_records"], syncwire.MAX_BATCH_RECORDS),
