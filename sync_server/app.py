@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """The town's central sync server for analog2digital edge devices.
 
 Devices upload their outbox in idempotent batches and report heartbeats, each with its own
-bearer token; admins list devices and heartbeats with the admin token. See docs/sync-api.md.
+bearer token; admins list devices and heartbeats with the admin token. Hourly aggregates and
+feedback tallies are open data (dl-de/by-2-0), readable without a token. See docs/sync-api.md.
 """
 
 

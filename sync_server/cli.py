@@ -1,4 +1,5 @@
-"""`a2d server`: run the sync server, manage the device registry and the admin token, list records."""
+"""`a2d server`: run the sync server, manage the device registry and the admin token, list records,
+sign and publish bundles."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import logging
 import socket
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from a2d import logs
+from a2d.bundles import KINDS, MAX_BUNDLE_BYTES
 from a2d.errors import KnownError
 from a2d.timeutil import utc_now
 
-from . import config, registry
+from . import bundle_commands, config, registry
 from .db import Database, Device, StoredRecord, open_database
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,16 @@ EXAMPLES = {
     "device rotate-token": "a2d server device rotate-token edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
     "admin-token": "a2d server admin-token --db sqlite:////var/lib/a2d/server.db",
     "events": "a2d server events --db sqlite:////var/lib/a2d/server.db --device edge-rathaus-1 --json",
+    "signing-key": "a2d server signing-key --key /var/lib/a2d/signing.key",
+    "bundle": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db",
+    "bundle publish": "a2d server bundle publish content kiosk-content.zip --db sqlite:////var/lib/a2d/server.db "
+    "--key /var/lib/a2d/signing.key --device edge-rathaus-1",
+    "bundle list": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db --json",
 }
+_KEY_HELP = (
+    "the signing key file (default: server.signing_key, A2D_SERVER_SIGNING_KEY; else signing.key"
+    " beside the SQLite database, or in the working directory with PostgreSQL)"
+)
 
 
 class NoSuchDevice(KnownError):
@@ -53,7 +65,7 @@ def _common(p: argparse.ArgumentParser, as_json: str | None = None) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="a2d server",
-        description="The town's sync server: device registry, record uploads, heartbeats.",
+        description="The town's sync server: device registry, record uploads, heartbeats, signed bundles.",
         **_formatter("run"),
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
@@ -87,22 +99,63 @@ def parser() -> argparse.ArgumentParser:
     _common(ev, "one JSON object per line: device_id, record_id, stream, ts, received_at, payload")
     ev.add_argument("--device", help="only this device's records")
     ev.add_argument("--limit", type=int, help="at most this many")
+
+    key = add(
+        sub,
+        "signing-key",
+        "signing-key",
+        "create the Ed25519 key bundles are signed with; prints its public key",
+    )
+    _common(key, "print {key, public_key} as JSON")
+    key.add_argument("--key", help=_KEY_HELP)
+    which = key.add_mutually_exclusive_group()
+    which.add_argument(
+        "--rotate", action="store_true", help="replace an existing key (devices need the new public key)"
+    )
+    which.add_argument(
+        "--public", action="store_true", help="only print the public key of the existing key file"
+    )
+
+    bundle = add(sub, "bundle", "bundle", "publish signed config, content and model bundles; list them")
+    bsub = bundle.add_subparsers(dest="action", required=True, metavar="action")
+    pub = add(bsub, "publish", "bundle publish", "sign FILE and make it the KIND bundle devices download")
+    pub.add_argument("kind", choices=KINDS, help="what FILE is: " + ", ".join(KINDS))
+    pub.add_argument("file", type=Path, help=f"the bundle's content, at most {MAX_BUNDLE_BYTES // 2**20} MiB")
+    pub.add_argument("--device", action="append", default=[], metavar="ID",
+                     help="for this device only (repeat for more); default: every device without its own")  # fmt: skip
+    pub.add_argument("--version", help="the bundle's version (default: the UTC time now)")
+    pub.add_argument("--key", help=_KEY_HELP)
+    _common(pub, "print {kind, version, sha256, size, published_at, targets} as JSON")
+    blist = add(
+        bsub, "list", "bundle list", "list the bundles devices get: per kind, for every device (*) or one"
+    )
+    blist.add_argument("--history", action="store_true", help="also the bundles that were replaced")
+    _common(blist, "one JSON object per line")
     return p
 
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     settings = config.load(
-        args.config, db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None)
+        args.config,
+        db=args.db,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        signing_key=getattr(args, "key", None),
     )
     if args.command == "run":
         return _run(settings)
+    if args.command == "signing-key":
+        bundle_commands.signing_key(args, settings)
+        return 0
     creating = args.command == "admin-token" or getattr(args, "action", None) == "add"
     db = open_database(settings.db, create=creating, pool_size=1, synchronous=settings.synchronous)
     try:
         db.migrate()
         if args.command == "device":
             _device(db, args)
+        elif args.command == "bundle":
+            bundle_commands.bundle(db, args, settings)
         elif args.command == "admin-token":
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
@@ -149,7 +202,9 @@ def _listen(host: str, port: int) -> socket.socket:
     """Bind the listening socket here, so that a busy port is a one-line error, not a traceback."""
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        # proto IPPROTO_TCP: asyncio then sets TCP_NODELAY on every accepted connection; without
+        # it an answer written as headers + body waits ~40 ms for the client's delayed ACK
+        sock = socket.socket(info[0], socket.SOCK_STREAM, info[2])
     except OSError as exc:
         raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     try:

@@ -35,6 +35,19 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("full", "normal"),
     ),
     Setting("server.heartbeat_history", 60, "heartbeats kept per device besides the latest (0 = none)", int),
+    Setting(
+        "server.signing_key",
+        "",
+        "the Ed25519 key file bundles are signed with; empty: signing.key beside the SQLite "
+        "database, or in the working directory with PostgreSQL",
+    ),
+    Setting(
+        "server.opendata_attribution",
+        "",
+        "the data provider named in every open-data answer, as dl-de/by-2-0 asks "
+        "(e.g. Stadt Offenburg, Offenburg.digital)",
+    ),
+    Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -48,6 +61,9 @@ class ServerSettings:
     pool_size: int = 8
     synchronous: str = "full"
     heartbeat_history: int = 60
+    signing_key: str = ""
+    opendata_attribution: str = ""
+    opendata_max_rows: int = 100000
     log_level: str = "info"
 
 

@@ -4,16 +4,36 @@
 
 from __future__ import annotations
 
-from ._base import Database, DatabaseError, Device, RecordRow, StoredHeartbeat, StoredRecord, Unavailable
+from ._base import (
+    ALL_DEVICES,
+    BundleInfo,
+    Database,
+    DatabaseError,
+    Device,
+    RecordRow,
+    StoredHeartbeat,
+    StoredRecord,
+    Unavailable,
+)
+from ._hourly import BUTTON_PRESS, Hourly, Increment, Reading, Tally, Window, fold
 
 __all__ = [
+    "ALL_DEVICES",
+    "BUTTON_PRESS",
+    "BundleInfo",
     "Database",
     "DatabaseError",
     "Device",
+    "Hourly",
+    "Increment",
+    "Reading",
     "RecordRow",
     "StoredHeartbeat",
     "StoredRecord",
+    "Tally",
     "Unavailable",
+    "Window",
+    "fold",
     "open_database",
     "sqlite_path",
 ]

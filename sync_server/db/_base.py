@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 from a2d.errors import KnownError
 
+from ._hourly import Hourly, Reading, Tally, Window
+
 
 class DatabaseError(KnownError):
     """The database cannot be opened, migrated or reached; the message says which and why."""
@@ -65,8 +67,25 @@ class StoredHeartbeat(NamedTuple):
     heartbeat: str  # JSON text of syncwire.Heartbeat.as_dict()
 
 
+#: ``target`` of a bundle meant for every device that has none of its own
+ALL_DEVICES = "*"
+
+
+class BundleInfo(NamedTuple):
+    """A published bundle without its document: what ``a2d server bundle list`` shows."""
+
+    target: str  # a device id, or ALL_DEVICES
+    kind: str
+    version: str
+    sha256: str
+    size: int
+    published_at: str
+    replaced_at: str | None = None  # set once a newer bundle took its place
+
+
 class Database(ABC):
-    """The server's store: devices and their token hashes, records, heartbeats, the admin token."""
+    """The server's store: devices and their token hashes, records, heartbeats, the admin token,
+    signed bundles."""
 
     #: ``sqlite`` or ``postgresql``
     backend: str
@@ -115,8 +134,12 @@ class Database(ABC):
 
     # records and heartbeats ------------------------------------------------------------------
     @abstractmethod
-    def store_records(self, rows: Sequence[RecordRow]) -> None:
-        """Insert rows, skipping ``(device_id, record_id)`` pairs already held; returns after commit."""
+    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+        """Insert rows, skipping ``(device_id, record_id)`` pairs already held; returns after commit.
+
+        In the same transaction the ``readings`` of the rows actually inserted (not of those
+        already held) are added to the hourly aggregates, so a repeated upload counts once.
+        """
 
     @abstractmethod
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
@@ -132,3 +155,33 @@ class Database(ABC):
     @abstractmethod
     def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
         """The device's most recent heartbeats, newest first."""
+
+    # open data -------------------------------------------------------------------------------
+    @abstractmethod
+    def hourly(self, window: Window, limit: int) -> list[Hourly]:
+        """At most ``limit`` hourly aggregates in ``window``, by hour, device, sensor, quantity, channel."""
+
+    @abstractmethod
+    def feedback_tallies(self, window: Window, limit: int) -> list[Tally]:
+        """At most ``limit`` button-press tallies in ``window``, one per device, sensor and channel."""
+
+    # bundles ---------------------------------------------------------------------------------
+    @abstractmethod
+    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
+        """Make ``document`` the current bundle of each row's ``(target, kind)``, in one transaction.
+
+        A bundle it replaces moves to the history; the history keeps the document of the latest
+        replaced bundle of each ``(target, kind)`` only, and the metadata of all.
+        """
+
+    @abstractmethod
+    def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
+        """The bundle ``device_id`` gets: its own of this ``kind``, else the one for every device."""
+
+    @abstractmethod
+    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
+        """``(sha256, document)`` of the current bundle of ``(target, kind)``, as one read."""
+
+    @abstractmethod
+    def bundles(self, history: bool = False) -> list[BundleInfo]:
+        """The current bundles by kind and target; with ``history`` the replaced ones too, oldest first."""

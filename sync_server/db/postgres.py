@@ -17,14 +17,41 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from a2d.timeutil import utc_now
 
-from ._base import Database, DatabaseError, Device, RecordRow, StoredHeartbeat, StoredRecord, Unavailable
+from . import _hourly_postgres as hourly_sql
+from ._base import (
+    ALL_DEVICES,
+    BundleInfo,
+    Database,
+    DatabaseError,
+    Device,
+    RecordRow,
+    StoredHeartbeat,
+    StoredRecord,
+    Unavailable,
+)
+from ._hourly import Hourly, Reading, Tally, Window, fold
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 #: pg_advisory_xact_lock key that serialises migrations across processes ("a2d-mig" in ASCII)
 _MIGRATION_LOCK = 0x6132642D6D6967
 #: first half of the two-key pg_advisory_xact_lock taken per device while its records are inserted
 _DEVICE_LOCK_CLASS = 0x61326472
+#: pg_advisory_xact_lock key that serialises publishing bundles ("a2d-bun" in ASCII)
+_BUNDLE_LOCK = 0x6132642D62756E
+
+#: the current bundles; with the ones they replaced (``a2d server bundle list [--history]``)
+_BUNDLES = "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles ORDER BY kind, target"
+_BUNDLES_WITH_HISTORY = (
+    "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles UNION ALL"
+    " SELECT target, kind, version, sha256, size, published_at, replaced_at FROM bundle_history"
+    " ORDER BY kind, target, published_at"
+)
 _CONNECT_TIMEOUT_S = 10
+_INSERT_RECORDS = (
+    "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+    " ON CONFLICT (device_id, record_id) DO NOTHING"
+)
 _PASSWORD = re.compile(r"(//[^:/@]*):[^@/]*@")
 
 
@@ -161,19 +188,18 @@ class PostgresDatabase(Database):
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
-    def store_records(self, rows: Sequence[RecordRow]) -> None:
+    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
         columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
         with self._conn() as conn:
             for device_id in sorted(set(columns[0])):
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_CLASS, device_id)
                 )
-            conn.execute(
-                "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
-                " ON CONFLICT (device_id, record_id) DO NOTHING",
-                columns,
-            )
+            if not readings:
+                conn.execute(_INSERT_RECORDS, columns)
+                return
+            new = conn.execute(_INSERT_RECORDS + " RETURNING device_id, record_id", columns).fetchall()
+            hourly_sql.add(conn, fold(readings, {(d, r) for d, r in new}))
 
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         with self._conn() as conn, conn.cursor(name="a2d_records") as cur:
@@ -227,3 +253,59 @@ class PostgresDatabase(Database):
                 (device_id, limit),
             ).fetchall()
         return [StoredHeartbeat(*row) for row in rows]
+
+    # open data -------------------------------------------------------------------------------
+    def hourly(self, window: Window, limit: int) -> list[Hourly]:
+        with self._conn() as conn:
+            return hourly_sql.hourly(conn, window, limit)
+
+    def feedback_tallies(self, window: Window, limit: int) -> list[Tally]:
+        with self._conn() as conn:
+            return hourly_sql.tallies(conn, window, limit)
+
+    # bundles ---------------------------------------------------------------------------------
+    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
+        with self._conn() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BUNDLE_LOCK,))
+            for b in bundles:
+                conn.execute(
+                    "INSERT INTO bundle_history"
+                    " (target, kind, version, sha256, size, document, published_at, replaced_at)"
+                    " SELECT target, kind, version, sha256, size, document, published_at, %s FROM bundles"
+                    " WHERE target = %s AND kind = %s",
+                    (b.published_at, b.target, b.kind),
+                )
+                conn.execute(
+                    "UPDATE bundle_history SET document = NULL WHERE target = %s AND kind = %s"
+                    " AND document IS NOT NULL"
+                    " AND seq < (SELECT max(seq) FROM bundle_history WHERE target = %s AND kind = %s)",
+                    (b.target, b.kind, b.target, b.kind),
+                )
+                conn.execute(
+                    "INSERT INTO bundles (target, kind, version, sha256, size, document, published_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target, kind) DO UPDATE"
+                    " SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,"
+                    " document = excluded.document, published_at = excluded.published_at",
+                    (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
+                )
+
+    def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT target, kind, version, sha256, size, published_at FROM bundles"
+                " WHERE kind = %s AND target IN (%s, %s) ORDER BY target = %s LIMIT 1",
+                (kind, device_id, ALL_DEVICES, ALL_DEVICES),
+            ).fetchone()
+        return None if row is None else BundleInfo(*row)
+
+    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT sha256, document FROM bundles WHERE target = %s AND kind = %s", (target, kind)
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def bundles(self, history: bool = False) -> list[BundleInfo]:
+        with self._conn() as conn:
+            rows = conn.execute(_BUNDLES_WITH_HISTORY if history else _BUNDLES).fetchall()
+        return [BundleInfo(*row) for row in rows]

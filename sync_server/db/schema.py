@@ -100,6 +100,96 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    Migration(
+        2,
+        "signed bundles, the current one per target and kind, and the ones they replaced",
+        sqlite="""
+        CREATE TABLE bundles (
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            PRIMARY KEY (target, kind)
+        );
+        CREATE TABLE bundle_history (
+            seq INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            document TEXT,
+            published_at TEXT NOT NULL,
+            replaced_at TEXT NOT NULL
+        );
+        CREATE INDEX bundle_history_target ON bundle_history (target, kind, seq)
+        """,
+        postgres="""
+        CREATE TABLE bundles (
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            document TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            PRIMARY KEY (target, kind)
+        );
+        CREATE TABLE bundle_history (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            document TEXT,
+            published_at TEXT NOT NULL,
+            replaced_at TEXT NOT NULL
+        );
+        CREATE INDEX bundle_history_target ON bundle_history (target, kind, seq)
+        """,
+    ),
+    Migration(
+        3,
+        "hourly aggregates of canonical measurements, for open data",
+        sqlite="""
+        CREATE TABLE measurements_hourly (
+            device_id TEXT NOT NULL,
+            sensor TEXT NOT NULL,
+            quantity TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            hour TEXT NOT NULL,
+            sensor_name TEXT NOT NULL,
+            readings INTEGER NOT NULL,
+            value_sum REAL NOT NULL,
+            value_min REAL NOT NULL,
+            value_max REAL NOT NULL,
+            PRIMARY KEY (device_id, sensor, quantity, unit, channel, hour)
+        );
+        CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)
+        """,
+        postgres="""
+        CREATE TABLE measurements_hourly (
+            device_id TEXT NOT NULL,
+            sensor TEXT NOT NULL,
+            quantity TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            hour TEXT NOT NULL,
+            sensor_name TEXT NOT NULL,
+            readings BIGINT NOT NULL,
+            value_sum DOUBLE PRECISION NOT NULL,
+            value_min DOUBLE PRECISION NOT NULL,
+            value_max DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (device_id, sensor, quantity, unit, channel, hour)
+        );
+        CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

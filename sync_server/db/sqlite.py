@@ -18,11 +18,31 @@ from typing import TypeVar
 
 from a2d.timeutil import utc_now
 
-from ._base import Database, DatabaseError, Device, RecordRow, StoredHeartbeat, StoredRecord, Unavailable
+from . import _hourly_sqlite as hourly_sql
+from ._base import (
+    ALL_DEVICES,
+    BundleInfo,
+    Database,
+    DatabaseError,
+    Device,
+    RecordRow,
+    StoredHeartbeat,
+    StoredRecord,
+    Unavailable,
+)
+from ._hourly import Hourly, Reading, Tally, Window, fold
 from ._writer import Writer
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 T = TypeVar("T")
+
+#: the current bundles; with the ones they replaced (``a2d server bundle list [--history]``)
+_BUNDLES = "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles ORDER BY kind, target"
+_BUNDLES_WITH_HISTORY = (
+    "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles UNION ALL"
+    " SELECT target, kind, version, sha256, size, published_at, replaced_at FROM bundle_history"
+    " ORDER BY kind, target, published_at"
+)
 
 _SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 _BUSY_TIMEOUT_S = 10.0
@@ -196,14 +216,18 @@ class SQLiteDatabase(Database):
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
-    def store_records(self, rows: Sequence[RecordRow]) -> None:
-        self._writer.call(
-            lambda c: c.executemany(
+    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+        def store(conn: sqlite3.Connection) -> None:
+            new = hourly_sql.not_held(conn, rows) if readings else ()
+            conn.executemany(
                 "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_id) DO NOTHING",
                 rows,
             )
-        )
+            if new:
+                hourly_sql.add(conn, fold(readings, new))
+
+        self._writer.call(store)
 
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         columns = "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
@@ -258,3 +282,59 @@ class SQLiteDatabase(Database):
             ).fetchall()
         )
         return [StoredHeartbeat(*row) for row in rows]
+
+    # open data -------------------------------------------------------------------------------
+    def hourly(self, window: Window, limit: int) -> list[Hourly]:
+        return self._read(lambda c: hourly_sql.hourly(c, window, limit))
+
+    def feedback_tallies(self, window: Window, limit: int) -> list[Tally]:
+        return self._read(lambda c: hourly_sql.tallies(c, window, limit))
+
+    # bundles ---------------------------------------------------------------------------------
+    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
+        def publish(conn: sqlite3.Connection) -> None:
+            for b in bundles:
+                conn.execute(
+                    "INSERT INTO bundle_history"
+                    " (target, kind, version, sha256, size, document, published_at, replaced_at)"
+                    " SELECT target, kind, version, sha256, size, document, published_at, ? FROM bundles"
+                    " WHERE target = ? AND kind = ?",
+                    (b.published_at, b.target, b.kind),
+                )
+                conn.execute(
+                    "UPDATE bundle_history SET document = NULL WHERE target = ? AND kind = ?"
+                    " AND document IS NOT NULL"
+                    " AND seq < (SELECT max(seq) FROM bundle_history WHERE target = ? AND kind = ?)",
+                    (b.target, b.kind, b.target, b.kind),
+                )
+                conn.execute(
+                    "INSERT INTO bundles (target, kind, version, sha256, size, document, published_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, kind) DO UPDATE"
+                    " SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,"
+                    " document = excluded.document, published_at = excluded.published_at",
+                    (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
+                )
+
+        self._writer.call(publish)
+
+    def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT target, kind, version, sha256, size, published_at FROM bundles"
+                " WHERE kind = ? AND target IN (?, ?) ORDER BY target = ? LIMIT 1",
+                (kind, device_id, ALL_DEVICES, ALL_DEVICES),
+            ).fetchone()
+        )
+        return None if row is None else BundleInfo(*row)
+
+    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT sha256, document FROM bundles WHERE target = ? AND kind = ?", (target, kind)
+            ).fetchone()
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def bundles(self, history: bool = False) -> list[BundleInfo]:
+        query = _BUNDLES_WITH_HISTORY if history else _BUNDLES
+        return [BundleInfo(*row) for row in self._read(lambda c: c.execute(query).fetchall())]

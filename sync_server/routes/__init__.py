@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import admin, health, heartbeat, records
+from . import admin, bundles, health, heartbeat, opendata, records
 
-ROUTERS = (records.router, heartbeat.router, admin.router, health.router)
+ROUTERS = (records.router, heartbeat.router, bundles.router, admin.router, opendata.router, health.router)

@@ -1,8 +1,9 @@
 """``POST /api/v1/devices/{device_id}/records``: the upload of a device's outbox, in batches.
 
 This is the hot path: the raw body is read once, inflated if gzip, parsed with orjson and checked
-with :func:`a2d.syncwire.parse_records`; the rows go to the database in one statement and the
-answer is sent only after the commit.
+with :func:`a2d.syncwire.parse_records`; the rows go to the database in one statement, together
+with the canonical measurements they carry for the hourly aggregates (added for the records that
+were new only), and the answer is sent only after the commit.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from a2d.timeutil import utc_now
 
 from .. import body
 from ..auth import DeviceId
-from ..db import Database, RecordRow
+from ..db import Database, Reading, RecordRow
 from ..deps import DB, note_db_ok
+from ..readings import readings
 from .responses import ERRORS
 
 log = logging.getLogger(__name__)
@@ -70,12 +72,17 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     records = syncwire.parse_records(doc)
     received_at = utc_now()
     rows: list[RecordRow] = []
+    found: list[Reading] = []
+    seen: set[str] = set()
     for i, r in enumerate(records):
         if "\0" in r.record_id or "\0" in r.stream or "\0" in r.ts:
             raise syncwire.WireError(f"records[{i}] has a NUL character in record_id, stream or ts")
         rows.append((device_id, r.record_id, r.stream, r.ts, orjson.dumps(r.payload).decode(), received_at))
+        if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
+            seen.add(r.record_id)
+            found += readings(device_id, r)
     if rows:
-        db.store_records(rows)
+        db.store_records(rows, found)
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r in records]})
 

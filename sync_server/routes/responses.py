@@ -20,3 +20,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: _error("the database is unavailable; retry later"),
 }
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {401: _error("no admin token"), 503: ERRORS[503]}
+OPENDATA_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("a bad time, quantity or limit, or more matching rows than the limit"),
+    503: ERRORS[503],
+}
