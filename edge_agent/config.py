@@ -73,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync.timeout_s", 15.0, "seconds before an upload without answer counts as failed", float),
     Setting("sync.ca_file", "", "CA bundle to verify the server's certificate; empty: the system store"),
     Setting(
+        "sync.pin_sha256", "", "SHA-256 fingerprint of the server's certificate to trust alone (pinning)"
+    ),
+    Setting(
         "sync.server_public_key",
         "",
         "the server's Ed25519 public key (base64); empty: no bundles are fetched",

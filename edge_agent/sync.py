@@ -32,7 +32,7 @@ from a2d.errors import KnownError
 from a2d.logs import Once
 
 from . import bundles as edge_bundles
-from . import outbox
+from . import outbox, tlspin
 from .store import open_reader
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class SyncSettings:
     verify_tls: bool = True
     server_public_key: str = ""
     bundle_interval_s: float = 300.0
+    pin_sha256: bytes = b""
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> SyncSettings | None:
@@ -78,6 +79,12 @@ class SyncSettings:
             raise SyncConfigError(
                 "sync.url is set but there is no token (sync.token, sync.token_file or A2D_SYNC_TOKEN)"
             )
+        pin = b""
+        if s["pin_sha256"]:
+            try:
+                pin = tlspin.parse_pin(s["pin_sha256"])
+            except tlspin.PinError as exc:
+                raise SyncConfigError(f"sync.pin_sha256: {exc}") from None
         if s["server_public_key"]:
             try:
                 a2d_bundles.load_public_key(s["server_public_key"])
@@ -89,7 +96,7 @@ class SyncSettings:
             batch_bytes=min(s["batch_bytes"], syncwire.MAX_BODY_BYTES - 1024),
             max_records_per_s=s["max_records_per_s"], timeout_s=s["timeout_s"], ca_file=s["ca_file"],
             verify_tls=s["verify_tls"], server_public_key=s["server_public_key"],
-            bundle_interval_s=s["bundle_interval_s"],
+            bundle_interval_s=s["bundle_interval_s"], pin_sha256=pin,
         )  # fmt: skip
 
 
@@ -149,7 +156,9 @@ class SyncClient:
     # the sync thread ------------------------------------------------------------------------
     def _client(self) -> httpx.Client:
         verify: ssl.SSLContext | bool = False
-        if self.settings.verify_tls:
+        if self.settings.pin_sha256:
+            verify = tlspin.pinned_context(self.settings.pin_sha256)
+        elif self.settings.verify_tls:
             verify = ssl.create_default_context(cafile=self.settings.ca_file or None)
         return httpx.Client(
             base_url=self.settings.url,

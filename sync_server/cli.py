@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import ssl
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -78,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    run.add_argument(
+        "--tls-cert", metavar="PATH", help="serve HTTPS with this PEM certificate (chain); needs --tls-key"
+    )
+    run.add_argument("--tls-key", metavar="PATH", help="the certificate's unencrypted PEM private key")
 
     device = add(sub, "device", "device", "register devices, list, revoke them, give them new tokens")
     dsub = device.add_subparsers(dest="action", required=True, metavar="action")
@@ -141,6 +146,8 @@ def main(argv: Sequence[str]) -> int:
         db=args.db,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        tls_cert=getattr(args, "tls_cert", None),
+        tls_key=getattr(args, "tls_key", None),
         signing_key=getattr(args, "key", None),
     )
     if args.command == "run":
@@ -173,11 +180,13 @@ def _run(settings: config.ServerSettings) -> int:
     from .app import create_app, open_and_migrate
 
     logs.setup(settings.log_level)
+    tls = _tls_files(settings)
     listener = _listen(settings.host, settings.port)
     try:
         db = open_and_migrate(settings)
         try:
-            log.info("serving %s on %s:%d", db.backend, settings.host, settings.port)
+            scheme = "https" if tls else "http"
+            log.info("serving %s on %s://%s:%d", db.backend, scheme, settings.host, settings.port)
             app = create_app(settings, db)
             server = uvicorn.Server(
                 uvicorn.Config(
@@ -188,6 +197,8 @@ def _run(settings: config.ServerSettings) -> int:
                     access_log=False,
                     server_header=False,
                     timeout_graceful_shutdown=10,
+                    ssl_certfile=tls[0] if tls else None,
+                    ssl_keyfile=tls[1] if tls else None,
                 )
             )
             server.run(sockets=[listener])
@@ -196,6 +207,35 @@ def _run(settings: config.ServerSettings) -> int:
     finally:
         listener.close()
     return 0
+
+
+def _tls_files(settings: config.ServerSettings) -> tuple[str, str] | None:
+    """(certificate, key) to serve HTTPS with, or None for plain HTTP; checked here so that a bad
+    pair is a one-line error, not a traceback from uvicorn."""
+    cert, key = settings.tls_cert, settings.tls_key
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise KnownError(
+            "TLS needs both --tls-cert and --tls-key (server.tls_cert, server.tls_key), or neither"
+        )
+    for what, path in (("certificate", cert), ("key", key)):
+        try:
+            open(path, "rb").close()
+        except OSError as exc:
+            raise KnownError(f"cannot read the TLS {what} {path}: {exc.strerror or exc}") from None
+
+    def no_passphrase() -> str:
+        raise KnownError(f"the TLS key {key} is encrypted: give an unencrypted key")
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=no_passphrase)
+    except ssl.SSLError as exc:
+        raise KnownError(
+            f"cannot use the TLS certificate {cert} with the key {key} ({exc.reason or exc}):"
+            " both must be PEM, and the key the certificate's"
+        ) from None
+    return cert, key
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -22,6 +22,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.host", "127.0.0.1", "address to listen on (0.0.0.0 for every interface)"),
     Setting("server.port", 8080, "TCP port to listen on", int),
     Setting(
+        "server.tls_cert",
+        "",
+        "PEM certificate (chain) file to serve HTTPS with, together with server.tls_key; empty: plain HTTP",
+    ),
+    Setting("server.tls_key", "", "PEM private key file of server.tls_cert (unencrypted)"),
+    Setting(
         "server.admin_token",
         "",
         "an admin token accepted besides the one `a2d server admin-token` stores; "
@@ -57,6 +63,8 @@ class ServerSettings:
     db: str = "sqlite:////var/lib/a2d/server.db"
     host: str = "127.0.0.1"
     port: int = 8080
+    tls_cert: str = ""
+    tls_key: str = ""
     admin_token: str = ""
     pool_size: int = 8
     synchronous: str = "full"

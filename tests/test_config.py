@@ -370,7 +370,7 @@ def test_documented_keys_all_exist() -> None:
     for name, text in doc_sections().items():
         if name not in known:
             continue
-        documented = set(re.findall(r"^\| `([a-z_.]+)`", text, re.MULTILINE))
+        documented = set(re.findall(r"^\| `([a-z0-9_.]+)`", text, re.MULTILINE))
         assert documented == known[name], name
 
 

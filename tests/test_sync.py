@@ -306,3 +306,52 @@ def _bundle_error(db_path: Path) -> bool:
         return any(b["last_error"] and "signature" in b["last_error"] for b in edge_bundles.status(db))
     finally:
         db.close()
+
+
+def test_a_pinned_certificate_is_trusted_alone(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    import ssl
+
+    from edge_agent.tlspin import fingerprint
+    from tests.tlscert import make_self_signed
+
+    cert, key = make_self_signed(tmp_path)
+    server = Server.__new__(Server)
+    server.db, server.port, server.log = (
+        f"sqlite:///{tmp_path / 'server.db'}",
+        free_port(),
+        tmp_path / "server.log",
+    )
+    server.proc = subprocess.Popen(
+        [*A2D, "server", "run", "--db", server.db, "--host", "127.0.0.1", "--port", str(server.port),
+         "--tls-cert", str(cert), "--tls-key", str(key)],
+        cwd=ROOT, stdout=server.log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_port(server.port, 30)
+        device_id, token = server.add_device("edge-pinned")
+        pin = fingerprint(ssl.PEM_cert_to_DER_cert(cert.read_text()))
+        cfg = edge_config_for(tmp_path, mosquitto.port, f"https://127.0.0.1:{server.port}", device_id, token)
+        path = tmp_path / "edge.toml"
+        plain = path.read_text()
+        path.write_text(plain.replace("[sync]\n", f'[sync]\npin_sha256 = "{"00" * 32}"\n'))
+        want = queue_events(cfg.db_path, 30)
+        agent = run_agent(edge_config.load(path))
+        try:
+            wait_for(lambda: _last_error(cfg.db_path), what="the pin mismatch to be recorded")
+        finally:
+            agent.stop()
+        assert server.record_ids(device_id) == []
+        db = open_reader(cfg.db_path)
+        assert "pin" in outbox.status(db)[0]["last_error"]
+        db.close()
+        path.write_text(plain.replace("[sync]\n", f'[sync]\npin_sha256 = "{pin}"\n'))
+        agent = run_agent(edge_config.load(path))
+        try:
+            wait_for(
+                lambda: drained(server, device_id, want, cfg.db_path), what="the outbox to drain over TLS"
+            )
+        finally:
+            agent.stop()
+        check_exactly_once(server, device_id, want)
+    finally:
+        server.kill(signal.SIGTERM)
