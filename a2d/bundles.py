@@ -38,6 +38,11 @@ def bundle_path(device_id: str, kind: str) -> str:
     return f"/api/v1/devices/{device_id}/bundles/{kind}"
 
 
+def etag(sha256: str) -> str:
+    """The HTTP ETag of a bundle: its content's sha256 in quotes."""
+    return f'"{sha256}"'
+
+
 def signed_message(kind: str, version: str, sha256: str, size: int) -> bytes:
     return f"{FORMAT}\n{kind}\n{version}\n{sha256}\n{size}\n".encode()
 
@@ -52,7 +57,7 @@ class Bundle:
 
     @property
     def etag(self) -> str:
-        return f'"{self.sha256}"'
+        return etag(self.sha256)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -35,11 +35,6 @@ BUNDLE_SCHEMA: dict[str, Any] = {
 _CACHE = {"Cache-Control": "no-cache"}
 
 
-def etag(sha256: str) -> str:
-    """The ETag of a bundle: its sha256 in quotes, as :attr:`a2d.bundles.Bundle.etag`."""
-    return f'"{sha256}"'
-
-
 def matches(if_none_match: str | None, tag: str) -> bool:
     """Whether an ``If-None-Match`` header names ``tag`` or ``*`` (weak comparison, RFC 9110)."""
     if not if_none_match:
@@ -86,12 +81,12 @@ def download_bundle(
     head = db.bundle_for(device, kind)
     if head is None:
         raise HTTPException(404, f"no {kind} bundle is published for {device}")
-    if matches(if_none_match, etag(head.sha256)):
-        return Response(status_code=304, headers={"ETag": etag(head.sha256), **_CACHE})
+    if matches(if_none_match, bundles.etag(head.sha256)):
+        return Response(status_code=304, headers={"ETag": bundles.etag(head.sha256), **_CACHE})
     found = db.bundle_document(head.target, kind)
     if found is None:  # cannot happen while bundles are only ever replaced, never deleted
         raise HTTPException(404, f"no {kind} bundle is published for {device}")
     sha256, document = found  # read together: a publish in between cannot mismatch tag and body
     return Response(
-        document.encode(), media_type="application/json", headers={"ETag": etag(sha256), **_CACHE}
+        document.encode(), media_type="application/json", headers={"ETag": bundles.etag(sha256), **_CACHE}
     )
