@@ -18,6 +18,7 @@ import sqlite3
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class SyncClient:
     """Runs in its own thread; ``write`` runs its database writes on the agent's writer thread."""
 
     ROUND_BATCHES = 20
+    IN_FLIGHT = 2
 
     def __init__(
         self,
@@ -131,8 +133,7 @@ class SyncClient:
         self._failures = 0
         self._started = time.monotonic()
         self.last_sync_at: str | None = None
-        self._local = threading.local()
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="a2d-sync-read")
+        self._poster = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="a2d-sync-post")
         self.bytes_sent = 0  # request bodies as sent (after gzip), for the benchmark and status
 
     def start(self) -> None:
@@ -144,14 +145,7 @@ class SyncClient:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self._reader.submit(self._close_local)
-        self._reader.shutdown(wait=True)
-
-    def _close_local(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._poster.shutdown(wait=True)
 
     # the sync thread ------------------------------------------------------------------------
     def _client(self) -> httpx.Client:
@@ -212,41 +206,49 @@ class SyncClient:
         base = min(300.0, self.settings.interval_s * 2 ** min(self._failures - 1, 10))
         return base * random.uniform(0.5, 1.5)
 
-    def _round(self, http: httpx.Client, db: Any) -> int:
-        """Upload what is pending, stream by stream; returns how many records were acknowledged.
+    def _round(self, http: httpx.Client, db: sqlite3.Connection) -> int:
+        """Upload what is pending, stream by stream; returns how many records were acknowledged."""
+        return sum(self._catch_up(http, db, stream) for stream in outbox.streams(db))
 
-        While a batch is on its way the next one is read on a second connection, so preparing
-        and uploading overlap. At most ``ROUND_BATCHES`` batches per stream, so that heartbeats
-        and bundle checks still come round during a long catch-up.
+    def _catch_up(self, http: httpx.Client, db: sqlite3.Connection, stream: str) -> int:
+        """Up to ``ROUND_BATCHES`` batches of one stream, ``IN_FLIGHT`` uploads on their way at once.
+
+        The next batch is read while earlier ones travel; answers are handled strictly in order,
+        so the cursor only ever moves over batches that were all acknowledged. If an upload
+        fails, the ones behind it are awaited and dropped: the server may hold them already,
+        and it stores their repetition once.
         """
         sent = 0
-        for stream in outbox.streams(db):
-            batch = self._read(stream, None)
-            for _ in range(self.ROUND_BATCHES):
-                if not batch or self._stop.is_set():
+        queued = 0
+        inflight: deque[tuple[list[outbox.Pending], Future[tuple[int, int]]]] = deque()
+        batch = self._read(db, stream, None)
+        try:
+            while not self._stop.is_set():
+                while batch and len(inflight) < self.IN_FLIGHT and queued < self.ROUND_BATCHES:
+                    inflight.append((batch, self._poster.submit(self._post, http, batch)))
+                    queued += 1
+                    batch = self._read(db, stream, batch[-1].event_id)
+                if not inflight:
                     break
-                upcoming = self._reader.submit(self._read, stream, batch[-1].event_id)
-                try:
-                    n = self._upload(http, stream, batch)
-                except BaseException:
-                    upcoming.cancel()
-                    raise
+                done, answer = inflight.popleft()
+                n = self._settle(http, stream, done, answer)
                 sent += n
                 if self.settings.max_records_per_s > 0:
-                    self._stop.wait(len(batch) / self.settings.max_records_per_s)
-                batch = upcoming.result()
+                    self._stop.wait(len(done) / self.settings.max_records_per_s)
+        finally:
+            for _, later in inflight:
+                later.exception()  # wait for it; its outcome no longer matters
         return sent
 
-    def _read(self, stream: str, after: int | None) -> list[outbox.Pending]:
-        """A batch from this thread's own read-only connection."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = open_reader(self.db_path)
+    def _read(self, db: sqlite3.Connection, stream: str, after: int | None) -> list[outbox.Pending]:
         return outbox.read_batch(db, stream, self.settings.batch_records, self.settings.batch_bytes, after)
 
-    def _upload(self, http: httpx.Client, stream: str, batch: list[outbox.Pending]) -> int:
+    def _settle(
+        self, http: httpx.Client, stream: str, batch: list[outbox.Pending], answer: Future[tuple[int, int]]
+    ) -> int:
+        """Act on the server's answer to one batch: move the cursor, isolate a refusal, or fail."""
         try:
-            status, acked = self._post(http, batch)
+            status, acked = answer.result()
         except _Retry as exc:
             self._write(outbox.failed, stream, str(exc), self.clock())
             raise
