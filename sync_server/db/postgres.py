@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from a2d.timeutil import utc_now
 
 from . import _hourly_postgres as hourly_sql
+from . import _sql as sql
 from ._base import (
     ALL_DEVICES,
     BundleInfo,
@@ -30,6 +31,7 @@ from ._base import (
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._sql import pg
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 #: pg_advisory_xact_lock key that serialises migrations across processes ("a2d-mig" in ASCII)
@@ -39,13 +41,6 @@ _DEVICE_LOCK_CLASS = 0x61326472
 #: pg_advisory_xact_lock key that serialises publishing bundles ("a2d-bun" in ASCII)
 _BUNDLE_LOCK = 0x6132642D62756E
 
-#: the current bundles; with the ones they replaced (``a2d server bundle list [--history]``)
-_BUNDLES = "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles ORDER BY kind, target"
-_BUNDLES_WITH_HISTORY = (
-    "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles UNION ALL"
-    " SELECT target, kind, version, sha256, size, published_at, replaced_at FROM bundle_history"
-    " ORDER BY kind, target, published_at"
-)
 _CONNECT_TIMEOUT_S = 10
 _INSERT_RECORDS = (
     "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
@@ -98,14 +93,14 @@ class PostgresDatabase(Database):
 
     def ping(self) -> None:
         with self._conn() as conn:
-            conn.execute("SELECT 1")
+            conn.execute(pg(sql.PING))
 
     def migrate(self) -> list[str]:
         applied = []
         with self._conn() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             conn.execute(MIGRATIONS_TABLE)
-            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            done = {v for (v,) in conn.execute(pg(sql.APPLIED_MIGRATIONS))}
             newer = done - {m.version for m in MIGRATIONS}
             if newer:
                 raise DatabaseError(
@@ -117,7 +112,7 @@ class PostgresDatabase(Database):
                 for statement in m.statements(self.backend):
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                    pg(sql.RECORD_MIGRATION),
                     (m.version, m.name, utc_now()),
                 )
                 applied.append(f"{m.version}: {m.name}")
@@ -128,8 +123,7 @@ class PostgresDatabase(Database):
         with self._conn() as conn:
             for device_id in candidates:
                 cur = conn.execute(
-                    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO NOTHING",
+                    pg(sql.ADD_DEVICE),
                     (device_id, name, token_hash, now, now),
                 )
                 if cur.rowcount == 1:
@@ -138,15 +132,13 @@ class PostgresDatabase(Database):
 
     def devices(self) -> list[Device]:
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT device_id, name, created_at, token_set_at, revoked_at FROM devices ORDER BY device_id"
-            ).fetchall()
+            rows = conn.execute(pg(sql.DEVICES)).fetchall()
         return [Device(*row) for row in rows]
 
     def revoke_device(self, device_id: str, now: str) -> bool:
         with self._conn() as conn:
             cur = conn.execute(
-                "UPDATE devices SET revoked_at = coalesce(revoked_at, %s) WHERE device_id = %s",
+                pg(sql.REVOKE_DEVICE),
                 (now, device_id),
             )
             return cur.rowcount == 1
@@ -154,37 +146,32 @@ class PostgresDatabase(Database):
     def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
         with self._conn() as conn:
             cur = conn.execute(
-                "UPDATE devices SET token_hash = %s, token_set_at = %s, revoked_at = NULL WHERE device_id = %s",
+                pg(sql.SET_DEVICE_TOKEN),
                 (token_hash, now, device_id),
             )
             return cur.rowcount == 1
 
     def device_token_hash(self, device_id: str) -> str | None:
         with self._conn() as conn:
-            row = conn.execute(
-                "SELECT token_hash FROM devices WHERE device_id = %s AND revoked_at IS NULL", (device_id,)
-            ).fetchone()
+            row = conn.execute(pg(sql.DEVICE_TOKEN_HASH), (device_id,)).fetchone()
         return None if row is None else str(row[0])
 
     def device_with_token(self, token_hash: str) -> str | None:
         with self._conn() as conn:
-            row = conn.execute(
-                "SELECT device_id FROM devices WHERE token_hash = %s AND revoked_at IS NULL", (token_hash,)
-            ).fetchone()
+            row = conn.execute(pg(sql.DEVICE_WITH_TOKEN), (token_hash,)).fetchone()
         return None if row is None else str(row[0])
 
     # admin -----------------------------------------------------------------------------------
     def set_admin_token_hash(self, token_hash: str, now: str) -> None:
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO server_secrets (name, secret_hash, set_at) VALUES ('admin', %s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET secret_hash = excluded.secret_hash, set_at = excluded.set_at",
+                pg(sql.SET_ADMIN_TOKEN),
                 (token_hash, now),
             )
 
     def admin_token_hash(self) -> str | None:
         with self._conn() as conn:
-            row = conn.execute("SELECT secret_hash FROM server_secrets WHERE name = 'admin'").fetchone()
+            row = conn.execute(pg(sql.ADMIN_TOKEN_HASH)).fetchone()
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
@@ -222,34 +209,28 @@ class PostgresDatabase(Database):
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO heartbeats_latest (device_id, received_at, heartbeat) VALUES (%s, %s, %s)"
-                " ON CONFLICT (device_id) DO UPDATE"
-                " SET received_at = excluded.received_at, heartbeat = excluded.heartbeat",
+                pg(sql.UPSERT_LATEST_HEARTBEAT),
                 (device_id, received_at, heartbeat),
             )
             if keep > 0:
                 conn.execute(
-                    "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (%s, %s, %s)",
+                    pg(sql.ADD_HEARTBEAT),
                     (device_id, received_at, heartbeat),
                 )
                 conn.execute(
-                    "DELETE FROM heartbeats WHERE device_id = %s AND seq <= (SELECT seq FROM heartbeats"
-                    " WHERE device_id = %s ORDER BY seq DESC LIMIT 1 OFFSET %s)",
+                    pg(sql.TRIM_HEARTBEATS),
                     (device_id, device_id, keep),
                 )
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT device_id, received_at, heartbeat FROM heartbeats_latest ORDER BY device_id"
-            ).fetchall()
+            rows = conn.execute(pg(sql.LATEST_HEARTBEATS)).fetchall()
         return [StoredHeartbeat(*row) for row in rows]
 
     def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT device_id, received_at, heartbeat FROM heartbeats WHERE device_id = %s"
-                " ORDER BY seq DESC LIMIT %s",
+                pg(sql.HEARTBEAT_HISTORY),
                 (device_id, limit),
             ).fetchall()
         return [StoredHeartbeat(*row) for row in rows]
@@ -269,43 +250,32 @@ class PostgresDatabase(Database):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BUNDLE_LOCK,))
             for b in bundles:
                 conn.execute(
-                    "INSERT INTO bundle_history"
-                    " (target, kind, version, sha256, size, document, published_at, replaced_at)"
-                    " SELECT target, kind, version, sha256, size, document, published_at, %s FROM bundles"
-                    " WHERE target = %s AND kind = %s",
+                    pg(sql.ARCHIVE_BUNDLE),
                     (b.published_at, b.target, b.kind),
                 )
                 conn.execute(
-                    "UPDATE bundle_history SET document = NULL WHERE target = %s AND kind = %s"
-                    " AND document IS NOT NULL"
-                    " AND seq < (SELECT max(seq) FROM bundle_history WHERE target = %s AND kind = %s)",
+                    pg(sql.DROP_OLD_BUNDLE_DOCUMENTS),
                     (b.target, b.kind, b.target, b.kind),
                 )
                 conn.execute(
-                    "INSERT INTO bundles (target, kind, version, sha256, size, document, published_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target, kind) DO UPDATE"
-                    " SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,"
-                    " document = excluded.document, published_at = excluded.published_at",
+                    pg(sql.UPSERT_BUNDLE),
                     (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
                 )
 
     def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT target, kind, version, sha256, size, published_at FROM bundles"
-                " WHERE kind = %s AND target IN (%s, %s) ORDER BY target = %s LIMIT 1",
+                pg(sql.BUNDLE_FOR),
                 (kind, device_id, ALL_DEVICES, ALL_DEVICES),
             ).fetchone()
         return None if row is None else BundleInfo(*row)
 
     def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
         with self._conn() as conn:
-            row = conn.execute(
-                "SELECT sha256, document FROM bundles WHERE target = %s AND kind = %s", (target, kind)
-            ).fetchone()
+            row = conn.execute(pg(sql.BUNDLE_DOCUMENT), (target, kind)).fetchone()
         return None if row is None else (str(row[0]), str(row[1]))
 
     def bundles(self, history: bool = False) -> list[BundleInfo]:
         with self._conn() as conn:
-            rows = conn.execute(_BUNDLES_WITH_HISTORY if history else _BUNDLES).fetchall()
+            rows = conn.execute(pg(sql.BUNDLES_WITH_HISTORY) if history else pg(sql.BUNDLES)).fetchall()
         return [BundleInfo(*row) for row in rows]

@@ -21,11 +21,41 @@ class Migration:
         return [s.strip() for s in script.split(";") if s.strip()]
 
 
+#: what differs between the two dialects in otherwise identical DDL
+_DIALECTS: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "BIGINT": "INTEGER",
+        "DOUBLE": "REAL",
+        "SERIAL_PK": "INTEGER PRIMARY KEY",
+        "RECORDS_SEQ": "",
+        "RECORDS_SEQ_INDEX": "",
+    },
+    "postgres": {
+        "BIGINT": "BIGINT",
+        "DOUBLE": "DOUBLE PRECISION",
+        "SERIAL_PK": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        # PostgreSQL has no rowid: an identity column keeps the arrival order of records
+        "RECORDS_SEQ": "seq BIGINT GENERATED ALWAYS AS IDENTITY,",
+        "RECORDS_SEQ_INDEX": "CREATE INDEX records_seq ON records (seq);",
+    },
+}
+
+
+def both(version: int, name: str, template: str) -> Migration:
+    """A migration written once, with ``{BIGINT}``-style slots filled in per dialect."""
+    return Migration(
+        version,
+        name,
+        sqlite=template.format(**_DIALECTS["sqlite"]),
+        postgres=template.format(**_DIALECTS["postgres"]),
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
+    both(
         1,
         "devices, records, heartbeats, admin token",
-        sqlite="""
+        """
         CREATE TABLE devices (
             device_id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
@@ -35,6 +65,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             revoked_at TEXT
         );
         CREATE TABLE records (
+            {RECORDS_SEQ}
             device_id TEXT NOT NULL,
             record_id TEXT NOT NULL,
             stream TEXT NOT NULL,
@@ -43,51 +74,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             received_at TEXT NOT NULL,
             PRIMARY KEY (device_id, record_id)
         );
+        {RECORDS_SEQ_INDEX}
         CREATE TABLE heartbeats_latest (
             device_id TEXT PRIMARY KEY,
             received_at TEXT NOT NULL,
             heartbeat TEXT NOT NULL
         );
         CREATE TABLE heartbeats (
-            seq INTEGER PRIMARY KEY,
-            device_id TEXT NOT NULL,
-            received_at TEXT NOT NULL,
-            heartbeat TEXT NOT NULL
-        );
-        CREATE INDEX heartbeats_device ON heartbeats (device_id, seq);
-        CREATE TABLE server_secrets (
-            name TEXT PRIMARY KEY,
-            secret_hash TEXT NOT NULL,
-            set_at TEXT NOT NULL
-        )
-        """,
-        postgres="""
-        CREATE TABLE devices (
-            device_id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            token_hash TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL,
-            token_set_at TEXT NOT NULL,
-            revoked_at TEXT
-        );
-        CREATE TABLE records (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            device_id TEXT NOT NULL,
-            record_id TEXT NOT NULL,
-            stream TEXT NOT NULL,
-            ts TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            received_at TEXT NOT NULL,
-            PRIMARY KEY (device_id, record_id)
-        );
-        CREATE INDEX records_seq ON records (seq);
-        CREATE TABLE heartbeats_latest (
-            device_id TEXT PRIMARY KEY,
-            received_at TEXT NOT NULL,
-            heartbeat TEXT NOT NULL
-        );
-        CREATE TABLE heartbeats (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            seq {SERIAL_PK},
             device_id TEXT NOT NULL,
             received_at TEXT NOT NULL,
             heartbeat TEXT NOT NULL
@@ -100,51 +94,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
-    Migration(
+    both(
         2,
         "signed bundles, the current one per target and kind, and the ones they replaced",
-        sqlite="""
+        """
         CREATE TABLE bundles (
             target TEXT NOT NULL,
             kind TEXT NOT NULL,
             version TEXT NOT NULL,
             sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
+            size {BIGINT} NOT NULL,
             document TEXT NOT NULL,
             published_at TEXT NOT NULL,
             PRIMARY KEY (target, kind)
         );
         CREATE TABLE bundle_history (
-            seq INTEGER PRIMARY KEY,
+            seq {SERIAL_PK},
             target TEXT NOT NULL,
             kind TEXT NOT NULL,
             version TEXT NOT NULL,
             sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            document TEXT,
-            published_at TEXT NOT NULL,
-            replaced_at TEXT NOT NULL
-        );
-        CREATE INDEX bundle_history_target ON bundle_history (target, kind, seq)
-        """,
-        postgres="""
-        CREATE TABLE bundles (
-            target TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            version TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size BIGINT NOT NULL,
-            document TEXT NOT NULL,
-            published_at TEXT NOT NULL,
-            PRIMARY KEY (target, kind)
-        );
-        CREATE TABLE bundle_history (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            target TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            version TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size BIGINT NOT NULL,
+            size {BIGINT} NOT NULL,
             document TEXT,
             published_at TEXT NOT NULL,
             replaced_at TEXT NOT NULL
@@ -152,10 +122,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX bundle_history_target ON bundle_history (target, kind, seq)
         """,
     ),
-    Migration(
+    both(
         3,
         "hourly aggregates of canonical measurements, for open data",
-        sqlite="""
+        """
         CREATE TABLE measurements_hourly (
             device_id TEXT NOT NULL,
             sensor TEXT NOT NULL,
@@ -164,27 +134,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             channel TEXT NOT NULL,
             hour TEXT NOT NULL,
             sensor_name TEXT NOT NULL,
-            readings INTEGER NOT NULL,
-            value_sum REAL NOT NULL,
-            value_min REAL NOT NULL,
-            value_max REAL NOT NULL,
-            PRIMARY KEY (device_id, sensor, quantity, unit, channel, hour)
-        );
-        CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)
-        """,
-        postgres="""
-        CREATE TABLE measurements_hourly (
-            device_id TEXT NOT NULL,
-            sensor TEXT NOT NULL,
-            quantity TEXT NOT NULL,
-            unit TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            hour TEXT NOT NULL,
-            sensor_name TEXT NOT NULL,
-            readings BIGINT NOT NULL,
-            value_sum DOUBLE PRECISION NOT NULL,
-            value_min DOUBLE PRECISION NOT NULL,
-            value_max DOUBLE PRECISION NOT NULL,
+            readings {BIGINT} NOT NULL,
+            value_sum {DOUBLE} NOT NULL,
+            value_min {DOUBLE} NOT NULL,
+            value_max {DOUBLE} NOT NULL,
             PRIMARY KEY (device_id, sensor, quantity, unit, channel, hour)
         );
         CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)

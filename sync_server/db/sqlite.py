@@ -19,6 +19,7 @@ from typing import TypeVar
 from a2d.timeutil import utc_now
 
 from . import _hourly_sqlite as hourly_sql
+from . import _sql as sql
 from ._base import (
     ALL_DEVICES,
     BundleInfo,
@@ -36,13 +37,6 @@ from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 T = TypeVar("T")
 
-#: the current bundles; with the ones they replaced (``a2d server bundle list [--history]``)
-_BUNDLES = "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles ORDER BY kind, target"
-_BUNDLES_WITH_HISTORY = (
-    "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles UNION ALL"
-    " SELECT target, kind, version, sha256, size, published_at, replaced_at FROM bundle_history"
-    " ORDER BY kind, target, published_at"
-)
 
 _SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 _BUSY_TIMEOUT_S = 10.0
@@ -114,12 +108,12 @@ class SQLiteDatabase(Database):
     def ping(self) -> None:
         if not self._writer.alive:
             raise Unavailable("the SQLite writer has stopped")
-        self._read(lambda c: c.execute("SELECT 1").fetchone())
+        self._read(lambda c: c.execute(sql.PING).fetchone())
 
     def migrate(self) -> list[str]:
         def apply(conn: sqlite3.Connection) -> list[str]:
             conn.execute(MIGRATIONS_TABLE)
-            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            done = {v for (v,) in conn.execute(sql.APPLIED_MIGRATIONS)}
             newer = done - {m.version for m in MIGRATIONS}
             if newer:
                 raise DatabaseError(
@@ -132,7 +126,7 @@ class SQLiteDatabase(Database):
                 for statement in m.statements(self.backend):
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    sql.RECORD_MIGRATION,
                     (m.version, m.name, utc_now()),
                 )
                 applied.append(f"{m.version}: {m.name}")
@@ -145,8 +139,7 @@ class SQLiteDatabase(Database):
         def insert(conn: sqlite3.Connection) -> str:
             for device_id in candidates:
                 cur = conn.execute(
-                    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO NOTHING",
+                    sql.ADD_DEVICE,
                     (device_id, name, token_hash, now, now),
                 )
                 if cur.rowcount == 1:
@@ -156,17 +149,13 @@ class SQLiteDatabase(Database):
         return self._writer.call(insert)
 
     def devices(self) -> list[Device]:
-        rows = self._read(
-            lambda c: c.execute(
-                "SELECT device_id, name, created_at, token_set_at, revoked_at FROM devices ORDER BY device_id"
-            ).fetchall()
-        )
+        rows = self._read(lambda c: c.execute(sql.DEVICES).fetchall())
         return [Device(*row) for row in rows]
 
     def revoke_device(self, device_id: str, now: str) -> bool:
         def revoke(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE device_id = ?",
+                sql.REVOKE_DEVICE,
                 (now, device_id),
             )
             return cur.rowcount == 1
@@ -176,7 +165,7 @@ class SQLiteDatabase(Database):
     def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
         def rotate(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "UPDATE devices SET token_hash = ?, token_set_at = ?, revoked_at = NULL WHERE device_id = ?",
+                sql.SET_DEVICE_TOKEN,
                 (token_hash, now, device_id),
             )
             return cur.rowcount == 1
@@ -184,35 +173,24 @@ class SQLiteDatabase(Database):
         return self._writer.call(rotate)
 
     def device_token_hash(self, device_id: str) -> str | None:
-        row = self._read(
-            lambda c: c.execute(
-                "SELECT token_hash FROM devices WHERE device_id = ? AND revoked_at IS NULL", (device_id,)
-            ).fetchone()
-        )
+        row = self._read(lambda c: c.execute(sql.DEVICE_TOKEN_HASH, (device_id,)).fetchone())
         return None if row is None else str(row[0])
 
     def device_with_token(self, token_hash: str) -> str | None:
-        row = self._read(
-            lambda c: c.execute(
-                "SELECT device_id FROM devices WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
-            ).fetchone()
-        )
+        row = self._read(lambda c: c.execute(sql.DEVICE_WITH_TOKEN, (token_hash,)).fetchone())
         return None if row is None else str(row[0])
 
     # admin -----------------------------------------------------------------------------------
     def set_admin_token_hash(self, token_hash: str, now: str) -> None:
         self._writer.call(
             lambda c: c.execute(
-                "INSERT INTO server_secrets (name, secret_hash, set_at) VALUES ('admin', ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET secret_hash = excluded.secret_hash, set_at = excluded.set_at",
+                sql.SET_ADMIN_TOKEN,
                 (token_hash, now),
             )
         )
 
     def admin_token_hash(self) -> str | None:
-        row = self._read(
-            lambda c: c.execute("SELECT secret_hash FROM server_secrets WHERE name = 'admin'").fetchone()
-        )
+        row = self._read(lambda c: c.execute(sql.ADMIN_TOKEN_HASH).fetchone())
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
@@ -247,37 +225,29 @@ class SQLiteDatabase(Database):
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
         def store(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO heartbeats_latest (device_id, received_at, heartbeat) VALUES (?, ?, ?)"
-                " ON CONFLICT (device_id) DO UPDATE"
-                " SET received_at = excluded.received_at, heartbeat = excluded.heartbeat",
+                sql.UPSERT_LATEST_HEARTBEAT,
                 (device_id, received_at, heartbeat),
             )
             if keep > 0:
                 conn.execute(
-                    "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (?, ?, ?)",
+                    sql.ADD_HEARTBEAT,
                     (device_id, received_at, heartbeat),
                 )
                 conn.execute(
-                    "DELETE FROM heartbeats WHERE device_id = ? AND seq <= (SELECT seq FROM heartbeats"
-                    " WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    sql.TRIM_HEARTBEATS,
                     (device_id, device_id, keep),
                 )
 
         self._writer.call(store)
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
-        rows = self._read(
-            lambda c: c.execute(
-                "SELECT device_id, received_at, heartbeat FROM heartbeats_latest ORDER BY device_id"
-            ).fetchall()
-        )
+        rows = self._read(lambda c: c.execute(sql.LATEST_HEARTBEATS).fetchall())
         return [StoredHeartbeat(*row) for row in rows]
 
     def heartbeat_history(self, device_id: str, limit: int) -> list[StoredHeartbeat]:
         rows = self._read(
             lambda c: c.execute(
-                "SELECT device_id, received_at, heartbeat FROM heartbeats WHERE device_id = ?"
-                " ORDER BY seq DESC LIMIT ?",
+                sql.HEARTBEAT_HISTORY,
                 (device_id, limit),
             ).fetchall()
         )
@@ -295,23 +265,15 @@ class SQLiteDatabase(Database):
         def publish(conn: sqlite3.Connection) -> None:
             for b in bundles:
                 conn.execute(
-                    "INSERT INTO bundle_history"
-                    " (target, kind, version, sha256, size, document, published_at, replaced_at)"
-                    " SELECT target, kind, version, sha256, size, document, published_at, ? FROM bundles"
-                    " WHERE target = ? AND kind = ?",
+                    sql.ARCHIVE_BUNDLE,
                     (b.published_at, b.target, b.kind),
                 )
                 conn.execute(
-                    "UPDATE bundle_history SET document = NULL WHERE target = ? AND kind = ?"
-                    " AND document IS NOT NULL"
-                    " AND seq < (SELECT max(seq) FROM bundle_history WHERE target = ? AND kind = ?)",
+                    sql.DROP_OLD_BUNDLE_DOCUMENTS,
                     (b.target, b.kind, b.target, b.kind),
                 )
                 conn.execute(
-                    "INSERT INTO bundles (target, kind, version, sha256, size, document, published_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, kind) DO UPDATE"
-                    " SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,"
-                    " document = excluded.document, published_at = excluded.published_at",
+                    sql.UPSERT_BUNDLE,
                     (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
                 )
 
@@ -320,21 +282,16 @@ class SQLiteDatabase(Database):
     def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
         row = self._read(
             lambda c: c.execute(
-                "SELECT target, kind, version, sha256, size, published_at FROM bundles"
-                " WHERE kind = ? AND target IN (?, ?) ORDER BY target = ? LIMIT 1",
+                sql.BUNDLE_FOR,
                 (kind, device_id, ALL_DEVICES, ALL_DEVICES),
             ).fetchone()
         )
         return None if row is None else BundleInfo(*row)
 
     def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
-        row = self._read(
-            lambda c: c.execute(
-                "SELECT sha256, document FROM bundles WHERE target = ? AND kind = ?", (target, kind)
-            ).fetchone()
-        )
+        row = self._read(lambda c: c.execute(sql.BUNDLE_DOCUMENT, (target, kind)).fetchone())
         return None if row is None else (str(row[0]), str(row[1]))
 
     def bundles(self, history: bool = False) -> list[BundleInfo]:
-        query = _BUNDLES_WITH_HISTORY if history else _BUNDLES
+        query = sql.BUNDLES_WITH_HISTORY if history else sql.BUNDLES
         return [BundleInfo(*row) for row in self._read(lambda c: c.execute(query).fetchall())]

@@ -1,0 +1,76 @@
+"""SQL both database backends run, written once with ``?`` placeholders.
+
+SQLite takes them as they are; the PostgreSQL backend turns ``?`` into ``%s`` with
+:func:`pg` (none of these statements holds a literal question mark or percent sign).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+
+@cache
+def pg(statement: str) -> str:
+    """``statement`` with psycopg's ``%s`` placeholders."""
+    return statement.replace("?", "%s")
+
+
+ADD_DEVICE = (
+    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at) VALUES (?, ?, "
+    "?, ?, ?) ON CONFLICT (device_id) DO NOTHING"
+)
+ADD_HEARTBEAT = "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (?, ?, ?)"
+ADMIN_TOKEN_HASH = "SELECT secret_hash FROM server_secrets WHERE name = 'admin'"
+APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations"
+ARCHIVE_BUNDLE = (
+    "INSERT INTO bundle_history (target, kind, version, sha256, size, document, published_at, "
+    "replaced_at) SELECT target, kind, version, sha256, size, document, published_at, ? FROM "
+    "bundles WHERE target = ? AND kind = ?"
+)
+BUNDLES = "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles ORDER BY kind, target"
+BUNDLES_WITH_HISTORY = (
+    "SELECT target, kind, version, sha256, size, published_at, NULL FROM bundles UNION ALL "
+    "SELECT target, kind, version, sha256, size, published_at, replaced_at FROM bundle_history "
+    "ORDER BY kind, target, published_at"
+)
+BUNDLE_DOCUMENT = "SELECT sha256, document FROM bundles WHERE target = ? AND kind = ?"
+BUNDLE_FOR = (
+    "SELECT target, kind, version, sha256, size, published_at FROM bundles WHERE kind = ? AND "
+    "target IN (?, ?) ORDER BY target = ? LIMIT 1"
+)
+DEVICES = "SELECT device_id, name, created_at, token_set_at, revoked_at FROM devices ORDER BY device_id"
+DEVICE_TOKEN_HASH = "SELECT token_hash FROM devices WHERE device_id = ? AND revoked_at IS NULL"
+DEVICE_WITH_TOKEN = "SELECT device_id FROM devices WHERE token_hash = ? AND revoked_at IS NULL"
+DROP_OLD_BUNDLE_DOCUMENTS = (
+    "UPDATE bundle_history SET document = NULL WHERE target = ? AND kind = ? AND document IS "
+    "NOT NULL AND seq < (SELECT max(seq) FROM bundle_history WHERE target = ? AND kind = ?)"
+)
+HEARTBEAT_HISTORY = (
+    "SELECT device_id, received_at, heartbeat FROM heartbeats WHERE device_id = ? ORDER BY seq DESC LIMIT ?"
+)
+LATEST_HEARTBEATS = "SELECT device_id, received_at, heartbeat FROM heartbeats_latest ORDER BY device_id"
+PING = "SELECT 1"
+RECORD_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+REVOKE_DEVICE = "UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE device_id = ?"
+SET_ADMIN_TOKEN = (
+    "INSERT INTO server_secrets (name, secret_hash, set_at) VALUES ('admin', ?, ?) ON CONFLICT "
+    "(name) DO UPDATE SET secret_hash = excluded.secret_hash, set_at = excluded.set_at"
+)
+SET_DEVICE_TOKEN = (
+    "UPDATE devices SET token_hash = ?, token_set_at = ?, revoked_at = NULL WHERE device_id = ?"
+)
+TRIM_HEARTBEATS = (
+    "DELETE FROM heartbeats WHERE device_id = ? AND seq <= (SELECT seq FROM heartbeats WHERE "
+    "device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)"
+)
+UPSERT_BUNDLE = (
+    "INSERT INTO bundles (target, kind, version, sha256, size, document, published_at) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, kind) DO UPDATE SET version = excluded.version, "
+    "sha256 = excluded.sha256, size = excluded.size, document = excluded.document, published_at "
+    "= excluded.published_at"
+)
+UPSERT_LATEST_HEARTBEAT = (
+    "INSERT INTO heartbeats_latest (device_id, received_at, heartbeat) VALUES (?, ?, ?) ON "
+    "CONFLICT (device_id) DO UPDATE SET received_at = excluded.received_at, heartbeat = "
+    "excluded.heartbeat"
+)
