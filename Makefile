@@ -8,7 +8,10 @@ EXTRAS := edge,kiosk,bridge,server,train,dev
 # mosquitto: tests and demo start their own broker; socat: serial-port tests;
 # python3-venv: Debian's python3 needs it for `python3 -m venv`; postgresql: the sync-server tests
 # start a throwaway cluster with its initdb/pg_ctl (both backends run the same suite; no service is used).
-DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql
+# espeak-ng: kiosk speech; libzbar0: tests decode the kiosk QR codes; libgl1, libegl1, mesa, libmtdev1: Kivy
+# (offscreen rendering in tests); chromium: the kiosk benchmark renders the same home screen in it.
+DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql \
+  espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium
 
 .PHONY: help deps venv test lint demo bench acceptance clean
 

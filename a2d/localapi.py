@@ -1,0 +1,138 @@
+"""The edge agent's local HTTP API for kiosks on the same Pi or the same office network.
+
+Plain HTTP/1.1 with JSON bodies (UTF-8), served by ``a2d edge run`` on ``[api] host:port``
+(default ``127.0.0.1:8780``) and announced with zeroconf as :data:`SERVICE_TYPE` with the TXT
+properties ``device_id`` and ``api`` (= :data:`VERSION`). The kiosk and the edge agent share
+nothing but this module and the content-pack format (:mod:`a2d.contentpack`).
+
+Every write is idempotent: the kiosk makes the ``id`` (a UUID) when the citizen taps, keeps the
+item in its own outbox until the agent answered 2xx, and may send it again any number of
+times; the agent stores it once and answers only after the commit.
+
+``GET  /v1/healthz``
+    ``200 {"ok": true, "device_id": "..."}``.
+``GET  /v1/content``
+    ``200`` the current content pack (a JSON object, see :mod:`a2d.contentpack`) with an
+    ``ETag``; ``If-None-Match`` gives ``304``; ``404 {"error": ...}`` when there is none.
+``GET  /v1/transparency``
+    ``200 {"records": [...]}``: the transparency records of the content pack plus those the
+    agent holds for itself and its sensors (edge.toml ``[[transparency]]``), same shape.
+``POST /v1/feedback``
+    body :class:`Vote` as JSON → ``201 {"id": ..., "stored": true}`` (``200`` for a repeat).
+    ``400 {"error": ...}`` for a body that does not follow the shape (never retried by kiosks).
+``GET  /v1/polls/{poll_id}/results``
+    ``200 {"poll_id": ..., "counts": {"<choice>": n, ...}, "total": n}``.
+``POST /v1/help``
+    body :class:`HelpRequest` → ``201 {"id": ..., "stored": true}`` (``200`` for a repeat).
+``GET  /v1/help?state=open|all``
+    ``200 {"requests": [{"id", "kiosk_id", "topic", "at", "state", "closed_at"}, ...]}`` newest first.
+``POST /v1/help/{id}/close``
+    ``200 {"id": ..., "state": "closed"}``; ``404`` for an unknown id.
+``GET  /v1/status``
+    ``200`` :class:`Status` as JSON.
+``GET  /v1/forecast``
+    ``200`` the stored forecasts (see :mod:`a2d.forecastwire`), ``404`` when there is no model.
+
+Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status. Bodies are limited to
+:data:`MAX_BODY_BYTES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VERSION = "1"
+SERVICE_TYPE = "_a2d-edge._tcp.local."
+DEFAULT_PORT = 8780
+MAX_BODY_BYTES = 64 * 1024
+PREFIX = "/v1"
+
+
+class LocalApiError(ValueError):
+    """A body does not follow this API; the message names the field."""
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int = 200) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or (required and not value) or len(value) > limit:
+        raise LocalApiError(f"{key!r} must be a string of 1-{limit} characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One answer to one poll from one kiosk session; no personal data."""
+
+    id: str
+    kiosk_id: str
+    poll_id: str
+    choice: str
+    at: str
+    lang: str = "de"
+
+    @classmethod
+    def from_json(cls, body: Any) -> Vote:
+        if not isinstance(body, dict):
+            raise LocalApiError("the body must be a JSON object")
+        return cls(
+            id=_text(body, "id", limit=64),
+            kiosk_id=_text(body, "kiosk_id", limit=64),
+            poll_id=_text(body, "poll_id", limit=64),
+            choice=_text(body, "choice", limit=64),
+            at=_text(body, "at", limit=40),
+            lang=_text(body, "lang", required=False, limit=8) or "de",
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRequest:
+    """A citizen asked for a Lotse at this kiosk; ``topic`` is a service id or empty."""
+
+    id: str
+    kiosk_id: str
+    at: str
+    topic: str = ""
+
+    @classmethod
+    def from_json(cls, body: Any) -> HelpRequest:
+        if not isinstance(body, dict):
+            raise LocalApiError("the body must be a JSON object")
+        return cls(
+            id=_text(body, "id", limit=64),
+            kiosk_id=_text(body, "kiosk_id", limit=64),
+            at=_text(body, "at", limit=40),
+            topic=_text(body, "topic", required=False, limit=64),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What a Lotse needs to see about the agent behind this kiosk."""
+
+    device_id: str
+    online: bool  #: the last sync attempt reached the server (False without a sync server)
+    last_sync: str | None  #: time of the last successful upload, ISO 8601 UTC
+    pending: dict[str, int] = field(default_factory=dict)  #: outbox depth per stream
+    open_help_requests: int = 0
+    version: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Status:
+        return cls(
+            device_id=str(body.get("device_id", "")),
+            online=bool(body.get("online", False)),
+            last_sync=body.get("last_sync"),
+            pending={str(k): int(v) for k, v in dict(body.get("pending", {})).items()},
+            open_help_requests=int(body.get("open_help_requests", 0)),
+            version=str(body.get("version", "")),
+        )
