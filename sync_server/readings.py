@@ -54,26 +54,32 @@ def _text(value: Any, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+#: quantity -> its one unit, for the look-up on the upload's hot path
+_UNIT = {quantity: unit for quantity, (unit, _) in QUANTITIES.items()}
+
+
 def readings(device_id: str, record: Record) -> list[Reading]:
     """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none."""
-    items = record.payload.get("measurements")
-    if not isinstance(items, list) or not items:
+    payload = record.payload
+    items = payload.get("measurements")
+    if not items or not isinstance(items, list):
         return []
     hour = hour_of(record.ts)
     if hour is None:
         return []
-    payload = record.payload
     sensor, name = _text(payload.get("dev_eui"), MAX_SENSOR), _text(payload.get("device_name"), MAX_NAME)
     out = []
     for m in items:
         if not isinstance(m, dict):
             continue
         quantity, value, unit, channel = m.get("quantity"), m.get("value"), m.get("unit"), m.get("channel")
-        if not isinstance(quantity, str) or quantity not in QUANTITIES or unit != QUANTITIES[quantity][0]:
+        if unit is None or not isinstance(quantity, str) or _UNIT.get(quantity) != unit:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             continue
-        if channel is not None and not isinstance(channel, str):
+        if channel is None:
+            channel = ""
+        elif not isinstance(channel, str):
             continue
         out.append(
             Reading(
@@ -83,7 +89,7 @@ def readings(device_id: str, record: Record) -> list[Reading]:
                 name,
                 quantity,
                 unit,
-                (channel or "")[:MAX_CHANNEL],
+                channel[:MAX_CHANNEL],
                 hour,
                 float(value),
             )

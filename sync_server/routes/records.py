@@ -1,7 +1,8 @@
 """``POST /api/v1/devices/{device_id}/records``: the upload of a device's outbox, in batches.
 
-This is the hot path: the raw body is read once, inflated if gzip, parsed with orjson and checked
-with :func:`a2d.syncwire.parse_records`; the rows go to the database in one statement, together
+This is the hot path: the raw body is read once, inflated if gzip, and decoded by
+:mod:`sync_server.upload` (payloads stay the JSON text they came as; a body it does not take is
+parsed with orjson and checked by :func:`a2d.syncwire.parse_records`, which words the error); the rows go to the database in one statement, together
 with the canonical measurements they carry for the hourly aggregates (added for the records that
 were new only), and the answer is sent only after the commit.
 """
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body
+from .. import body, upload
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow
 from ..deps import DB, note_db_ok
@@ -63,28 +64,36 @@ def load_json(data: bytes) -> Any:
         raise body.BodyError(400, f"the body is not JSON: {exc}") from None
 
 
-def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str | None) -> bytes:
-    """Store one upload and return the JSON answer; raises BodyError / WireError for bad bodies."""
-    doc = load_json(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
+def parse_body(data: bytes) -> list[tuple[syncwire.Record, str]]:
+    """The records of an inflated body, each with its payload as JSON text to store."""
+    fast = upload.decode(data)
+    if fast is not None:
+        return fast
+    doc = load_json(data)
     items = doc.get("records") if isinstance(doc, dict) else None
     if isinstance(items, list) and len(items) > syncwire.MAX_BATCH_RECORDS:
         raise body.BodyError(413, f"at most {syncwire.MAX_BATCH_RECORDS} records per batch, got {len(items)}")
-    records = syncwire.parse_records(doc)
+    return [(r, orjson.dumps(r.payload).decode()) for r in syncwire.parse_records(doc)]
+
+
+def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str | None) -> bytes:
+    """Store one upload and return the JSON answer; raises BodyError / WireError for bad bodies."""
+    records = parse_body(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
     received_at = utc_now()
     rows: list[RecordRow] = []
     found: list[Reading] = []
     seen: set[str] = set()
-    for i, r in enumerate(records):
+    for i, (r, payload) in enumerate(records):
         if "\0" in r.record_id or "\0" in r.stream or "\0" in r.ts:
             raise syncwire.WireError(f"records[{i}] has a NUL character in record_id, stream or ts")
-        rows.append((device_id, r.record_id, r.stream, r.ts, orjson.dumps(r.payload).decode(), received_at))
+        rows.append((device_id, r.record_id, r.stream, r.ts, payload, received_at))
         if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
             seen.add(r.record_id)
             found += readings(device_id, r)
     if rows:
         db.store_records(rows, found)
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
-    return orjson.dumps({"acked": [r.record_id for r in records]})
+    return orjson.dumps({"acked": [r.record_id for r, _ in records]})
 
 
 @router.post(
