@@ -15,26 +15,32 @@ times; the agent stores it once and answers only after the commit.
     ``200`` the current content pack (a JSON object, see :mod:`a2d.contentpack`) with an
     ``ETag``; ``If-None-Match`` gives ``304``; ``404 {"error": ...}`` when there is none.
 ``GET  /v1/transparency``
-    ``200 {"records": [...]}``: the transparency records of the content pack plus those the
-    agent holds for itself and its sensors (edge.toml ``[[transparency]]``), same shape.
+    ``200 {"records": [...]}``: the transparency records of the content pack (as in the pack;
+    ``[]`` when there is no pack).
 ``POST /v1/feedback``
-    body :class:`Vote` as JSON → ``201 {"id": ..., "stored": true}`` (``200`` for a repeat).
-    ``400 {"error": ...}`` for a body that does not follow the shape (never retried by kiosks).
+    body :class:`Vote` as JSON (``at`` an ISO 8601 time) → ``201 {"id": ..., "stored": true}``
+    (``200`` for a repeat). ``400 {"error": ...}`` for a body that does not follow the shape
+    (never retried by kiosks).
 ``GET  /v1/polls/{poll_id}/results``
-    ``200 {"poll_id": ..., "counts": {"<choice>": n, ...}, "total": n}``.
+    ``200 {"poll_id": ..., "counts": {"<choice>": n, ...}, "total": n}``: the votes stored on
+    this agent; every choice of the pack's poll is listed, with 0 when it has no vote.
 ``POST /v1/help``
     body :class:`HelpRequest` → ``201 {"id": ..., "stored": true}`` (``200`` for a repeat).
 ``GET  /v1/help?state=open|all``
-    ``200 {"requests": [{"id", "kiosk_id", "topic", "at", "state", "closed_at"}, ...]}`` newest first.
+    ``200 {"requests": [{"id", "kiosk_id", "topic", "at", "state", "closed_at"}, ...]}`` newest
+    first (at most 200); ``state`` defaults to ``open``.
 ``POST /v1/help/{id}/close``
-    ``200 {"id": ..., "state": "closed"}``; ``404`` for an unknown id.
+    ``200 {"id": ..., "state": "closed"}`` (also when it was closed already); ``404`` for an
+    unknown id.
 ``GET  /v1/status``
     ``200`` :class:`Status` as JSON.
 ``GET  /v1/forecast``
-    ``200`` the stored forecasts (see :mod:`a2d.forecastwire`), ``404`` when there is no model.
+    ``200`` the stored forecasts (see :mod:`a2d.forecastwire`), ``404 {"error": "no forecast
+    yet"}`` when there is none.
 
-Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status. Bodies are limited to
-:data:`MAX_BODY_BYTES`.
+Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status: ``404`` for an unknown path,
+``405`` (with ``Allow``) for a method the path does not take, ``413`` for a body over
+:data:`MAX_BODY_BYTES`, ``503`` when a write could not be committed (send it again later).
 """
 
 from __future__ import annotations
@@ -119,7 +125,7 @@ class Status:
     device_id: str
     online: bool  #: the last sync attempt reached the server (False without a sync server)
     last_sync: str | None  #: time of the last successful upload, ISO 8601 UTC
-    pending: dict[str, int] = field(default_factory=dict)  #: outbox depth per stream
+    pending: dict[str, int] = field(default_factory=dict)  #: outbox depth per stream ({} without sync)
     open_help_requests: int = 0
     version: str = ""
 

@@ -9,15 +9,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import FrameType
+from typing import TypeVar
 
 from .config import EdgeConfig
 from .ingest import Ingest, SourceState
+from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
 from .mqtt import MqttSource
 from .store import Store
 from .sync import SyncClient, SyncSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QOS0_NOTE = (
     "The Things Stack's MQTT server delivers with QoS 0 only: uplinks sent while this agent is "
@@ -54,24 +57,36 @@ class Agent:
                 tls=config.get("mqtt.tls"),
                 ca_file=config.get("mqtt.ca_file"),
             )
-            for s in config.sources
+            for s in (*config.sources, config.bridge_source)
         ]
         self.loop = IngestLoop(self.ingest, self.sources, batch_max=config.get("ingest.batch_max"))
         settings = SyncSettings.from_config(dict(config.raw))
         self.sync = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )
+        api = ApiSettings.from_config(dict(config.raw))
+        self.api = (
+            None if api is None else LocalApi(
+                api, device_id=config.device_id, db_path=config.db_path, sync_enabled=settings is not None,
+                server_public_key=config.get("sync.server_public_key"), write=self._write,
+            )
+        )  # fmt: skip
 
-    def _write(self, fn: Callable[[sqlite3.Connection], None]) -> Future[None]:
-        """Run ``fn(connection)`` in one transaction on the writer thread (for the sync client)."""
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Run ``fn(connection)`` in one transaction on the writer thread (sync client, local API).
 
-        def run() -> None:
+        The future holds ``fn``'s result once the transaction is committed.
+        """
+
+        def run() -> T:
             with self.store.atomic() as db:
-                fn(db)
+                return fn(db)
 
         return self.loop.call(run)
 
     def start(self) -> None:
+        if self.api is not None:
+            self.api.bind()  # a port in use or a bad content pack stops the start before anything runs
         for src in self.sources:
             s = src.source
             self.ingest.register_source(SourceState(s.name, s.kind, src.broker, s.topic, s.qos))
@@ -79,13 +94,17 @@ class Agent:
                 log.warning("source %s: %s", s.name, QOS0_NOTE)
         self.ingest.start()
         self.loop.start()
+        if self.api is not None:
+            self.api.start()
         if self.sync is not None:
             self.sync.start()
             log.info("syncing to %s", self.sync.settings.url)
         log.info("edge agent %s running; database %s", self.config.device_id, self.config.db_path)
 
     def stop(self) -> None:
-        """Stop syncing, commit and acknowledge what was read, disconnect, close the database."""
+        """Stop serving kiosks and syncing, commit and acknowledge what was read, disconnect, close the database."""
+        if self.api is not None:
+            self.api.stop()
         if self.sync is not None:
             self.sync.stop()
         self.loop.stop()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from a2d import logs
+from a2d.errors import KnownError
 
 from . import config as edge_config
 from . import queries
@@ -20,6 +22,7 @@ EXAMPLES = {
     "quarantine": "a2d edge quarantine --config edge.toml --json",
     "status": "a2d edge status --config edge.toml",
     "codecs": "a2d edge codecs",
+    "help-requests": "a2d edge help-requests --config edge.toml",
 }
 
 
@@ -55,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     st = add("status", "show each source: connected, last message, counts, QoS")
     st.add_argument("--json", action="store_true", help="the status as one JSON object")
     add("codecs", "list the device codecs this agent knows")
+    hr = add("help-requests", "list the help requests kiosks sent, newest first (open ones unless --all)")
+    hr.add_argument("--json", action="store_true", help="one JSON object per line")
+    hr.add_argument("--all", action="store_true", help="closed requests too")
     return p
 
 
@@ -82,6 +88,16 @@ def main(argv: Sequence[str]) -> int:
             _emit(rows, args.json, _event_line)
         elif args.command == "quarantine":
             _emit(queries.quarantine(db, args.limit), args.json, _quarantine_line)
+        elif args.command == "help-requests":
+            from .localapi import helpdesk
+
+            try:
+                found = helpdesk.requests(db, "all" if args.all else "open")
+            except sqlite3.OperationalError:
+                raise KnownError(
+                    f"{cfg.db_path} has no help requests yet: start this version of the agent once"
+                ) from None
+            _emit(found, args.json, _help_line)
         else:
             st = queries.status(db)
             st["sync_url"] = cfg.get("sync.url")
@@ -108,6 +124,11 @@ def _event_line(e: dict[str, Any]) -> str:
     return (
         f"{e['received_at']}  {e['kind']:<8} {name:<24} fCnt {e['f_cnt']!s:<6} {e['codec'] or '-':<26} {what}"
     )
+
+
+def _help_line(h: dict[str, Any]) -> str:
+    closed = f"  closed {h['closed_at']}" if h["closed_at"] else ""
+    return f"{h['at']}  {h['state']:<6} kiosk {h['kiosk_id']:<20} topic {h['topic'] or '-':<20} {h['id']}{closed}"
 
 
 def _quarantine_line(q: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, table_list
+from a2d.localapi import DEFAULT_PORT as DEFAULT_API_PORT
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("device.id", REQUIRED, "this edge device's id, e.g. edge-rathaus-1"),
@@ -89,6 +90,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
     ),
+    Setting("api.enabled", True, "serve the local HTTP API for kiosks", bool),
+    Setting("api.host", "127.0.0.1", "address the local API listens on (0.0.0.0: the office network too)"),
+    Setting("api.port", DEFAULT_API_PORT, "port of the local API (0: any free port)", int),
+    Setting("api.advertise", False, "announce the local API with zeroconf (_a2d-edge._tcp)", bool),
+    Setting("api.advertise_interfaces", "127.0.0.1", "IPv4 addresses (comma-separated) to advertise on"),
+    Setting("content.pack", "", "content-pack JSON file for kiosks; empty: the server's content bundle"),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -110,7 +117,9 @@ DEVICE_SETTINGS: tuple[Setting, ...] = (
 
 DEFAULT_TOPICS = {"chirpstack": "application/+/device/+/event/+", "tts": "v3/+/devices/+/#"}
 #: QoS we subscribe with. The Things Stack's MQTT server offers QoS 0 only.
-SOURCE_QOS = {"chirpstack": 1, "tts": 0}
+SOURCE_QOS = {"chirpstack": 1, "tts": 0, "bridge": 1}
+#: the buttons bridge (GPIO buttons, serial button boxes) on the [mqtt] broker: always subscribed
+BRIDGE_TOPIC = "a2d/v1/buttons/#"
 _EUI = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -153,6 +162,12 @@ class EdgeConfig:
         return node
 
     @property
+    def bridge_source(self) -> Source:
+        """The buttons bridge's events on the ``[mqtt]`` broker, subscribed whatever ``[[sources]]`` say."""
+        m = self.raw["mqtt"]
+        return Source("bridge", "bridge", BRIDGE_TOPIC, m["host"], m["port"], m["username"], m["password"])
+
+    @property
     def db_path(self) -> Path:
         return self.data_dir / "edge.db"
 
@@ -189,6 +204,10 @@ def parse(
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: two [[sources]] share a name; give each a distinct name")
+    if "bridge" in names:
+        raise ConfigError(
+            f"{where}: the source name bridge is reserved for the buttons bridge; choose another"
+        )
     devices: dict[str, Device] = {}
     for i, entry in enumerate(table_list(data, "devices", where)):
         d = resolve(entry, DEVICE_SETTINGS, f"{where}: [[devices]] #{i + 1}")

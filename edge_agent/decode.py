@@ -101,6 +101,8 @@ def to_row(ev: NetworkEvent, devices: Mapping[str, Device]) -> list[Any]:
     if ev.health:
         decoded = ev.health if decoded is None else decoded
         measurements = measurements or _health_measurements(ev.health)
+    if ev.measurements:
+        measurements = ev.measurements
     decoded_text = None
     if decoded is not None:
         try:

@@ -150,6 +150,25 @@ def m004_thinning(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE sync_streams ADD COLUMN thinned INTEGER NOT NULL DEFAULT 0")
 
 
+@migration
+def m005_help_requests(db: sqlite3.Connection) -> None:
+    """Help requests from kiosks (local API): which kiosk, topic, when; no citizen data."""
+    run_script(
+        db,
+        """
+        CREATE TABLE help_requests (
+            id TEXT PRIMARY KEY,
+            kiosk_id TEXT NOT NULL,
+            topic TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+            closed_at TEXT
+        );
+        CREATE INDEX help_requests_state_at ON help_requests (state, at)
+        """,
+    )
+
+
 #: The full-disk policy: streams thinned first come first; feedback votes are never thinned.
 THINNING_ORDER: tuple[tuple[str, str], ...] = (
     ("network", ""),

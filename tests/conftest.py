@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("A2D_LOG_LEVEL", "info")
+# every agent a test starts serves its local API on a port of its own (never the fixed 8780)
+os.environ.setdefault("A2D_API_PORT", "0")
 
 
 def free_port() -> int:

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 
 import orjson
 
-from . import chirpstack, tts
+from . import bridge, chirpstack, tts
 from ._event import STREAMS, NetworkEvent
 from ._fields import BadMessage
 
-_PARSERS = {"chirpstack": chirpstack.parse, "tts": tts.parse}
+_PARSERS = {"chirpstack": chirpstack.parse, "tts": tts.parse, "bridge": bridge.parse}
 
 
 def parse(kind: str, topic: str, payload: bytes) -> NetworkEvent | None:

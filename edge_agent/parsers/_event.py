@@ -22,6 +22,10 @@ STREAMS = {
     "down_failed": "network",
     "service_data": "network",
     "location_solved": "network",
+    # physical buttons through the buttons bridge (a2d/v1/buttons/#)
+    "press": "button",
+    "hold": "button",
+    "battery": "button",
 }
 
 
@@ -46,6 +50,8 @@ class NetworkEvent:
     version_ids: tuple[str, str] | None = None
     health: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: canonical measurements known without a codec (buttons bridge events)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def stream(self) -> str:

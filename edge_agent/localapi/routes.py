@@ -1,0 +1,142 @@
+"""The endpoints of :mod:`a2d.localapi`, one small function each."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from a2d import timeutil
+from a2d.contentpack import record_as_json
+from a2d.localapi import PREFIX, HelpRequest, LocalApiError, Vote
+
+from . import forecast, helpdesk, status, votes
+from .content import etag_matches
+from .context import ApiContext
+from .server import HttpError, Request, Response, Router
+
+log = logging.getLogger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def router(api: ApiContext) -> Router:
+    r = Router()
+
+    def route(method: str, path: str, fn: Any) -> None:
+        r.add(method, PREFIX + path, lambda req: fn(api, req))
+
+    route("GET", "/healthz", healthz)
+    route("GET", "/content", content)
+    route("GET", "/transparency", transparency)
+    route("POST", "/feedback", feedback)
+    route("GET", "/polls/{poll_id}/results", poll_results)
+    route("POST", "/help", help_create)
+    route("GET", "/help", help_list)
+    route("POST", "/help/{request_id}/close", help_close)
+    route("GET", "/status", device_status)
+    route("GET", "/forecast", forecast_now)
+    return r
+
+
+def _ok(doc: Any, status: int = 200) -> Response:
+    return Response.json(status, doc, NO_STORE)
+
+
+def _time(value: str, name: str = "at") -> str:
+    try:
+        return timeutil.normalise(value)
+    except (ValueError, OverflowError):
+        raise HttpError(400, f"{name!r} must be an ISO 8601 time such as 2026-06-02T08:15:00Z") from None
+
+
+def _id(value: str, what: str) -> str:
+    if not value or len(value) > 64:
+        raise HttpError(400, f"the {what} must be 1-64 characters")
+    return value
+
+
+def healthz(api: ApiContext, req: Request) -> Response:
+    return _ok({"ok": True, "device_id": api.device_id})
+
+
+def content(api: ApiContext, req: Request) -> Response:
+    c = api.content.current()
+    if c is None:
+        raise HttpError(404, "this edge agent has no content pack")
+    headers = {"ETag": c.etag, "Cache-Control": "no-cache"}
+    if etag_matches(req.headers.get("If-None-Match"), c.etag):
+        return Response(304, b"", headers)
+    return Response(200, c.body, {"Content-Type": "application/json", **headers})
+
+
+def transparency(api: ApiContext, req: Request) -> Response:
+    c = api.content.current()
+    records = [] if c is None else [record_as_json(r) for r in c.pack.transparency]
+    return _ok({"records": records})
+
+
+def feedback(api: ApiContext, req: Request) -> Response:
+    try:
+        vote = Vote.from_json(req.json())
+    except LocalApiError as exc:
+        raise HttpError(400, str(exc)) from None
+    at = _time(vote.at)
+    vote = Vote(vote.id, vote.kiosk_id, vote.poll_id, vote.choice, at, vote.lang)
+    new = api.commit(lambda db: votes.store(db, vote, api.clock()))
+    log.debug("vote %s for poll %s from kiosk %s: %s", vote.id, vote.poll_id, vote.kiosk_id,
+              "stored" if new else "a repeat")  # fmt: skip
+    return _ok({"id": vote.id, "stored": True}, 201 if new else 200)
+
+
+def poll_results(api: ApiContext, req: Request) -> Response:
+    poll_id = _id(req.params["poll_id"], "poll id")
+    with api.reader() as db:
+        counted = votes.counts(db, poll_id)
+    c = api.content.current()
+    poll = None if c is None else c.pack.poll(poll_id)
+    result = {choice.id: 0 for choice in poll.choices} if poll is not None else {}
+    result.update(counted)
+    return _ok({"poll_id": poll_id, "counts": result, "total": sum(result.values())})
+
+
+def help_create(api: ApiContext, req: Request) -> Response:
+    try:
+        hr = HelpRequest.from_json(req.json())
+    except LocalApiError as exc:
+        raise HttpError(400, str(exc)) from None
+    hr = HelpRequest(hr.id, hr.kiosk_id, _time(hr.at), hr.topic)
+    new = api.commit(lambda db: helpdesk.open_request(db, hr))
+    if new:
+        log.info("help requested at kiosk %s (topic %s, request %s)", hr.kiosk_id, hr.topic or "-", hr.id)
+    return _ok({"id": hr.id, "stored": True}, 201 if new else 200)
+
+
+def help_list(api: ApiContext, req: Request) -> Response:
+    state = req.query.get("state", "open")
+    if state not in helpdesk.STATES:
+        raise HttpError(400, f"state must be one of {', '.join(helpdesk.STATES)}")
+    with api.reader() as db:
+        return _ok({"requests": helpdesk.requests(db, state)})
+
+
+def help_close(api: ApiContext, req: Request) -> Response:
+    request_id = _id(req.params["request_id"], "help request id")
+    outcome = api.commit(lambda db: helpdesk.close(db, request_id, api.clock()))
+    if outcome is None:
+        raise HttpError(404, f"there is no help request {request_id}")
+    if outcome == "closed":
+        log.info("help request %s closed", request_id)
+    return _ok({"id": request_id, "state": "closed"})
+
+
+def device_status(api: ApiContext, req: Request) -> Response:
+    with api.reader() as db:
+        st = status.status(db, api.device_id, api.sync_enabled)
+    return _ok(st.as_json())
+
+
+def forecast_now(api: ApiContext, req: Request) -> Response:
+    doc = forecast.current_forecast(api)
+    if doc is None:
+        raise HttpError(404, "no forecast yet")
+    return _ok(doc)

@@ -1,0 +1,58 @@
+"""Kiosk votes: stored as events so they reach the sync server like every other event.
+
+A vote is one row of ``events`` with source ``kiosk``, kind ``vote``, stream ``feedback`` and
+the key ``vote:<id>`` (the kiosk's UUID), so a vote sent again is stored once. ``decoded`` holds
+the vote's fields (kiosk, poll, choice, time, language) and nothing about the citizen;
+``device_name`` names the kiosk. The ``feedback`` stream is never thinned by the full-disk policy.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from a2d.localapi import Vote
+
+from ..store import EVENT_COLUMNS
+
+SOURCE = "kiosk"
+KIND = "vote"
+STREAM = "feedback"
+
+_INSERT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"  # noqa: S608
+    " ON CONFLICT (key) DO NOTHING"
+)
+_COUNTS = (
+    "SELECT json_extract(decoded, '$.choice'), COUNT(*) FROM events"
+    " WHERE stream = ? AND source = ? AND kind = ? AND json_extract(decoded, '$.poll_id') = ?"
+    " GROUP BY 1 ORDER BY 1"
+)
+
+
+def key(vote_id: str) -> str:
+    return f"vote:{vote_id}"
+
+
+def store(db: sqlite3.Connection, vote: Vote, now: str) -> bool:
+    """Insert ``vote`` (on the writer thread, inside its transaction); ``False`` if it was there."""
+    row = {
+        "key": key(vote.id),
+        "source": SOURCE,
+        "kind": KIND,
+        "stream": STREAM,
+        "device_name": vote.kiosk_id,
+        "received_at": now,
+        "stored_at": now,
+        "decoded": json.dumps(vote.as_json(), ensure_ascii=False, separators=(",", ":")),
+        "decode_errors": "[]",
+        "measurements": "[]",
+        "meta": "{}",
+    }
+    cur = db.execute(_INSERT, [row.get(c) for c in EVENT_COLUMNS])
+    return cur.rowcount == 1
+
+
+def counts(db: sqlite3.Connection, poll_id: str) -> dict[str, int]:
+    """Votes per choice of one poll, as stored on this device."""
+    return {str(choice): int(n) for choice, n in db.execute(_COUNTS, (STREAM, SOURCE, KIND, poll_id))}

@@ -1,0 +1,43 @@
+"""``/v1/status`` against a real sync server: online, last sync, pending votes per stream; and the
+vote itself reaching the server as a record of the ``feedback`` stream."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.localapi.conftest import RunningApi, wait_for
+from tests.test_sync import Server
+
+
+def test_status_follows_the_sync_server(tmp_path: Path, api_factory: Callable[..., RunningApi]) -> None:
+    server = Server(tmp_path)
+    try:
+        device_id, token = server.add_device("kiosk-edge")
+        run = api_factory(
+            f'[sync]\nurl = "http://127.0.0.1:{server.port}"\ntoken = "{token}"\ninterval_s = 0.2\n'
+            "heartbeat_s = 1\ntimeout_s = 2\nmax_records_per_s = 0\n",
+            device_id=device_id,
+        )
+
+        def status() -> dict:
+            return run.http.get("/status").json()
+
+        assert run.vote("up-1").status_code == 201
+        wait_for(
+            lambda: status()["pending"] == {"feedback": 0} and status()["online"], what="the vote synced"
+        )
+        st = status()
+        assert st["device_id"] == device_id and st["last_sync"].endswith("Z")
+        assert "vote:up-1" in server.record_ids(device_id)
+
+        server.kill(signal.SIGKILL)
+        for i in range(3):
+            assert run.vote(f"down-{i}").status_code == 201  # kiosks are answered while the server is away
+        wait_for(lambda: not status()["online"], what="status offline")
+        st = status()
+        assert st["pending"] == {"feedback": 3}
+        assert st["last_sync"] is not None  # the last success is still known
+    finally:
+        server.kill(signal.SIGTERM)
