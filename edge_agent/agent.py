@@ -69,6 +69,7 @@ class Agent:
             None if api is None else LocalApi(
                 api, device_id=config.device_id, db_path=config.db_path, sync_enabled=settings is not None,
                 server_public_key=config.get("sync.server_public_key"), write=self._write,
+                sync_online=lambda: None if self.sync is None else self.sync.online,
             )
         )  # fmt: skip
 

@@ -133,6 +133,8 @@ class SyncClient:
         self._failures = 0
         self._started = time.monotonic()
         self.last_sync_at: str | None = None
+        #: whether the latest round (uploads, heartbeat, bundles) reached the server; None before the first
+        self.online: bool | None = None
         self._poster = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="a2d-sync-post")
         self.bytes_sent = 0  # request bodies as sent (after gzip), for the benchmark and status
 
@@ -185,6 +187,7 @@ class SyncClient:
                     finally:
                         db.close()
                 except _Retry as exc:
+                    self.online = False
                     self._failures += 1
                     self._once.failed(
                         "server", "sync with %s failed: %s; retrying with back-off", self.settings.url, exc
@@ -193,9 +196,11 @@ class SyncClient:
                     continue
                 except Exception:  # noqa: BLE001 - the sync thread must outlive any single surprise
                     log.exception("sync round failed")
+                    self.online = False
                     self._failures += 1
                     self._stop.wait(self._backoff())
                     continue
+                self.online = True
                 if self._failures:
                     self._failures = 0
                     self._once.recovered("server", "sync with %s works again", self.settings.url)

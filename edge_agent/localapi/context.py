@@ -34,6 +34,8 @@ class ApiContext:
     sync_enabled: bool
     content: ContentSource
     write: WriteFn = field(repr=False)
+    #: the sync client's live view (``SyncClient.online``); ``None`` when it has not tried yet
+    sync_online: Callable[[], bool | None] = lambda: None
     clock: Callable[[], str] = timeutil.utc_now
     #: seconds a write may wait for its commit before the kiosk is told to try again (503)
     write_timeout_s: float = 10.0

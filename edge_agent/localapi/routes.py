@@ -131,7 +131,7 @@ def help_close(api: ApiContext, req: Request) -> Response:
 
 def device_status(api: ApiContext, req: Request) -> Response:
     with api.reader() as db:
-        st = status.status(db, api.device_id, api.sync_enabled)
+        st = status.status(db, api.device_id, api.sync_enabled, api.sync_online())
     return _ok(st.as_json())
 
 

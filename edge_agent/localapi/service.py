@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ class LocalApi:
 
     def __init__(
         self, settings: ApiSettings, *, device_id: str, db_path: Path, sync_enabled: bool,
-        server_public_key: str, write: WriteFn,
+        server_public_key: str, write: WriteFn, sync_online: Callable[[], bool | None] = lambda: None,
     ) -> None:  # fmt: skip
         self.settings = settings
         data_dir = db_path.parent
@@ -70,6 +71,7 @@ class LocalApi:
             sync_enabled=sync_enabled,
             content=ContentSource(settings.pack, data_dir, server_public_key),
             write=write,
+            sync_online=sync_online,
         )
         self._server: JsonServer | None = None
         self.advert: Advert | None = None

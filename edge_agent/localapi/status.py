@@ -24,9 +24,17 @@ def sync_state(db: sqlite3.Connection) -> tuple[bool, str | None]:
     return success is not None and (error is None or success >= error), success
 
 
-def status(db: sqlite3.Connection, device_id: str, sync_enabled: bool) -> Status:
-    """The :class:`a2d.localapi.Status` of this agent; without sync nothing is pending or online."""
+def status(
+    db: sqlite3.Connection, device_id: str, sync_enabled: bool, live_online: bool | None = None
+) -> Status:
+    """The :class:`a2d.localapi.Status` of this agent; without sync nothing is pending or online.
+
+    ``live_online`` is the sync client's own view (heartbeats included, so it also goes offline
+    while nothing waits for upload); the outbox's record decides only before its first try.
+    """
     online, last_sync = sync_state(db) if sync_enabled else (False, None)
+    if sync_enabled and live_online is not None:
+        online = live_online
     pending = {s["stream"]: int(s["pending"]) for s in outbox.status(db)} if sync_enabled else {}
     return Status(
         device_id=device_id,

@@ -3,7 +3,10 @@
 A vote is one row of ``events`` with source ``kiosk``, kind ``vote``, stream ``feedback`` and
 the key ``vote:<id>`` (the kiosk's UUID), so a vote sent again is stored once. ``decoded`` holds
 the vote's fields (kiosk, poll, choice, time, language) and nothing about the citizen;
-``device_name`` names the kiosk. The ``feedback`` stream is never thinned by the full-disk policy.
+``device_name`` names the kiosk. Like a press on a feedback button, a vote carries one canonical
+``button_press`` measurement whose channel is ``<poll_id>:<choice>``, so the server's open-data
+feedback tallies count kiosk answers per poll and choice. The ``feedback`` stream is never
+thinned by the full-disk policy.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ def key(vote_id: str) -> str:
     return f"vote:{vote_id}"
 
 
+def channel(vote: Vote) -> str:
+    """The answer as the open-data tallies name it: poll and choice."""
+    return f"{vote.poll_id}:{vote.choice}"
+
+
 def store(db: sqlite3.Connection, vote: Vote, now: str) -> bool:
     """Insert ``vote`` (on the writer thread, inside its transaction); ``False`` if it was there."""
     row = {
@@ -46,7 +54,11 @@ def store(db: sqlite3.Connection, vote: Vote, now: str) -> bool:
         "stored_at": now,
         "decoded": json.dumps(vote.as_json(), ensure_ascii=False, separators=(",", ":")),
         "decode_errors": "[]",
-        "measurements": "[]",
+        "measurements": json.dumps(
+            [{"quantity": "button_press", "value": 1, "unit": "count", "channel": channel(vote)}],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
         "meta": "{}",
     }
     cur = db.execute(_INSERT, [row.get(c) for c in EVENT_COLUMNS])

@@ -7,8 +7,12 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from tests.localapi.conftest import RunningApi, wait_for
 from tests.test_sync import Server
+
+THIS_YEAR = {"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}
 
 
 def test_status_follows_the_sync_server(tmp_path: Path, api_factory: Callable[..., RunningApi]) -> None:
@@ -31,8 +35,19 @@ def test_status_follows_the_sync_server(tmp_path: Path, api_factory: Callable[..
         st = status()
         assert st["device_id"] == device_id and st["last_sync"].endswith("Z")
         assert "vote:up-1" in server.record_ids(device_id)
+        # the open-data feedback tally counts the kiosk's answer per poll and choice
+        tallies = httpx.get(
+            f"http://127.0.0.1:{server.port}/api/v1/opendata/feedback.json", params=THIS_YEAR
+        ).json()
+        rows = [r for r in tallies["rows"] if r["device_id"] == device_id]
+        assert [(r["channel"], r["presses"], r["sensor_name"]) for r in rows] == [
+            ("zufrieden:4", 1, "kiosk-eg")
+        ]
 
         server.kill(signal.SIGKILL)
+        # nothing waits for upload: the failing heartbeat alone turns the status offline
+        wait_for(lambda: not status()["online"], what="status offline with an empty outbox")
+        assert status()["pending"] == {"feedback": 0}
         for i in range(3):
             assert run.vote(f"down-{i}").status_code == 201  # kiosks are answered while the server is away
         wait_for(lambda: not status()["online"], what="status offline")
