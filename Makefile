@@ -48,10 +48,12 @@ demo: venv
 bench: venv
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sync_catchup.py
+	$(BIN)/python bench/button_latency.py
 
 acceptance: venv
 	../shared/acceptance/ingest
 	../shared/acceptance/sync
+	../shared/acceptance/bridge
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
