@@ -170,6 +170,47 @@ class Demo:
         msgs = uplinks(self.devices, fmt, count, seed)
         publish("127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate)
 
+    def start_button_box(self) -> Path:
+        """A serial button box on a pty pair (socat), read by ``a2d bridge run``; returns the box's end."""
+        exe = shutil.which("socat")
+        if exe is None:
+            raise KnownError("socat is not installed (make demo installs it; or apt-get install socat)")
+        bridge_end, box_end = self.data / "ttyBridge", self.data / "ttyBox"
+        self.procs.append(
+            subprocess.Popen(
+                [exe, f"pty,raw,echo=0,link={bridge_end}", f"pty,raw,echo=0,link={box_end}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        end = time.monotonic() + 10
+        while not (bridge_end.exists() and box_end.exists()):
+            if time.monotonic() > end:
+                raise KnownError("socat did not create the serial port pair")
+            time.sleep(0.05)
+        (self.data / "bridge").mkdir(exist_ok=True)
+        cfg = self.data / "bridge.toml"
+        cfg.write_text(
+            "# written by `a2d demo`\n"
+            f'[bridge]\ndata_dir = "{self.data / "bridge"}"\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
+            f'[[serial]]\nport = "{bridge_end}"\nbaud = 115200\n'
+        )
+        log_file = (self.data / "bridge.log").open("ab")
+        self.procs.append(
+            subprocess.Popen(_a2d("bridge", "run", "--config", str(cfg)), stdout=log_file, stderr=log_file)
+        )
+        return box_end
+
+    def press_box(self, box_end: Path, presses: int) -> None:
+        """Press the simulated box's buttons; it resends each press until the bridge acknowledged it."""
+        r = subprocess.run(
+            _a2d("bridge", "simulate-box", "--port", str(box_end), "--box", "box-marktplatz",
+                 "--presses", str(presses), "--interval", "0.25", "--timeout", "20"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"the simulated button box failed: {r.stderr.strip()[-300:]}")
+
     def close(self) -> None:
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -215,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
         "--devices", type=int, default=6, help="simulated devices (button, soil sensor, counter in turn)"
     )
     p.add_argument("--count", type=int, default=120, help="uplinks per network server")
+    p.add_argument("--presses", type=int, default=12, help="presses on the simulated serial button box")
     p.add_argument("--rate", type=float, default=4.0, help="uplinks per second")
     p.add_argument(
         "--data", help="folder for the demo's config and database (default: a new temporary folder)"
@@ -258,6 +300,14 @@ def main(argv: Sequence[str]) -> int:
         while time.monotonic() < deadline and demo.shown < before + args.count:
             demo.show_new_events()
             time.sleep(0.2)
+        demo.say("\n-- a serial button box on the Marktplatz, through the buttons bridge --")
+        box = demo.start_button_box()
+        before = demo.shown
+        demo.press_box(box, args.presses)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and demo.shown < before + args.presses:
+            demo.show_new_events()
+            time.sleep(0.2)
         deadline = time.monotonic() + 30
         stored = (demo._status() or {}).get("counts", {}).get("events", 0)
         while time.monotonic() < deadline and demo.server_count() < stored:
@@ -265,7 +315,7 @@ def main(argv: Sequence[str]) -> int:
         status = demo._status() or {}
         counts = status.get("counts", {})
         demo.say(
-            f"\npublished {2 * args.count} uplinks; stored {counts.get('events', '?')} events, "
+            f"\npublished {2 * args.count} uplinks and pressed {args.presses} box buttons; stored {counts.get('events', '?')} events, "
             f"{counts.get('quarantine', '?')} quarantined, across one power cut;"
             f" the sync server holds {demo.server_count()} of them."
         )
