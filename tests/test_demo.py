@@ -12,12 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_demo_stores_and_syncs_everything_across_a_power_cut(tmp_path: Path) -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "a2d.cli", "demo", "--count", "12", "--rate", "30", "--data", str(tmp_path)],
+        [sys.executable, "-m", "a2d.cli", "demo", "--count", "12", "--rate", "30", "--presses", "5", "--data", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     assert "power cut" in r.stdout and "button pressed" in r.stdout and "soil moisture" in r.stdout
-    m = re.search(r"published (\d+) uplinks; stored (\d+) events, (\d+) quarantined.*holds (\d+)", r.stdout)
+    assert r.stdout.count("bridge     box-marktplatz") == 5  # the serial box's presses, through the bridge
+    m = re.search(
+        r"published (\d+) uplinks and pressed (\d+) box buttons; stored (\d+) events, (\d+) quarantined.*holds (\d+)",
+        r.stdout,
+    )
     assert m, r.stdout[-1000:]
-    published, stored, quarantined, synced = map(int, m.groups())
-    assert published == stored == synced == 24 and quarantined == 0
+    published, pressed, stored, quarantined, synced = map(int, m.groups())
+    assert (published, pressed) == (24, 5) and stored == synced == 29 and quarantined == 0
