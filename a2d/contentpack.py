@@ -293,7 +293,7 @@ def _poll(value: Any, where: str, lang: str) -> Poll:
 
 
 def parse_transparency(value: Any, where: str = "transparency[0]", lang: str = "de") -> TransparencyRecord:
-    """One transparency record (as in a pack, in ``GET /v1/transparency`` and edge.toml)."""
+    """One transparency record (as in a pack, in ``GET /v1/transparency``)."""
     doc = _obj(value, where)
     fields_doc = _obj(_field(doc, "fields", where), f"{where}.fields")
     for key in fields_doc:

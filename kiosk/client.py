@@ -1,0 +1,473 @@
+"""The kiosk's side of the edge agent's local HTTP API (:mod:`a2d.localapi`).
+
+:class:`AgentClient` never blocks a tap on the network: :meth:`AgentClient.vote` and
+:meth:`AgentClient.help` commit to the kiosk's durable outbox and return the id at once; a
+background thread (``a2d-kiosk-client``) delivers the outbox and refreshes the content pack with
+``If-None-Match``. When the agent is unreachable the kiosk goes on with the cached pack (or the
+demo pack on a kiosk that never reached an agent) and delivers later; the agent stores every id
+once, so an item sent twice is counted once.
+
+The agent is found at the configured URL or, without one, by zeroconf (``_a2d-edge._tcp``);
+zeroconf is imported only then. Only the standard library talks HTTP here, so the kiosk starts lean.
+The query methods (``results``, ``status``, ``help_requests``, ...) make one bounded request and
+belong in a worker thread, not on the Kivy thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+from typing import Any
+
+from a2d import contentpack, localapi
+from a2d.contentpack import ContentError, ContentPack, TransparencyRecord
+from a2d.timeutil import utc_now
+
+from .outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+THREAD_NAME = "a2d-kiosk-client"
+CONTENT_FILE = "content.json"
+ETAG_FILE = "content.etag"
+OUTBOX_FILE = "outbox.db"
+MAX_RESPONSE_BYTES = contentpack.MAX_PACK_BYTES + 1024
+
+
+class _Unreachable(Exception):
+    """The agent did not answer (refused, timed out, reset)."""
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: dict[str, str]
+    data: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+def discover_agent(
+    timeout: float, interfaces: Sequence[str] | None = None, stop: threading.Event | None = None
+) -> str | None:
+    """The base URL of the first edge agent announcing :data:`a2d.localapi.SERVICE_TYPE`, or None.
+
+    Waits at most ``timeout`` seconds (less when ``stop`` is set). ``interfaces`` limits zeroconf to
+    those addresses (tests use ``["127.0.0.1"]``); None uses every interface.
+    """
+    from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
+
+    deadline = time.monotonic() + timeout
+    names: list[str] = []
+    seen = threading.Event()
+
+    def on_change(zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
+        if state_change is not ServiceStateChange.Removed:
+            names.append(name)
+            seen.set()
+
+    zc = Zeroconf(
+        interfaces=list(interfaces) if interfaces else InterfaceChoice.All, ip_version=IPVersion.V4Only
+    )
+    browser = ServiceBrowser(zc, localapi.SERVICE_TYPE, handlers=[on_change])
+    try:
+        while not seen.is_set() and time.monotonic() < deadline:
+            if stop is not None and stop.is_set():
+                return None
+            seen.wait(0.05)
+        for name in list(names):
+            left_ms = int(max(0.2, deadline - time.monotonic()) * 1000)
+            info = zc.get_service_info(localapi.SERVICE_TYPE, name, timeout=left_ms)
+            if info is None or not info.port:
+                continue
+            api = (info.properties or {}).get(b"api")
+            if api not in (None, localapi.VERSION.encode()):
+                log.warning(
+                    "ignoring %s: it speaks local API version %r, we speak %s", name, api, localapi.VERSION
+                )
+                continue
+            addresses = info.parsed_addresses(IPVersion.V4Only)
+            if addresses:
+                return f"http://{addresses[0]}:{info.port}"
+        return None
+    finally:
+        browser.cancel()
+        zc.close()
+
+
+class AgentClient:
+    """The kiosk's link to its edge agent; see the module docstring. ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        cache_dir: Path,
+        kiosk_id: str,
+        *,
+        timeout: float = 2.0,
+        discover: bool = True,
+        interval_s: float = 5.0,
+        refresh_s: float = 30.0,
+        discover_timeout: float = 3.0,
+        zeroconf_interfaces: Sequence[str] | None = None,
+    ) -> None:
+        self._configured = base_url.rstrip("/") if base_url else None
+        self._url = self._configured
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.kiosk_id = kiosk_id
+        self.timeout = timeout
+        self.discover = discover
+        self.interval_s = interval_s
+        self.refresh_s = refresh_s
+        self.discover_timeout = discover_timeout
+        self.zeroconf_interfaces = zeroconf_interfaces
+        #: called with the new pack (on the client's thread) whenever the agent sent a new one
+        self.on_content: Callable[[ContentPack], None] | None = None
+        self._outbox = Outbox(self.cache_dir / OUTBOX_FILE)
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._lock = threading.Lock()
+        self._deliver_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pack: ContentPack | None = None
+        self._pack_source = ""
+        self._online = False
+        self._problem = ""
+        self._next_refresh = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread and close the outbox (what is in it stays on disk)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(self.timeout + self.discover_timeout + 5)
+            self._thread = None
+        self._outbox.close()
+
+    close = stop
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def online(self) -> bool:
+        """The agent answered the last request."""
+        return self._online
+
+    @property
+    def base_url(self) -> str | None:
+        """The agent's URL: configured, or discovered (None until found)."""
+        return self._url
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            url = self._ensure_url(self.discover_timeout)
+            if url is not None:
+                with self._deliver_lock:
+                    self._deliver_round(url)
+                if time.monotonic() >= self._next_refresh and not self._stop.is_set():
+                    self.refresh()
+            if self._online and not self._outbox.count():
+                wait = max(0.0, self._next_refresh - time.monotonic())
+            else:
+                wait = self.interval_s
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _ensure_url(self, timeout: float) -> str | None:
+        if self._url is None and self.discover and self._configured is None:
+            url = discover_agent(timeout, self.zeroconf_interfaces, self._stop)
+            if url is not None:
+                log.info("found the edge agent at %s", url)
+                self._url = url
+            else:
+                self._trouble(f"no edge agent announces {localapi.SERVICE_TYPE} here")
+        return self._url
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> _Response:
+        url = self._ensure_url(min(self.timeout, self.discover_timeout))
+        if url is None:
+            self._online = False
+            raise _Unreachable("no edge agent found")
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        req = urllib.request.Request(url + localapi.PREFIX + path, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                out = _Response(resp.status, dict(resp.headers.items()), resp.read(MAX_RESPONSE_BYTES))
+        except urllib.error.HTTPError as exc:
+            with exc:
+                out = _Response(exc.code, dict(exc.headers.items()), exc.read(64 * 1024))
+        except (urllib.error.URLError, OSError, HTTPException) as exc:
+            self._set_online(False, str(getattr(exc, "reason", exc)))
+            if self._configured is None:
+                self._url = None  # a discovered agent may come back elsewhere: look again
+            raise _Unreachable(str(exc)) from None
+        self._set_online(True)
+        return out
+
+    def _get_json(self, path: str) -> Any:
+        """The JSON body of a 200 answer, else None (also when the agent is unreachable)."""
+        try:
+            resp = self._request("GET", path)
+            return resp.json() if resp.status == 200 else None
+        except (_Unreachable, ValueError):
+            return None
+
+    def _set_online(self, online: bool, why: str = "") -> None:
+        if online and not self._online:
+            log.info("edge agent at %s reachable", self._url)
+            self._problem = ""
+        elif not online and self._online:
+            log.warning("edge agent at %s unreachable (%s); working offline", self._url, why)
+            self._problem = "unreachable"
+        elif not online:
+            self._trouble(f"edge agent unreachable ({why})")
+        self._online = online
+
+    def _trouble(self, message: str) -> None:
+        """Log a problem once, not on every retry."""
+        if not self._problem:
+            log.warning("%s; working offline", message)
+            self._problem = message
+
+    # --- content -------------------------------------------------------------------------------
+
+    @property
+    def content_source(self) -> str:
+        """Where :meth:`content` came from: ``agent``, ``cache`` or ``demo``."""
+        self.content()
+        return self._pack_source
+
+    def content(self) -> ContentPack:
+        """The newest pack known, without touching the network: from the agent, the cache or the demo."""
+        with self._lock:
+            if self._pack is None:
+                cached = self._cached_pack()
+                if cached is not None:
+                    self._pack, self._pack_source = cached, "cache"
+                else:
+                    self._pack, self._pack_source = contentpack.load(contentpack.DEMO_PACK), "demo"
+            return self._pack
+
+    def _cached_pack(self) -> ContentPack | None:
+        path = self.cache_dir / CONTENT_FILE
+        if not path.exists():
+            return None
+        try:
+            return contentpack.load(path)
+        except ContentError as exc:
+            log.error("ignoring the cached content pack: %s", exc)
+            return None
+
+    def refresh(self) -> bool:
+        """Ask the agent for its pack now (``If-None-Match``); True when a new pack was taken."""
+        with self._refresh_lock:  # the background thread and a caller may refresh at the same time
+            return self._refresh()
+
+    def _refresh(self) -> bool:
+        self._next_refresh = time.monotonic() + self.refresh_s
+        with self._lock:
+            have_cache = self._pack_source in ("agent", "cache") or self._cached_pack() is not None
+        etag_path = self.cache_dir / ETAG_FILE
+        headers = {}
+        if have_cache and etag_path.exists():
+            headers["If-None-Match"] = etag_path.read_text().strip()
+        try:
+            resp = self._request("GET", "/content", headers=headers)
+        except _Unreachable:
+            return False
+        if resp.status == 304:
+            with self._lock:
+                if self._pack is None or self._pack_source == "demo":
+                    self._pack = self._cached_pack()
+                if self._pack is not None:
+                    self._pack_source = "agent"
+            return False
+        if resp.status != 200:
+            if resp.status != 404:
+                self._trouble(f"the agent answered GET /v1/content with {resp.status}")
+            return False
+        try:
+            pack = contentpack.loads(resp.data)
+        except ContentError as exc:
+            self._trouble(f"the agent's content pack is broken, keeping the last good one: {exc}")
+            return False
+        _write_atomic(self.cache_dir / CONTENT_FILE, resp.data)
+        etag = resp.headers.get("ETag") or resp.headers.get("Etag") or ""
+        if etag:
+            _write_atomic(etag_path, etag.encode())
+        elif etag_path.exists():
+            etag_path.unlink()
+        with self._lock:
+            self._pack, self._pack_source = pack, "agent"
+        log.info("content pack %s of %s from the agent", pack.version, pack.town)
+        if self.on_content is not None:
+            self.on_content(pack)
+        return True
+
+    def transparency(self) -> list[TransparencyRecord]:
+        """The agent's records (pack + its sensors); offline the pack's own records."""
+        body = self._get_json("/transparency")
+        if isinstance(body, dict) and isinstance(body.get("records"), list):
+            records = []
+            for i, raw in enumerate(body["records"]):
+                try:
+                    records.append(contentpack.parse_transparency(raw, f"records[{i}]"))
+                except ContentError as exc:
+                    self._trouble(f"skipping a transparency record from the agent: {exc}")
+            if records:
+                return records
+        return list(self.content().transparency)
+
+    # --- writes through the outbox -------------------------------------------------------------
+
+    def vote(self, poll_id: str, choice: str, lang: str) -> str:
+        """Keep one vote durably and return its id at once; it is delivered in the background."""
+        vote = localapi.Vote(str(uuid.uuid4()), self.kiosk_id, poll_id, choice, utc_now(), lang)
+        localapi.Vote.from_json(vote.as_json())  # the agent would refuse what fails here
+        self._outbox.put("vote", vote.as_json())
+        self._wake.set()
+        return vote.id
+
+    def help(self, topic: str = "") -> str:
+        """Ask for a Lotse (``topic`` = a service id or empty); returns the request's id at once."""
+        req = localapi.HelpRequest(str(uuid.uuid4()), self.kiosk_id, utc_now(), topic)
+        localapi.HelpRequest.from_json(req.as_json())
+        self._outbox.put("help", req.as_json())
+        self._wake.set()
+        return req.id
+
+    def pending(self) -> int:
+        """Items in the outbox, not yet acknowledged by the agent."""
+        return self._outbox.count()
+
+    def flush(self, timeout: float) -> bool:
+        """Try to deliver the outbox now, for at most ``timeout`` s; True when it is empty."""
+        deadline = time.monotonic() + timeout
+        idle = threading.Event()
+        while True:
+            url = self._ensure_url(max(0.1, min(self.discover_timeout, deadline - time.monotonic())))
+            if url is not None:
+                with self._deliver_lock:
+                    self._deliver_round(url)
+            if self._outbox.count() == 0:
+                return True
+            if time.monotonic() >= deadline or self._stop.is_set():
+                return False
+            idle.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def _deliver_round(self, url: str) -> None:
+        """Send the waiting items in order until one fails; each leaves the outbox only on 2xx or 400."""
+        while not self._stop.is_set():
+            items = self._outbox.peek(50)
+            if not items:
+                return
+            for item in items:
+                path = "/feedback" if item.kind == "vote" else "/help"
+                try:
+                    resp = self._request("POST", path, item.body)
+                except _Unreachable:
+                    return
+                if 200 <= resp.status < 300:
+                    self._outbox.done(item.id)
+                elif resp.status in (400, 413, 422):
+                    reason = _error_text(resp)
+                    log.error(
+                        "the agent refused %s %s (%s); set aside, not sent again", item.kind, item.id, reason
+                    )
+                    self._outbox.refuse(item.id, reason)
+                else:
+                    self._outbox.failed(item.id, f"HTTP {resp.status}")
+                    self._trouble(f"the agent answered POST /v1{path} with {resp.status}")
+                    return
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def results(self, poll_id: str) -> dict[str, int] | None:
+        """Counts per choice of a poll, or None when the agent cannot say."""
+        body = self._get_json(f"/polls/{urllib.parse.quote(poll_id, safe='')}/results")
+        if not isinstance(body, dict) or not isinstance(body.get("counts"), dict):
+            return None
+        try:
+            return {str(k): int(v) for k, v in body["counts"].items()}
+        except (TypeError, ValueError):
+            return None
+
+    def status(self) -> localapi.Status | None:
+        body = self._get_json("/status")
+        if not isinstance(body, dict):
+            return None
+        try:
+            return localapi.Status.from_json(body)
+        except (TypeError, ValueError):
+            return None
+
+    def help_requests(self, state: str = "open") -> list[dict[str, Any]]:
+        """Help requests, newest first (``state``: open or all); [] when the agent is unreachable."""
+        body = self._get_json(f"/help?state={urllib.parse.quote(state)}")
+        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+            return []
+        return [r for r in body["requests"] if isinstance(r, dict)]
+
+    def close_help(self, help_id: str) -> bool:
+        try:
+            resp = self._request("POST", f"/help/{urllib.parse.quote(help_id, safe='')}/close", {})
+        except _Unreachable:
+            return False
+        return resp.status == 200
+
+    def forecast(self) -> dict[str, Any] | None:
+        body = self._get_json("/forecast")
+        return body if isinstance(body, dict) else None
+
+
+def _error_text(resp: _Response) -> str:
+    try:
+        return str(resp.json().get("error", ""))[:300] or f"HTTP {resp.status}"
+    except (ValueError, AttributeError):
+        return f"HTTP {resp.status}"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

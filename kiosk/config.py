@@ -1,0 +1,150 @@
+"""The kiosk's config file (``kiosk.toml``): every setting, its default and its help line.
+
+``docs/kiosk.md`` (section "Configuration") documents each setting; a test checks that. Each setting
+can be overridden by an environment variable ``A2D_KIOSK_<KEY>`` for ``[kiosk]`` settings and
+``A2D_KIOSK_<SECTION>_<KEY>`` for the others (``A2D_KIOSK_DISPLAY_WIDTH``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from a2d.config import ConfigError, Setting, environ, read_toml, resolve
+
+LANGUAGE_CHOICES = ("de", "fr", "en", "ls")
+MIN_PROMPT_S = 20.0  #: WCAG 2.2.1: at least 20 s to ask for more time with one simple action
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("kiosk.id", "kiosk-demo", "this kiosk's id, sent with votes and help requests, e.g. kiosk-rathaus-eg"),
+    Setting("kiosk.agent_url", "", "the edge agent's local API, e.g. http://127.0.0.1:8780; empty: find it with zeroconf"),
+    Setting("kiosk.cache_dir", "", "folder for the content cache and the vote outbox; empty: ~/.cache/a2d-kiosk"),
+    Setting("kiosk.idle_s", 90.0, "seconds without a touch before the kiosk asks 'Brauchen Sie mehr Zeit?'", float),
+    Setting("kiosk.prompt_s", 30.0, "seconds the 'more time?' prompt waits before the session is wiped (at least 20)", float),
+    Setting(
+        "kiosk.default_language",
+        "de",
+        "language every session starts in and returns to after a wipe",
+        choices=LANGUAGE_CHOICES,
+    ),
+    Setting("kiosk.pin_hash", "", "hash of the Lotsen PIN (make it with `a2d kiosk hash-pin`); empty: Lotsen mode off"),
+    Setting("kiosk.lotsen_session_s", 1800.0, "seconds after which an unlocked Lotsen session ends by itself", float),
+    Setting("kiosk.lotsen_log", "", "file for the log of Lotsen session starts and ends; empty: lotsen.log in cache_dir"),
+    Setting("kiosk.speech", True, "offer read-aloud (espeak-ng); false hides the Vorlesen button", bool),
+    Setting("kiosk.volume", 50, "speech volume in percent (0-100) that every session starts with and returns to", int),
+    Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
+    Setting("display.width", 1280, "window width in pixels when not full screen", int),
+    Setting("display.height", 800, "window height in pixels when not full screen", int),
+)  # fmt: skip
+
+#: The Lotsen PIN of the demo configuration (``load(None)``) only; a real kiosk sets ``pin_hash``.
+DEMO_PIN = "1234"
+
+
+def env_name(setting: Setting) -> str:
+    """The environment variable overriding ``setting`` (always starting ``A2D_KIOSK_``)."""
+    return setting.env if setting.key.startswith("kiosk.") else "A2D_KIOSK_" + setting.env[len("A2D_") :]
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """The parsed ``kiosk.toml``; ``raw`` keeps the resolved nested settings."""
+
+    kiosk_id: str
+    agent_url: str | None
+    cache_dir: Path
+    idle_s: float
+    prompt_s: float
+    default_language: str
+    pin_hash: str
+    lotsen_session_s: float
+    lotsen_log: Path
+    speech: bool
+    volume: int
+    fullscreen: bool
+    width: int
+    height: int
+    demo: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "a2d-kiosk"
+
+
+def parse(
+    data: Mapping[str, Any],
+    where: str = "kiosk.toml",
+    env: Mapping[str, str] | None = None,
+    *,
+    demo: bool = False,
+) -> KioskConfig:
+    """Resolve defaults and ``A2D_KIOSK_*`` overrides from ``env`` and check every value."""
+    source = environ() if env is None else env
+    overrides = {s.env: source[env_name(s)] for s in SETTINGS if env_name(s) in source}
+    for section, table in data.items():
+        known = {s.key.split(".", 1)[1] for s in SETTINGS if s.key.startswith(section + ".")}
+        if not known:
+            raise ConfigError(f"{where}: unknown section [{section}] (kiosk.toml has [kiosk] and [display])")
+        if isinstance(table, Mapping):
+            for key in table:
+                if key not in known:
+                    raise ConfigError(f"{where}: unknown setting {section}.{key}")
+    raw = resolve(data, SETTINGS, where, overrides)
+    k, d = raw["kiosk"], raw["display"]
+    if k["prompt_s"] < MIN_PROMPT_S:
+        raise ConfigError(
+            f"{where}: kiosk.prompt_s must be at least {MIN_PROMPT_S:g} s, not {k['prompt_s']:g}"
+        )
+    if k["idle_s"] <= 0 or k["lotsen_session_s"] <= 0:
+        raise ConfigError(f"{where}: kiosk.idle_s and kiosk.lotsen_session_s must be more than 0")
+    if not 0 <= k["volume"] <= 100:
+        raise ConfigError(f"{where}: kiosk.volume must be 0-100, not {k['volume']}")
+    if d["width"] < 320 or d["height"] < 240:
+        raise ConfigError(f"{where}: display.width and display.height must be at least 320 x 240")
+    url = k["agent_url"].strip().rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: kiosk.agent_url must start with http:// or https://, not {url!r:.60}")
+    cache_dir = Path(k["cache_dir"]).expanduser() if k["cache_dir"] else _default_cache_dir()
+    pin_hash = k["pin_hash"] or (_demo_pin_hash() if demo else "")
+    return KioskConfig(
+        kiosk_id=k["id"],
+        agent_url=url or None,
+        cache_dir=cache_dir,
+        idle_s=k["idle_s"],
+        prompt_s=k["prompt_s"],
+        default_language=k["default_language"],
+        pin_hash=pin_hash,
+        lotsen_session_s=k["lotsen_session_s"],
+        lotsen_log=Path(k["lotsen_log"]).expanduser() if k["lotsen_log"] else cache_dir / "lotsen.log",
+        speech=k["speech"],
+        volume=k["volume"],
+        fullscreen=d["fullscreen"],
+        width=d["width"],
+        height=d["height"],
+        demo=demo,
+        raw=raw,
+    )
+
+
+def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> KioskConfig:
+    """Read ``kiosk.toml``; ``None`` gives the demo configuration (every default, demo Lotsen PIN)."""
+    if path is None:
+        return parse({}, "demo configuration", env, demo=True)
+    return parse(read_toml(path), str(path), env)
+
+
+_demo_hash_cache: list[str] = []
+
+
+def _demo_pin_hash() -> str:
+    """The hash of :data:`DEMO_PIN`, made once per process (the hashing is deliberately slow)."""
+    if not _demo_hash_cache:
+        from .lotsen import hash_pin
+
+        _demo_hash_cache.append(hash_pin(DEMO_PIN))
+    return _demo_hash_cache[0]

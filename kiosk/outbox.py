@@ -1,0 +1,115 @@
+"""The kiosk's own durable outbox: votes and help requests wait here until the edge agent has them.
+
+A citizen's tap is committed to SQLite (WAL, ``synchronous=FULL``) before the screen says
+"Danke", so neither a dead agent nor a power cut loses it. An item leaves the outbox only when
+the agent answered 2xx (it stores each id once, so sending an item again is harmless), or when the
+agent refused it as malformed (400): such an item is moved to ``refused`` and never retried.
+
+The kiosk writes little, so one connection guarded by a lock serves both the UI thread (``put``)
+and the delivery thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from a2d.errors import KnownError
+from a2d.timeutil import utc_now
+
+KINDS = ("vote", "help")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT)",
+    "CREATE TABLE IF NOT EXISTS refused (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,"
+    " reason TEXT NOT NULL, at TEXT NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    kind: str
+    body: dict[str, Any]
+    attempts: int
+
+
+class Outbox:
+    """``Outbox(path)`` or ``Outbox(":memory:")``; :meth:`put`, :meth:`peek`, :meth:`done`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            for stmt in _SCHEMA:
+                self._db.execute(stmt)
+        except sqlite3.DatabaseError as exc:
+            raise KnownError(f"cannot open the kiosk outbox {path}: {exc}") from None
+        self._lock = threading.Lock()
+
+    def put(self, kind: str, body: dict[str, Any]) -> str:
+        """Commit one item (its ``body["id"]`` is the key); returns the id. A repeated id is kept once."""
+        if kind not in KINDS:
+            raise ValueError(f"outbox kind must be one of {KINDS}, not {kind!r}")
+        item_id = str(body["id"])
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO outbox (id, kind, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (item_id, kind, json.dumps(body, ensure_ascii=False), utc_now()),
+            )
+        return item_id
+
+    def peek(self, limit: int = 50) -> list[Item]:
+        """The oldest waiting items, in the order they were put."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, body, attempts FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [Item(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+    def done(self, item_id: str) -> None:
+        """The agent has the item: forget it."""
+        with self._lock:
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    def failed(self, item_id: str, error: str) -> None:
+        """A delivery attempt failed (agent down, 5xx): count it, keep the item."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error[:300], item_id),
+            )
+
+    def refuse(self, item_id: str, reason: str) -> None:
+        """The agent refused the item as malformed (400): set it aside, never send it again."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR REPLACE INTO refused (id, kind, body, reason, at)"
+                " SELECT id, kind, body, ?, ? FROM outbox WHERE id = ?",
+                (reason[:300], utc_now(), item_id),
+            )
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def refused_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM refused").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

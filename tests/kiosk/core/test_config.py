@@ -1,0 +1,106 @@
+"""kiosk.config: kiosk.toml, A2D_KIOSK_* overrides, clear errors, and the documented settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from a2d.config import ConfigError
+from kiosk.config import SETTINGS, env_name, load, parse
+from kiosk.lotsen import hash_pin, verify_pin
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "kiosk.md"
+
+
+def configuration_section() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    match = re.search(r"^## Configuration\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    assert match, "docs/kiosk.md has no '## Configuration' section"
+    return match.group(1)
+
+
+def test_every_setting_is_documented_with_default_and_variable() -> None:
+    section = configuration_section()
+    for s in SETTINGS:
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{s.key}` |")), None)
+        assert row is not None, f"docs/kiosk.md does not document {s.key}"
+        default = str(s.default).lower() if isinstance(s.default, bool) else s.default
+        shown = (
+            f'`"{default}"`'
+            if isinstance(default, str) and not isinstance(s.default, bool)
+            else f"`{default}`"
+        )
+        assert shown in row, f"{s.key}: the documented default is not {shown}"
+        assert f"`{env_name(s)}`" in row, f"{s.key}: {env_name(s)} is not documented"
+        assert s.help, s.key
+
+
+def test_every_documented_setting_exists() -> None:
+    keys = {s.key for s in SETTINGS}
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", configuration_section(), re.M))
+    assert documented == keys
+
+
+def test_environment_variables_all_start_with_a2d_kiosk() -> None:
+    assert {env_name(s) for s in SETTINGS} >= {"A2D_KIOSK_IDLE_S", "A2D_KIOSK_DISPLAY_WIDTH"}
+    assert all(env_name(s).startswith("A2D_KIOSK_") for s in SETTINGS)
+
+
+def test_demo_configuration_has_every_default_and_a_demo_pin() -> None:
+    cfg = load(None, env={})
+    assert cfg.demo is True
+    assert cfg.kiosk_id == "kiosk-demo" and cfg.agent_url is None
+    assert cfg.idle_s == 90 and cfg.prompt_s == 30 and cfg.lotsen_session_s == 1800
+    assert cfg.default_language == "de" and cfg.speech is True and cfg.volume == 50
+    assert (cfg.fullscreen, cfg.width, cfg.height) == (False, 1280, 800)
+    assert cfg.cache_dir.name == "a2d-kiosk"
+    assert cfg.lotsen_log == cfg.cache_dir / "lotsen.log"
+    assert verify_pin("1234", cfg.pin_hash)
+
+
+def test_a_file_and_overrides(tmp_path: Path) -> None:
+    pin = hash_pin("8642")
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        f'[kiosk]\nid = "kiosk-rathaus-eg"\nagent_url = "http://127.0.0.1:8780/"\ncache_dir = "{tmp_path / "c"}"\n'
+        f'idle_s = 60\nprompt_s = 25\ndefault_language = "fr"\npin_hash = "{pin}"\nspeech = false\n'
+        "[display]\nfullscreen = true\n"
+    )
+    cfg = load(path, env={"A2D_KIOSK_VOLUME": "35", "A2D_KIOSK_DISPLAY_WIDTH": "1024", "A2D_VOLUME": "99"})
+    assert cfg.demo is False
+    assert cfg.kiosk_id == "kiosk-rathaus-eg"
+    assert cfg.agent_url == "http://127.0.0.1:8780"
+    assert cfg.cache_dir == tmp_path / "c"
+    assert (cfg.idle_s, cfg.prompt_s, cfg.default_language) == (60.0, 25.0, "fr")
+    assert cfg.pin_hash == pin and cfg.speech is False
+    assert cfg.volume == 35 and cfg.width == 1024 and cfg.fullscreen is True
+
+
+def test_no_pin_hash_means_lotsen_mode_off(tmp_path: Path) -> None:
+    assert parse({"kiosk": {"id": "k"}}, env={}).pin_hash == ""
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kiosk": {"prompt_s": 10}}, "kiosk.prompt_s must be at least 20"),
+        ({"kiosk": {"idle_s": "lang"}}, "kiosk.idle_s must be a number"),
+        ({"kiosk": {"default_language": "es"}}, "kiosk.default_language must be one of"),
+        ({"kiosk": {"volume": 150}}, "kiosk.volume must be 0-100"),
+        ({"kiosk": {"agent_url": "127.0.0.1:8780"}}, "kiosk.agent_url must start with http"),
+        ({"kiosk": {"idel_s": 30}}, "unknown setting kiosk.idel_s"),
+        ({"screen": {"width": 30}}, r"unknown section \[screen\]"),
+        ({"display": {"width": 100}}, "at least 320 x 240"),
+        ({"display": {"fullscreen": "vielleicht"}}, "display.fullscreen must be bool"),
+    ],
+)
+def test_bad_values_name_the_setting(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse(data, env={})
+
+
+def test_missing_file_is_a_known_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path / "kiosk.toml", env={})
