@@ -1,0 +1,116 @@
+"""`a2d kiosk`: run the touchscreen kiosk, render its selftest, or make a Lotsen PIN hash.
+
+    a2d kiosk --config kiosk.toml         # the kiosk (a window on a desktop, full screen on a Pi)
+    a2d kiosk --selftest out/             # every screen to PNG + report.json (demo config and pack)
+    a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
+
+Kivy is configured through environment variables and ``kivy.config`` before it is first imported
+(window size, full screen, no Kivy config file or log file in the home directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from a2d import logs
+from a2d.errors import KnownError
+
+from . import config as kiosk_config
+
+EXAMPLES = "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n  a2d kiosk hash-pin"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="a2d kiosk",
+        description="The touchscreen kiosk (Kivy). `a2d kiosk hash-pin` makes a Lotsen PIN hash.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", help="the kiosk's kiosk.toml (default: the demo configuration)")
+    p.add_argument(
+        "--selftest", metavar="OUT_DIR", help="render every screen to PNG files and report.json, then exit"
+    )
+    return p
+
+
+def prepare_kivy(cfg: kiosk_config.KioskConfig, *, offscreen: bool = False) -> None:
+    """Set Kivy's environment and window config; must run before ``kivy`` is imported."""
+    env = os.environ
+    env.setdefault("KIVY_NO_ARGS", "1")
+    env.setdefault("KIVY_NO_FILELOG", "1")
+    env.setdefault("KIVY_LOG_MODE", "PYTHON")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        env.setdefault("KCFG_KIVY_LOG_LEVEL", "warning")
+    if "KIVY_HOME" not in env:
+        env.setdefault("KIVY_NO_CONFIG", "1")  # never write ~/.kivy
+    if offscreen:
+        env.setdefault("SDL_VIDEODRIVER", "offscreen")
+    elif cfg.fullscreen and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        env.setdefault("SDL_VIDEODRIVER", "kmsdrm")  # a Pi without a desktop: straight to the display
+    elif not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("SDL_VIDEODRIVER")):
+        logging.getLogger(__name__).warning(
+            "no display: the kiosk window will not be visible (set display.fullscreen = true on a Pi "
+            "without a desktop, or use --selftest OUT_DIR for screenshots)"
+        )
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(cfg.width))
+    Config.set("graphics", "height", str(cfg.height))
+    Config.set("graphics", "fullscreen", "auto" if cfg.fullscreen and not offscreen else "0")
+    Config.set("graphics", "resizable", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("kivy", "exit_on_escape", "0" if cfg.fullscreen else "1")
+    if cfg.fullscreen:
+        Config.set("graphics", "show_cursor", "0")
+
+
+def _hash_pin(argv: Sequence[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write("usage: a2d kiosk hash-pin\n\nAsks for a PIN (4-12 digits) twice and prints the\n"
+                         "hash for kiosk.pin_hash in kiosk.toml. Reads the PIN from stdin when it is no terminal.\n")  # fmt: skip
+        return 0
+    from .lotsen import hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("Lotsen PIN (4-12 digits): ")
+        if getpass.getpass("again: ") != pin:
+            raise KnownError("the two PINs differ")
+    else:
+        pin = sys.stdin.readline().strip()
+    sys.stdout.write(hash_pin(pin) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    started = time.monotonic()
+    if argv and argv[0] == "hash-pin":
+        return _hash_pin(argv[1:])
+    args = _parser().parse_args(argv)
+    logs.setup("info")
+    cfg = kiosk_config.load(args.config)
+    if args.selftest:
+        prepare_kivy(cfg, offscreen=True)
+        from .selftest import run
+
+        out = Path(args.selftest)
+        report = run(cfg, out)
+        s = report["summary"]
+        sys.stdout.write(
+            f"{s['screenshots']} screenshots in {out}/ (report.json): smallest touch target "
+            f"{s['smallest_target_dp']} dp, lowest text contrast {s['lowest_contrast']}:1, "
+            f"{s['clipped_labels']} clipped labels\n"
+        )
+        return 0 if s["clipped_labels"] == 0 else 1
+    prepare_kivy(cfg)
+    from .app import Kiosk, KioskApp
+
+    KioskApp(Kiosk(cfg), started=started).run()
+    return 0

@@ -1,0 +1,129 @@
+"""The attract screen while nobody uses the kiosk, and the notice after a visit was wiped.
+
+Both fill the screen; a touch anywhere starts a visit. The attract screen rotates "Berühren Sie
+den Bildschirm" through German, French and English, and offers the three languages directly.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from kivy.graphics import Color, Line
+from kivy.metrics import dp
+from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
+
+from ..i18n import LANGUAGE_NAMES, N_, UI_LANGUAGES
+from ..views import attract
+from .base import Page
+from .icons import Icon
+from .widgets import Box, Tap, Text, rgba
+
+ROTATE_S = 3.0
+
+
+class _TouchAnywhere(ButtonBehavior, Box):
+    pass
+
+
+class _Rings(Widget):
+    """Three calm concentric rings around a touch point (drawn once, no animation)."""
+
+    def __init__(self, color: tuple[float, float, float], **kwargs: Any) -> None:
+        kwargs.setdefault("size_hint", (None, None))
+        kwargs.setdefault("size", (dp(200), dp(200)))
+        super().__init__(**kwargs)
+        self._color = color
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_: Any) -> None:
+        self.canvas.clear()
+        cx, cy = self.center
+        with self.canvas:
+            for i, alpha in enumerate((1.0, 0.55, 0.28)):
+                Color(*self._color, alpha)
+                Line(circle=(cx, cy, dp(34 + 32 * i)), width=dp(3))
+            Color(*self._color, 1)
+            Line(circle=(cx, cy, dp(14)), width=dp(7))
+
+
+def _vorlesen(page: Page, bg: tuple[float, float, float]) -> Widget:
+    ui = page.ui
+    button = Tap(ui, ui.tr("Vorlesen"), lambda: ui.act.start(read=True), kind="header",
+                 icon=Icon("speaker", ui.theme.on_header, 36), fit_width=True, name="vorlesen")  # fmt: skip
+    corner = AnchorLayout(anchor_x="right", anchor_y="top", padding=dp(24), size_hint_y=None, height=dp(120))
+    corner.add_widget(button)
+    return corner
+
+
+class AttractPage(Page):
+    name = "attract"
+    chrome = False
+    in_history = False
+
+    def build(self) -> Widget:
+        ui, theme = self.ui, self.ui.theme
+        bg = theme.header_bg
+        view = attract(ui.act.text_in)
+        fixed = self.params.get("index")
+        self._index = int(fixed) if fixed is not None else int(time.monotonic() / ROTATE_S) % len(view.lines)
+        self._lines = view.lines
+        self.spoken = view.spoken
+        root = _TouchAnywhere(orientation="vertical", bg=rgba(bg), padding=[0, 0, 0, dp(40)])
+        root.bind(on_release=lambda *_: ui.act.start())
+        root.add_widget(_vorlesen(self, bg))
+        root.add_widget(Text(ui, ui.act.town(), role="heading", on=bg, bold=True, halign="center"))
+        middle = AnchorLayout()
+        middle.add_widget(_Rings(theme.on_header))
+        root.add_widget(middle)
+        self._big = Text(ui, self._lines[self._index][1], role="huge", on=bg, bold=True, halign="center")
+        root.add_widget(self._big)
+        root.add_widget(Widget(size_hint_y=None, height=dp(36)))
+        row = BoxLayout(size_hint_y=None, spacing=dp(24), padding=[dp(120), 0])
+        for code in UI_LANGUAGES:
+            row.add_widget(Tap(ui, LANGUAGE_NAMES[code], partial(ui.act.start, lang=code), kind="secondary",
+                               min_dp=88, name=f"start-{code}"))  # fmt: skip
+        row.bind(minimum_height=row.setter("height"))
+        root.add_widget(row)
+        return root
+
+    def update(self) -> None:
+        if self.params.get("index") is not None:
+            return
+        index = int(time.monotonic() / ROTATE_S) % len(self._lines)
+        if index != self._index:
+            self._index = index
+            self._big.text = self._lines[index][1]
+            self.spoken = self._lines[index][1]
+
+
+class WipedPage(Page):
+    name = "wiped"
+    chrome = False
+    in_history = False
+
+    def build(self) -> Widget:
+        ui = self.ui
+        bg = ui.theme.header_bg
+        root = _TouchAnywhere(
+            orientation="vertical", bg=rgba(bg), spacing=dp(24), padding=[dp(60), 0, dp(60), dp(80)]
+        )
+        root.bind(on_release=lambda *_: ui.act.start())
+        root.add_widget(_vorlesen(self, bg))
+        root.add_widget(Widget())
+        message = N_("Ihre Eingaben wurden gelöscht")
+        lines = [(code, ui.act.text_in(message, code)) for code in UI_LANGUAGES]
+        root.add_widget(Icon("lock", ui.theme.on_header, 96, line_dp=4, pos_hint={"center_x": 0.5}))
+        for i, (_code, text) in enumerate(lines):
+            root.add_widget(
+                Text(ui, text, role="huge" if i == 0 else "heading", on=bg, bold=i == 0, halign="center")
+            )
+        hint = ui.act.text_in("Zum Weitermachen berühren Sie den Bildschirm.", ui.lang)
+        root.add_widget(Text(ui, hint, role="body", on=bg, halign="center"))
+        root.add_widget(Widget())
+        self.spoken = " ".join([lines[0][1] + ".", hint])
+        return root

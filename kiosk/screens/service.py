@@ -1,0 +1,70 @@
+"""A service in plain words: what it is, what to bring, hours, where, the content's age, and a QR
+code that continues it on the citizen's phone."""
+
+from __future__ import annotations
+
+from kivy.metrics import dp
+from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
+
+from ..views import service
+from .base import Page
+from .icons import Icon
+from .qr import QrCode
+from .widgets import Box, Tap, Text, column, heading, para, rgba, scroll
+
+
+class ServicePage(Page):
+    name = "service"
+
+    def build(self) -> Widget:
+        ui, theme = self.ui, self.ui.theme
+        s = ui.act.pack.service(self.params["service"])
+        if s is None:  # the pack changed under us
+            ui.act.go("home")
+            return Widget()
+        view = service(s, ui.lang, ui.tr)
+        self.spoken = view.spoken
+        bg = theme.background
+        title_row = BoxLayout(size_hint_y=None, spacing=dp(20))
+        title_row.add_widget(
+            Icon(view.icon, theme.accent if theme.name == "high_contrast" else theme.primary_bg, 64)
+        )
+        title = heading(ui, view.title, bg)
+        title_row.add_widget(title)
+        title.bind(height=lambda *_: setattr(title_row, "height", max(dp(64), title.height)))
+        text = column(ui, title_row, para(ui, view.summary, bg, role="tile"), para(ui, view.body, bg),
+                      padding=32, spacing=18)  # fmt: skip
+        if view.bring:
+            text.add_widget(heading(ui, view.bring_heading, bg, role="tile"))
+            for item in view.bring:
+                text.add_widget(para(ui, "•  " + item, bg))
+        if view.hours:
+            text.add_widget(heading(ui, view.hours_heading, bg, role="tile"))
+            text.add_widget(para(ui, view.hours, bg))
+        if view.where:
+            text.add_widget(heading(ui, view.where_heading, bg, role="tile"))
+            text.add_widget(para(ui, view.where, bg))
+        text.add_widget(para(ui, view.updated, bg, muted=True, role="small"))
+
+        side = Box(orientation="vertical", size_hint_x=None, width=dp(420), padding=dp(24), spacing=dp(16),
+                   bg=rgba(theme.card), outline=rgba(theme.border), radius=dp(16))  # fmt: skip
+        side.add_widget(Text(ui, view.qr_hint, role="body" if ui.large else "tile", on=theme.card, bold=True,
+                             halign="center"))  # fmt: skip
+        qr_dp = 270 if ui.large else 320
+        holder = AnchorLayout(size_hint_y=None, height=dp(qr_dp + 10))
+        holder.add_widget(QrCode(view.url, qr_dp))
+        side.add_widget(holder)
+        side.add_widget(Text(ui, view.url.removeprefix("https://"), role="small", on=theme.card, fg=theme.muted,
+                             halign="center"))  # fmt: skip
+        side.add_widget(Widget())
+        side.add_widget(Tap(ui, view.help, lambda: ui.act.call_help(s.id), kind="alert",
+                            icon=Icon("help", theme.on_alert, 36), name="help"))  # fmt: skip
+
+        row = BoxLayout(spacing=dp(8), padding=[0, 0, dp(24), dp(24)])
+        row.add_widget(scroll(text))
+        right = BoxLayout(orientation="vertical", size_hint_x=None, width=dp(420), padding=[0, dp(24), 0, 0])
+        right.add_widget(side)
+        row.add_widget(right)
+        return row

@@ -1,0 +1,166 @@
+"""``a2d kiosk --selftest OUT_DIR``: every screen in every language and both themes, as PNG files.
+
+Renders with the real app (Kivy, offscreen when there is no display) against an offline agent
+client in a throw-away cache directory, so a selftest never touches a kiosk's outbox. For each
+screenshot ``report.json`` holds what a reviewer checks: the smallest touch target in dp, the
+lowest contrast ratio of any text drawn, labels that do not fit their box, and the text
+"Vorlesen" would speak.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .config import KioskConfig
+
+log = logging.getLogger(__name__)
+
+#: (shot name, page, params); "prompt" is the idle prompt over the home screen, "thanks" a vote's thanks
+SCREENS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("attract", "attract", {}),
+    ("home", "home", {}),
+    ("service", "service", {}),
+    ("poll-smiley", "feedback", {"index": 0}),
+    ("poll-choice", "feedback", {"index": 1}),
+    ("thanks", "thanks", {}),
+    ("transparency", "transparency", {}),
+    ("help", "help", {}),
+    ("settings", "settings", {}),
+    ("prompt", "prompt", {}),
+    ("wiped", "wiped", {}),
+    ("lotsen-pin", "lotsen_pin", {}),
+    ("lotsen", "lotsen", {}),
+)
+_PAGES = {shot: (page, params) for shot, page, params in SCREENS}
+#: extra shots: Leichte Sprache and large text (normal theme)
+EXTRA: tuple[tuple[str, str, bool], ...] = (
+    ("home", "ls", False),
+    ("service", "ls", False),
+    ("poll-smiley", "ls", False),
+    ("home", "de", True),
+    ("service", "de", True),
+    ("poll-choice", "fr", True),
+    ("transparency", "de", True),
+    ("settings", "en", True),
+    ("prompt", "de", True),
+)
+
+
+def run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
+    """Render everything into ``out_dir`` and return the report (also written as report.json)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="a2d-kiosk-selftest-"))
+    try:
+        return _run(dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log"), out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from .app import Kiosk
+    from .client import AgentClient
+    from .measure import measure
+
+    EventLoop.ensure_window()
+    Window.size = (cfg.width, cfg.height)
+    kiosk = Kiosk(cfg)
+    Window.add_widget(kiosk.root)
+    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0)
+    kiosk.go("attract")
+    _pump()
+    kiosk.after_first_frame(client)
+    report: dict[str, Any] = {"window": list(Window.size), "pack": kiosk.pack.town, "screens": {}}
+    started = time.monotonic()
+    try:
+        for shot, lang, large, high in _plan(kiosk.pack.languages):
+            name = f"{shot}-{lang}-{'high_contrast' if high else 'normal'}{'-large' if large else ''}"
+            spoken = _stage(kiosk, shot, lang, large, high)
+            png = out_dir / f"{name}.png"
+            kiosk.root.export_to_png(str(png))
+            entry = measure(kiosk.root, Window.size)
+            entry.update({"png": png.name, "language": lang, "theme": "high_contrast" if high else "normal",
+                          "large_text": large, "spoken": spoken})  # fmt: skip
+            report["screens"][name] = entry
+    finally:
+        Window.remove_widget(kiosk.root)
+        kiosk.stop()
+    screens = report["screens"].values()
+    report["summary"] = {
+        "screenshots": len(report["screens"]),
+        "smallest_target_dp": min(s["min_target_dp"] for s in screens),
+        "lowest_contrast": min(s["min_contrast"] for s in screens),
+        "clipped_labels": sum(len(s["clipped"]) for s in screens),
+        "broken_words": sorted({w for s in screens for w in s["broken_words"]}),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (out_dir / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return report
+
+
+def _plan(languages: tuple[str, ...]) -> Iterator[tuple[str, str, bool, bool]]:
+    for high in (False, True):
+        for lang in ("de", "fr", "en"):
+            for shot, _page, _params in SCREENS:
+                yield shot, lang, False, high
+    for shot, lang, large in EXTRA:
+        if lang in ("de", "fr", "en") or lang in languages:
+            yield shot, lang, large, False
+
+
+def _pump(frames: int = 6) -> None:
+    from kivy.base import EventLoop
+
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def _stage(kiosk: Any, shot: str, lang: str, large: bool, high: bool) -> str:
+    """Put the kiosk into the state of one screenshot; returns what Vorlesen would say there."""
+    kiosk.session.wipe()
+    kiosk.keep_going()
+    kiosk.session.touch()
+    visit = kiosk.session.visit
+    visit.lang, visit.large_text, visit.high_contrast = lang, large, high
+    page, params = _PAGES[shot][0], dict(_PAGES[shot][1])
+    pack = kiosk.pack
+    spoken = ""
+    if page == "attract":
+        params["index"] = ("de", "fr", "en").index(lang) if lang in ("de", "fr", "en") else 0
+    if page == "service":
+        params["service"] = pack.services[0].id
+    if page == "thanks":
+        poll = pack.polls[0]
+        kiosk.go("feedback", index=0)
+        kiosk.vote(poll.id, poll.choices[-1].id)
+        if kiosk.worker is not None:
+            kiosk.worker.idle(5)
+    elif page == "prompt":
+        kiosk.go("home")
+        _pump(2)
+        kiosk.session.prompt_now()
+        kiosk.show_prompt()
+        spoken = kiosk.prompt.spoken
+    elif page == "lotsen" and kiosk.cfg.demo and kiosk.lock is not None:
+        from .config import DEMO_PIN
+
+        kiosk.go("lotsen_pin")
+        kiosk.lotsen_unlock(DEMO_PIN)
+        if kiosk.worker is not None:
+            kiosk.worker.idle(5)
+    else:
+        kiosk.go(page, **params)
+    _pump()
+    return spoken or (kiosk.page.spoken if kiosk.page is not None else "")

@@ -1,0 +1,52 @@
+"""`a2d kiosk hash-pin` and the selftest's report (a reduced set of screens, in this test's window)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from a2d.contentpack import DEMO_PACK
+from a2d.contentpack import load as load_pack
+from kiosk import cli, selftest
+from kiosk.config import load
+from kiosk.lotsen import verify_pin
+
+
+def test_hash_pin_reads_stdin_and_prints_a_hash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("2468\n"))
+    assert cli.main(["hash-pin"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert verify_pin("2468", out) and not verify_pin("2469", out)
+
+
+def test_selftest_report_and_screenshots(
+    window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep = ("service", "prompt")
+    monkeypatch.setattr(selftest, "SCREENS", tuple(s for s in selftest.SCREENS if s[0] in keep))
+    monkeypatch.setattr(selftest, "EXTRA", (("service", "ls", False), ("home", "de", True)))
+    cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache")})
+    report = selftest.run(cfg, tmp_path / "out")
+    assert report == json.loads((tmp_path / "out" / "report.json").read_text())
+    screens = report["screens"]
+    assert len(screens) == len(keep) * 3 * 2 + 2
+    assert "service-ls-normal" in screens and "home-de-normal-large" in screens
+    for name, entry in screens.items():
+        png = Image.open(tmp_path / "out" / entry["png"]).convert("RGB")
+        assert png.size == (1280, 800)
+        assert len(png.resize((200, 150)).getcolors(200 * 150) or []) >= 20, f"{name} looks blank"
+        assert entry["min_target_dp"] >= 48 and entry["clipped"] == [] and entry["spoken"]
+        assert entry["min_contrast"] >= (7.0 if entry["theme"] == "high_contrast" else 4.5)
+    assert screens["prompt-fr-normal"]["spoken"].startswith("Avez-vous besoin de plus de temps")
+    shot = Image.open(tmp_path / "out" / screens["service-de-high_contrast"]["png"])
+    assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
+    assert not (tmp_path / "cache").exists(), "the selftest wrote into the kiosk's cache"
