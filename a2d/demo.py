@@ -22,17 +22,21 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import logs
+from .contentpack import DEMO_PACK
 from .errors import KnownError
 from .simulate import publish, uplinks
 from .uplinks import devices_toml, make_devices
 
 log = logging.getLogger(__name__)
 EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
+#: the Lotsen PIN of the demo kiosk
+DEMO_PIN = "1234"
 
 
 def _free_port() -> int:
@@ -64,6 +68,7 @@ class Demo:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.port = _free_port()
         self.server_port = _free_port()
+        self.api_port = _free_port()
         self.server_db = f"sqlite:///{data / 'server.db'}"
         self.cfg = data / "edge.toml"
         self.device_id = ""
@@ -129,14 +134,16 @@ class Demo:
             f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data}"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
             f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n\n'
+            f'[api]\nport = {self.api_port}\n\n[content]\npack = "{DEMO_PACK}"\n\n'
             '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n' + devices_toml(self.devices)
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
 
     def start_agent(self) -> subprocess.Popen[bytes]:
         log_file = (self.data / "agent.log").open("ab")
+        env = {k: v for k, v in os.environ.items() if k != "A2D_API_PORT"}  # the port is in edge.toml
         agent = subprocess.Popen(
-            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file
+            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file, env=env
         )
         self.procs.append(agent)
         end = time.monotonic() + 15
@@ -211,6 +218,57 @@ class Demo:
         if r.returncode != 0:
             raise KnownError(f"the simulated button box failed: {r.stderr.strip()[-300:]}")
 
+    def kiosk_config(self) -> Path:
+        """A ``kiosk.toml`` for the kiosk at this agent's local API, Lotsen PIN :data:`DEMO_PIN`."""
+        r = subprocess.run(_a2d("kiosk", "hash-pin"), input=DEMO_PIN + "\n", capture_output=True, text=True)
+        if r.returncode != 0:
+            raise KnownError(f"could not make the demo's Lotsen PIN hash: {r.stderr.strip()}")
+        cfg = self.data / "kiosk.toml"
+        cfg.write_text(
+            "# written by `a2d demo`\n"
+            f'[kiosk]\nid = "kiosk-rathaus-1"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
+            f'cache_dir = "{self.data / "kiosk"}"\npin_hash = "{r.stdout.strip()}"\n'
+        )
+        return cfg
+
+    def citizen_at_kiosk(self) -> None:
+        """What a kiosk sends when a citizen answers the first poll and asks for a Lotse."""
+        base = f"http://127.0.0.1:{self.api_port}/v1"
+        pack = json.loads(DEMO_PACK.read_text(encoding="utf-8"))
+        poll = pack["polls"][0]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        vote = {"id": f"demo-vote-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "poll_id": poll["id"],
+                "choice": poll["choices"][-1]["id"], "at": now, "lang": "de"}  # fmt: skip
+        _post(f"{base}/feedback", vote)
+        _post(f"{base}/help", {"id": f"demo-help-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "at": now})
+        results = _get(f"{base}/polls/{poll['id']}/results")
+        self.say(
+            f"kiosk: a vote on {poll['question']['de']!r} is stored (results so far: {results['counts']});"
+            " a help request waits for a Lotse (a2d edge help-requests)"
+        )
+
+    def run_kiosk(self, cfg: Path) -> subprocess.Popen[bytes] | None:
+        """The kiosk window when there is a display; otherwise its screenshots, rendered offscreen."""
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            log_file = (self.data / "kiosk.log").open("ab")
+            kiosk = subprocess.Popen(_a2d("kiosk", "--config", str(cfg)), stdout=log_file, stderr=log_file)
+            self.procs.append(kiosk)
+            self.say(f"the kiosk window is open (Lotsen PIN {DEMO_PIN}); close it to end the demo")
+            return kiosk
+        shots = self.data / "kiosk-screens"
+        env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
+        r = subprocess.run(
+            _a2d("kiosk", "--config", str(cfg), "--selftest", str(shots)),
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if r.returncode != 0:
+            raise KnownError(f"the kiosk selftest failed: {r.stderr.strip()[-300:]}")
+        self.say(f"no display here: the kiosk rendered every screen offscreen: {r.stdout.strip()}")
+        self.say(f"look at them:  {shots}/home-de-normal.png (and report.json)")
+        return None
+
     def close(self) -> None:
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -220,6 +278,19 @@ class Demo:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
+        return dict(json.loads(resp.read()))
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
+        return dict(json.loads(resp.read()))
 
 
 def _showing(msgs: Any, demo: Demo, every: int) -> Any:
@@ -308,6 +379,10 @@ def main(argv: Sequence[str]) -> int:
         while time.monotonic() < deadline and demo.shown < before + args.presses:
             demo.show_new_events()
             time.sleep(0.2)
+        demo.say("\n-- the kiosk in the Bürgerbüro, through the agent's local API --")
+        demo.citizen_at_kiosk()
+        demo.show_new_events()
+        kiosk = demo.run_kiosk(demo.kiosk_config())
         deadline = time.monotonic() + 30
         stored = (demo._status() or {}).get("counts", {}).get("events", 0)
         while time.monotonic() < deadline and demo.server_count() < stored:
@@ -315,13 +390,15 @@ def main(argv: Sequence[str]) -> int:
         status = demo._status() or {}
         counts = status.get("counts", {})
         demo.say(
-            f"\npublished {2 * args.count} uplinks and pressed {args.presses} box buttons; stored {counts.get('events', '?')} events, "
+            f"\npublished {2 * args.count} uplinks, pressed {args.presses} box buttons, voted once at the kiosk; stored {counts.get('events', '?')} events, "
             f"{counts.get('quarantine', '?')} quarantined, across one power cut;"
             f" the sync server holds {demo.server_count()} of them."
         )
         demo.say(f"look closer:  a2d edge status --config {demo.cfg}")
         demo.say(f"              a2d edge events --config {demo.cfg} --json")
         demo.say(f"              a2d server events --db {demo.server_db} --json")
+        if kiosk is not None:
+            kiosk.wait()
     except KeyboardInterrupt:
         demo.say("stopped")
     finally:

@@ -122,6 +122,7 @@ class AgentClient:
         refresh_s: float = 30.0,
         discover_timeout: float = 3.0,
         zeroconf_interfaces: Sequence[str] | None = None,
+        send: bool = True,
     ) -> None:
         self._configured = base_url.rstrip("/") if base_url else None
         self._url = self._configured
@@ -134,6 +135,8 @@ class AgentClient:
         self.refresh_s = refresh_s
         self.discover_timeout = discover_timeout
         self.zeroconf_interfaces = zeroconf_interfaces
+        #: False: read from the agent but never send it anything (votes and help stay in the outbox)
+        self.send = send
         #: called with the new pack (on the client's thread) whenever the agent sent a new one
         self.on_content: Callable[[ContentPack], None] | None = None
         self._outbox = Outbox(self.cache_dir / OUTBOX_FILE)
@@ -394,7 +397,7 @@ class AgentClient:
 
     def _deliver_round(self, url: str) -> None:
         """Send the waiting items in order until one fails; each leaves the outbox only on 2xx or 400."""
-        while not self._stop.is_set():
+        while self.send and not self._stop.is_set():
             items = self._outbox.peek(50)
             if not items:
                 return
@@ -446,6 +449,8 @@ class AgentClient:
         return [r for r in body["requests"] if isinstance(r, dict)]
 
     def close_help(self, help_id: str) -> bool:
+        if not self.send:
+            return False
         try:
             resp = self._request("POST", f"/help/{urllib.parse.quote(help_id, safe='')}/close", {})
         except _Unreachable:

@@ -1,7 +1,8 @@
 """``a2d kiosk --selftest OUT_DIR``: every screen in every language and both themes, as PNG files.
 
-Renders with the real app (Kivy, offscreen when there is no display) against an offline agent
-client in a throw-away cache directory, so a selftest never touches a kiosk's outbox. For each
+Renders with the real app (Kivy, offscreen when there is no display) with an agent client that
+reads the configured agent (if any) but never sends to it, in a throw-away cache directory, so a
+selftest never touches a kiosk's outbox nor the town's data. For each
 screenshot ``report.json`` holds what a reviewer checks: the smallest touch target in dp, the
 lowest contrast ratio of any text drawn, labels that do not fit their box, and the text
 "Vorlesen" would speak.
@@ -76,7 +77,8 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     Window.size = (cfg.width, cfg.height)
     kiosk = Kiosk(cfg)
     Window.add_widget(kiosk.root)
-    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0)
+    # reads the agent's content, never sends it the selftest's votes, help requests or closings
+    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0, send=False)
     kiosk.go("attract")
     _pump()
     kiosk.after_first_frame(client)

@@ -19,9 +19,15 @@ def test_demo_stores_and_syncs_everything_across_a_power_cut(tmp_path: Path) -> 
     assert "power cut" in r.stdout and "button pressed" in r.stdout and "soil moisture" in r.stdout
     assert r.stdout.count("bridge     box-marktplatz") == 5  # the serial box's presses, through the bridge
     m = re.search(
-        r"published (\d+) uplinks and pressed (\d+) box buttons; stored (\d+) events, (\d+) quarantined.*holds (\d+)",
+        r"published (\d+) uplinks, pressed (\d+) box buttons, voted once at the kiosk; stored (\d+) events, (\d+) quarantined.*holds (\d+)",
         r.stdout,
     )
     assert m, r.stdout[-1000:]
+    # the kiosk: a vote through the local API, then its screens rendered offscreen (no display in tests)
+    assert "kiosk: a vote on" in r.stdout and re.search(
+        r"kiosk +kiosk-rathaus-1 +button pressed \(zufriedenheit:5\)", r.stdout
+    )
+    shots = sorted((tmp_path / "kiosk-screens").glob("*.png"))
+    assert len(shots) >= 24 and (tmp_path / "kiosk-screens" / "report.json").exists()
     published, pressed, stored, quarantined, synced = map(int, m.groups())
-    assert (published, pressed) == (24, 5) and stored == synced == 29 and quarantined == 0
+    assert (published, pressed) == (24, 5) and stored == synced == 30 and quarantined == 0

@@ -246,3 +246,15 @@ def test_concurrent_refreshes_do_not_trip_over_the_cache_file(tmp_path: Path, ed
         assert errors == []
         assert client.content_source == "agent"
         assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp") == []
+
+
+def test_a_read_only_client_reads_the_agent_and_never_sends_to_it(tmp_path: Path, edge: EdgeAgent) -> None:
+    """What the selftest uses: the agent's content and results, but no vote, help or closing leaves."""
+    with client_for(edge.url, tmp_path / "cache", send=False) as client:
+        assert client.refresh() is True and client.content_source == "agent"
+        client.vote("zufriedenheit", "5", "de")
+        client.help()
+        assert client.flush(1) is False and client.pending() == 2
+        assert client.results("zufriedenheit") is not None  # reading works
+        assert client.close_help("anything") is False
+    assert edge.stored_votes() == []
