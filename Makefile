@@ -49,11 +49,14 @@ bench: venv
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sync_catchup.py
 	$(BIN)/python bench/button_latency.py
+	$(BIN)/python bench/kiosk_start.py
 
 acceptance: venv
 	../shared/acceptance/ingest
 	../shared/acceptance/sync
 	../shared/acceptance/bridge
+	../shared/acceptance/kiosk
+	../shared/acceptance/forecast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
