@@ -136,10 +136,23 @@ def parser() -> argparse.ArgumentParser:
     )
     blist.add_argument("--history", action="store_true", help="also the bundles that were replaced")
     _common(blist, "one JSON object per line")
+    # listed for --help only: main() hands `forecast ...` to sync_server.forecast.cli before parsing
+    sub.add_parser(
+        "forecast",
+        help="train, export, publish and evaluate forecast models",
+        add_help=False,
+        epilog="example:\n  a2d server forecast evaluate --csv counts.csv --holidays DE-BW,FR-6AE"
+        " --train-until 2026-01-01 --test-until 2026-07-01",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     return p
 
 
 def main(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "forecast":
+        from .forecast import cli as forecast_cli  # scikit-learn & co. load only for this command
+
+        return forecast_cli.main(argv[1:])
     args = parser().parse_args(argv)
     settings = config.load(
         args.config,
