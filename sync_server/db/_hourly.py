@@ -98,14 +98,15 @@ class _Sum:
         self.high = max(self.high, value)
 
 
-def fold(readings: Iterable[Reading], new: Collection[tuple[str, str]]) -> list[Increment]:
-    """Sum the readings of the records in ``new`` (``(device_id, record_id)`` pairs) per aggregate key.
+def fold(readings: Iterable[Reading], new: Collection[tuple[str, str]] | None) -> list[Increment]:
+    """Sum the readings of the records in ``new`` (``(device_id, record_id)`` pairs; ``None``: of
+    every record) per aggregate key.
 
     The result holds each key once, sorted, so that one upsert statement can take it whole.
     """
     sums: dict[tuple[str, str, str, str, str, str], _Sum] = {}
     for r in readings:
-        if (r.device_id, r.record_id) not in new:
+        if new is not None and (r.device_id, r.record_id) not in new:
             continue
         key = (r.device_id, r.sensor, r.quantity, r.unit, r.channel, r.hour)
         s = sums.get(key)

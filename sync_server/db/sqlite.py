@@ -195,13 +195,35 @@ class SQLiteDatabase(Database):
 
     # records and heartbeats ------------------------------------------------------------------
     def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+        """Insert the new records and add their readings to the hourly aggregates, in one job.
+
+        Usually every record of an upload is new, so the readings are folded here, outside the
+        writer, as if they all were; the writer checks that the insert added as many rows as
+        there are distinct records. Only when some were held already (a retried batch) does it
+        undo the insert, look up which are new, and insert again.
+        """
+        insert = (
+            "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_id) DO NOTHING"
+        )
+        everything = fold(readings, None)
+        distinct = len({(row[0], row[1]) for row in rows})
+
         def store(conn: sqlite3.Connection) -> None:
-            new = hourly_sql.not_held(conn, rows) if readings else ()
-            conn.executemany(
-                "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_id) DO NOTHING",
-                rows,
-            )
+            if not readings:
+                conn.executemany(insert, rows)
+                return
+            conn.execute("SAVEPOINT upload")
+            before = conn.total_changes
+            conn.executemany(insert, rows)
+            if conn.total_changes - before == distinct:  # all new: the readings folded above count
+                conn.execute("RELEASE upload")
+                hourly_sql.add(conn, everything)
+                return
+            conn.execute("ROLLBACK TO upload")
+            conn.execute("RELEASE upload")
+            new = hourly_sql.not_held(conn, rows)
+            conn.executemany(insert, rows)
             if new:
                 hourly_sql.add(conn, fold(readings, new))
 
