@@ -10,6 +10,10 @@ The content of a ``model`` bundle (see :mod:`a2d.bundles`) is a zip file with tw
     ahead, the calendar table (:class:`a2d.forecastfeatures.Calendar`), the last counts the
     model was trained on (so a device can forecast before it has counted a month itself), the
     transparency record and the training figures.
+
+The second half of this module is the forecast as the edge agent serves it to kiosks at
+``GET /v1/forecast`` (see ``docs/local-api.md``): :func:`forecast_doc` builds it,
+:func:`today_summary` says when today gets busy, :func:`read_hours` checks it on the kiosk.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from .forecastfeatures import Calendar
+from .forecastfeatures import Calendar, zone
 
 MODEL_FORMAT = "a2d-forecast-model/1"
 MODEL_MEMBER = "model.onnx"
@@ -126,3 +131,154 @@ def unpack(content: bytes) -> tuple[Manifest, bytes]:
     except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelBundleError(f"not a forecast model bundle: {exc}") from None
     return Manifest.from_dict(manifest), model
+
+
+# --- the forecast a device serves (GET /v1/forecast) -----------------------------------------------
+
+#: the local hours a kiosk's day chart shows: bars for the hours starting 8:00 … 19:00
+CHART_FIRST_HOUR = 8
+CHART_END_HOUR = 20
+#: short code of the model kind, which kiosks name in their own words
+KIND_GRADIENT_BOOSTING = "gradient_boosting"
+
+
+class ForecastDocError(ValueError):
+    """A forecast document a kiosk cannot show."""
+
+
+@dataclass(frozen=True)
+class HourForecast:
+    """One hour: its UTC start, and the P10 / P50 / P90 of the people counted in it."""
+
+    ts: str  # UTC, "2026-06-02T13:00:00Z"
+    local: str  # the same instant in local time with its offset, "2026-06-02T15:00:00+02:00"
+    p10: float
+    p50: float
+    p90: float
+    observed: float | None = None  # counted (today's hours that are over)
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"ts": self.ts, "local": self.local, "p10": round(self.p10, 2),
+                             "p50": round(self.p50, 2), "p90": round(self.p90, 2)}  # fmt: skip
+        if self.observed is not None:
+            d["observed"] = round(self.observed, 2)
+        return d
+
+
+def hour_stamps(epoch_hour: int, tz: str) -> tuple[str, str]:
+    """(UTC ISO, local ISO with offset) of the start of an epoch hour."""
+    utc = datetime.fromtimestamp(epoch_hour * 3600, UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.astimezone(zone(tz)).isoformat()
+
+
+def model_kind(model_type: str) -> str:
+    """The short kind code of a manifest's ``model_type`` text."""
+    text = model_type.lower()
+    return KIND_GRADIENT_BOOSTING if ("gradient" in text or "boosting" in text) else (text or "unknown")
+
+
+def transparency_subset(manifest: Manifest, record_id: str) -> dict[str, Any]:
+    """What the kiosk labels the chart with, from the bundle's record (in English, as trained).
+
+    ``record`` names the content pack's transparency record that tells the whole story (kiosks
+    link to it); ``inputs`` lists what goes in; ``personal_data`` is ``"none"``.
+    """
+    t = dict(manifest.transparency)
+    inputs = ["counts", "calendar"]
+    if "temperature" in manifest.features or "precipitation" in manifest.features:
+        inputs.append("weather")
+    return {
+        "record": record_id,
+        "purpose": str(t.get("purpose", "")),
+        "inputs": inputs,
+        "data_type": str(t.get("data_type", "")),
+        "personal_data": str(t.get("personal_data", "none")),
+        "model_type": manifest.model_type,
+        "technology": str(t.get("technology", "")),
+        "processing": str(t.get("processing", "")),
+        "accountable": str(t.get("accountable", "")),
+    }
+
+
+def today_summary(
+    hours: Sequence[HourForecast], busy_threshold: float | None, now: datetime, tz: str
+) -> dict[str, Any]:
+    """When today (local) gets busy, from the current hour on, within the chart's hours.
+
+    An hour is busy when its P50 reaches ``busy_threshold``. ``busy_from_local_hour`` is the
+    first busy hour not yet over (``None``: none), ``busy_until_local_hour`` the end of that
+    busy stretch, ``busy_earlier`` whether an hour of today that is over was busy,
+    ``peak_local_hour`` the hour with the highest P50 still to come.
+    """
+    local_now = now.astimezone(zone(tz))
+    today = local_now.date()
+    day: list[tuple[int, float]] = []
+    for h in hours:
+        t = datetime.fromisoformat(h.local)
+        if t.date() == today and CHART_FIRST_HOUR <= t.hour < CHART_END_HOUR:
+            day.append((t.hour, h.p50))
+
+    def busy(v: float) -> bool:
+        return busy_threshold is not None and v >= busy_threshold
+
+    ahead = [(hr, v) for hr, v in day if hr >= local_now.hour]
+    busy_from: int | None = None
+    busy_until: int | None = None
+    for hr, v in ahead:
+        if busy_from is None:
+            if busy(v):
+                busy_from, busy_until = hr, hr + 1
+        elif busy(v) and hr == busy_until:
+            busy_until = hr + 1
+        else:
+            break
+    peak = max(ahead, key=lambda a: a[1]) if ahead else None
+    return {
+        "date": today.isoformat(),
+        "now_local_hour": local_now.hour,
+        "chart_hours": [CHART_FIRST_HOUR, CHART_END_HOUR],
+        "busy_from_local_hour": busy_from,
+        "busy_until_local_hour": busy_until,
+        "busy_earlier": any(busy(v) for hr, v in day if hr < local_now.hour),
+        "peak_local_hour": None if peak is None else peak[0],
+        "peak_p50": None if peak is None else round(peak[1], 2),
+    }
+
+
+def forecast_doc(
+    *, series: str, location: str, tz: str, generated_at: str, origin: str, model_version: str,
+    model_type: str, trained_at: str, transparency: Mapping[str, Any], busy_threshold: float | None,
+    nowcast: Mapping[str, Any], hours: Sequence[HourForecast], now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """The JSON of ``GET /v1/forecast`` (described in ``docs/local-api.md``)."""
+    return {
+        "series": series,
+        "location": location,
+        "tz": tz,
+        "generated_at": generated_at,
+        "origin": origin,
+        "model": {"version": model_version, "kind": model_kind(model_type), "trained_at": trained_at},
+        "transparency": dict(transparency),
+        "busy_threshold": busy_threshold,
+        "nowcast": dict(nowcast),
+        "hours": [h.as_dict() for h in hours],
+        "today": today_summary(hours, busy_threshold, now, tz),
+    }
+
+
+def read_hours(doc: Mapping[str, Any]) -> list[HourForecast]:
+    """The ``hours`` of a forecast document, checked (a kiosk shows nothing it cannot read)."""
+    raw = doc.get("hours")
+    if not isinstance(raw, list):
+        raise ForecastDocError("the forecast has no hours")
+    out = []
+    try:
+        for h in raw:
+            obs = h.get("observed")
+            hour = HourForecast(str(h["ts"]), str(h["local"]), float(h["p10"]), float(h["p50"]),
+                                float(h["p90"]), None if obs is None else float(obs))  # fmt: skip
+            datetime.fromisoformat(hour.local)
+            out.append(hour)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ForecastDocError(f"a forecast hour is malformed: {exc}") from None
+    return out

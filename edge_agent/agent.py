@@ -12,6 +12,7 @@ from types import FrameType
 from typing import TypeVar
 
 from .config import EdgeConfig
+from .forecast import ForecastRunner, ForecastSettings
 from .ingest import Ingest, SourceState
 from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
@@ -73,6 +74,14 @@ class Agent:
             )
         )  # fmt: skip
 
+        forecast = ForecastSettings.from_config(config.raw)
+        self.forecast = (
+            None if forecast is None else ForecastRunner(
+                forecast, db_path=config.db_path, server_public_key=config.get("sync.server_public_key"),
+                write=self._write,
+            )
+        )  # fmt: skip
+
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
         """Run ``fn(connection)`` in one transaction on the writer thread (sync client, local API).
 
@@ -97,6 +106,8 @@ class Agent:
         self.loop.start()
         if self.api is not None:
             self.api.start()
+        if self.forecast is not None:
+            self.forecast.start()
         if self.sync is not None:
             self.sync.start()
             log.info("syncing to %s", self.sync.settings.url)
@@ -108,6 +119,8 @@ class Agent:
             self.api.stop()
         if self.sync is not None:
             self.sync.stop()
+        if self.forecast is not None:
+            self.forecast.stop()
         self.loop.stop()
         self.store.close()
         log.info("edge agent stopped")

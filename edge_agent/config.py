@@ -96,6 +96,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api.advertise", False, "announce the local API with zeroconf (_a2d-edge._tcp)", bool),
     Setting("api.advertise_interfaces", "127.0.0.1", "IPv4 addresses (comma-separated) to advertise on"),
     Setting("content.pack", "", "content-pack JSON file for kiosks; empty: the server's content bundle"),
+    Setting(
+        "forecast.enabled",
+        True,
+        "run the visitor-flow forecast when there is a model (needs onnxruntime)",
+        bool,
+    ),
+    Setting(
+        "forecast.model",
+        "",
+        "forecast model file (from a2d server forecast train --out); empty: the model bundle",
+    ),
+    Setting(
+        "forecast.counter",
+        "",
+        "DevEUI of the people counter whose people_in counts feed the forecast; empty: all counters summed",
+    ),
+    Setting(
+        "forecast.refresh_s",
+        3600.0,
+        "seconds between forecasts (also one at start and on a new model)",
+        float,
+    ),
+    Setting(
+        "forecast.record",
+        "besucherprognose",
+        "id of the content pack's transparency record about the forecast (the kiosk's chart links to it)",
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 

@@ -169,6 +169,38 @@ def m005_help_requests(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m006_forecasts(db: sqlite3.Connection) -> None:
+    """The forecast runner's latest forecast per series: one row about the run, one per hour."""
+    run_script(
+        db,
+        """
+        CREATE TABLE forecast_runs (
+            series TEXT PRIMARY KEY,
+            location TEXT NOT NULL DEFAULT '',
+            tz TEXT NOT NULL,
+            generated_at TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            model_type TEXT NOT NULL DEFAULT '',
+            trained_at TEXT NOT NULL DEFAULT '',
+            busy_threshold REAL,
+            nowcast TEXT NOT NULL DEFAULT '{}',
+            transparency TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE forecast_hours (
+            series TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            p10 REAL NOT NULL,
+            p50 REAL NOT NULL,
+            p90 REAL NOT NULL,
+            observed REAL,
+            PRIMARY KEY (series, hour)
+        )
+        """,
+    )
+
+
 #: The full-disk policy: streams thinned first come first; feedback votes are never thinned.
 THINNING_ORDER: tuple[tuple[str, str], ...] = (
     ("network", ""),

@@ -142,6 +142,8 @@ class Kiosk:
         self._pack = pack
         self._records: list[TransparencyRecord] | None = None
         self._forecast: dict[str, Any] | None = None
+        #: what the chart shows while the agent has no forecast: only the selftest sets it (a marked sample)
+        self.sample_forecast: dict[str, Any] | None = None
         self._lotsen: dict[str, Any] = {}
         self.root = Root(self)
         self.page: Page | None = None
@@ -247,7 +249,7 @@ class Kiosk:
         return self._records if self._records is not None else list(self.pack.transparency)
 
     def forecast_data(self) -> dict[str, Any] | None:
-        return self._forecast
+        return self._forecast if self._forecast is not None else self.sample_forecast
 
     def speech_available(self) -> bool:
         return self.cfg.speech

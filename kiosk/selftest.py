@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SCREENS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("attract", "attract", {}),
     ("home", "home", {}),
+    ("forecast", "home", {}),  # the home screen scrolled to the "Wann ist es voll?" chart
     ("service", "service", {}),
     ("poll-smiley", "feedback", {"index": 0}),
     ("poll-choice", "feedback", {"index": 1}),
@@ -82,7 +83,11 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     kiosk.go("attract")
     _pump()
     kiosk.after_first_frame(client)
-    report: dict[str, Any] = {"window": list(Window.size), "pack": kiosk.pack.town, "screens": {}}
+    forecast_from = "agent"
+    if client.forecast() is None:
+        kiosk.sample_forecast, forecast_from = sample_forecast(), "sample"
+    report: dict[str, Any] = {"window": list(Window.size), "pack": kiosk.pack.town, "forecast": forecast_from,
+                              "screens": {}}  # fmt: skip
     started = time.monotonic()
     try:
         for shot, lang, large, high in _plan(kiosk.pack.languages):
@@ -165,4 +170,57 @@ def _stage(kiosk: Any, shot: str, lang: str, large: bool, high: bool) -> str:
     else:
         kiosk.go(page, **params)
     _pump()
+    if shot == "forecast":
+        for _ in range(2):  # once more after the texts found their heights
+            spoken = _scroll_to(kiosk.root, "forecast-chart")
+            _pump()
     return spoken or (kiosk.page.spoken if kiosk.page is not None else "")
+
+
+def _scroll_to(root: Any, name: str) -> str:
+    """Scroll the widget named ``name`` into view; what Vorlesen says about it ("" if it is not shown)."""
+    from kivy.uix.scrollview import ScrollView
+
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        if getattr(w, "name", None) == name:
+            parent = w.parent
+            while parent is not None and not isinstance(parent, ScrollView):
+                parent = parent.parent
+            if parent is not None:
+                parent.scroll_to(w, padding=20, animate=False)
+            return str(getattr(w, "spoken", ""))
+        stack.extend(w.children)
+    return ""
+
+
+def sample_forecast() -> dict[str, Any]:
+    """A made-up forecast for today, marked as a sample, that the chart shows ONLY in the selftest
+    when no agent has a forecast: a typical day at 9:30 with its busy hours around noon."""
+    from datetime import UTC, datetime, timedelta
+    from math import exp
+
+    from a2d import forecastfeatures as ff
+    from a2d import forecastwire
+
+    tz = "Europe/Berlin"
+    z = ff.zone(tz)
+    day = datetime.now(UTC).astimezone(z).date()
+    midnight = ff.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=z))
+    now = datetime(day.year, day.month, day.day, 9, 30, tzinfo=z).astimezone(UTC)
+    hours = []
+    for i in range(24):
+        ts, local = forecastwire.hour_stamps(midnight + i, tz)
+        h = datetime.fromisoformat(local).hour
+        p50 = 15 + 380 * exp(-((h - 12) ** 2) / 6) + 260 * exp(-((h - 17) ** 2) / 5)
+        hours.append(forecastwire.HourForecast(ts, local, p50 * 0.75, p50, p50 * 1.3))
+    doc = forecastwire.forecast_doc(
+        series="sample", location="", tz=tz, generated_at=now.isoformat(), origin=hours[0].ts,
+        model_version="sample", model_type="gradient boosting", trained_at="",
+        transparency={"record": "besucherprognose", "inputs": ["counts", "calendar"], "personal_data": "none",
+                      "accountable": "the town"},
+        busy_threshold=330.0, nowcast={"factor": 1.0}, hours=hours, now=now + timedelta(0),
+    )  # fmt: skip
+    doc["sample"] = True
+    return doc

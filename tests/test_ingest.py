@@ -207,7 +207,14 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
     assert (
         [r[0] for r in s.db.execute("SELECT name FROM migrations")]
         == names
-        == ["m001_initial", "m002_outbox", "m003_bundles", "m004_thinning", "m005_help_requests"]
+        == [
+            "m001_initial",
+            "m002_outbox",
+            "m003_bundles",
+            "m004_thinning",
+            "m005_help_requests",
+            "m006_forecasts",
+        ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()
