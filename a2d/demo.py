@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +25,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from . import logs
 from .contentpack import DEMO_PACK
 from .errors import KnownError
 from .simulate import publish, uplinks
-from .uplinks import devices_toml, make_devices
+from .uplinks import devices_toml, footfall, make_devices
 
 log = logging.getLogger(__name__)
 EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
@@ -71,6 +73,7 @@ class Demo:
         self.api_port = _free_port()
         self.server_db = f"sqlite:///{data / 'server.db'}"
         self.cfg = data / "edge.toml"
+        self.model: Path | None = None
         self.device_id = ""
         self.token = ""
         self.last_id = 0
@@ -135,7 +138,9 @@ class Demo:
             f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
             f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n\n'
             f'[api]\nport = {self.api_port}\n\n[content]\npack = "{DEMO_PACK}"\n\n'
-            '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n' + devices_toml(self.devices)
+            + (f'[forecast]\nmodel = "{self.model}"\n\n' if self.model else "")
+            + '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
+            + devices_toml(self.devices)
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
 
@@ -217,6 +222,46 @@ class Demo:
         )  # fmt: skip
         if r.returncode != 0:
             raise KnownError(f"the simulated button box failed: {r.stderr.strip()[-300:]}")
+
+    def train_forecast(self) -> None:
+        """Train the visitor forecast as the town's server would, on 8 weeks of simulated counts.
+
+        The counts follow the simulated people counters' daily pattern (:func:`a2d.uplinks.footfall`
+        on UTC hours, as they publish). The agent loads the model from ``[forecast] model``.
+        """
+        rng = random.Random(7)
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        lines = ["timestamp,count"]
+        for k in range(8 * 7 * 24, 0, -1):
+            at = now - timedelta(hours=k)
+            flow = [footfall(at.hour + m / 60, at.weekday()) for m in range(0, 60, 10)]
+            lines.append(f"{at.isoformat()},{sum(rng.randint(0, int(30 * f) + 1) for f in flow)}")
+        counts = self.data / "counts.csv"
+        counts.write_text("\n".join(lines) + "\n")
+        model = self.data / "visitors.model"
+        r = subprocess.run(
+            _a2d("server", "forecast", "train", "--series", "zaehler", "--csv", str(counts),
+                 "--holidays", "DE-BW,FR-6AE", "--out", str(model), "--quiet", "--threads", "1"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"could not train the demo forecast: {r.stderr.strip()[-300:]}")
+        self.model = model
+
+    def show_forecast(self) -> None:
+        """What the kiosk's "Wann ist es voll?" chart says, from the agent's local API."""
+        try:
+            doc = _get(f"http://127.0.0.1:{self.api_port}/v1/forecast")
+        except OSError as exc:
+            self.say(f"forecast: none served ({exc})")
+            return
+        today = doc.get("today") or {}
+        busy = today.get("busy_from_local_hour")
+        when = f"busy from {busy} h" if busy is not None else "not busy any more"
+        self.say(
+            f"forecast: {len(doc.get('hours', []))} hours ahead (P10/P50/P90); today {when} (local time),"
+            f" busiest at {today.get('peak_local_hour')} h; the kiosk shows it as 'Wann ist es voll?'"
+        )
 
     def kiosk_config(self) -> Path:
         """A ``kiosk.toml`` for the kiosk at this agent's local API, Lotsen PIN :data:`DEMO_PIN`."""
@@ -344,6 +389,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         demo.start_broker()
         demo.start_server()
+        demo.train_forecast()
         demo.write_config()
         demo.start_agent()
         demo.say(
@@ -382,6 +428,7 @@ def main(argv: Sequence[str]) -> int:
         demo.say("\n-- the kiosk in the Bürgerbüro, through the agent's local API --")
         demo.citizen_at_kiosk()
         demo.show_new_events()
+        demo.show_forecast()
         kiosk = demo.run_kiosk(demo.kiosk_config())
         deadline = time.monotonic() + 30
         stored = (demo._status() or {}).get("counts", {}).get("events", 0)

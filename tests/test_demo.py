@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -29,5 +30,9 @@ def test_demo_stores_and_syncs_everything_across_a_power_cut(tmp_path: Path) -> 
     )
     shots = sorted((tmp_path / "kiosk-screens").glob("*.png"))
     assert len(shots) >= 24 and (tmp_path / "kiosk-screens" / "report.json").exists()
+    # the visitor forecast, trained on simulated counts, served by the agent and drawn by the kiosk
+    assert re.search(r"forecast: 336 hours ahead \(P10/P50/P90\); today ", r.stdout), r.stdout[-1500:]
+    report = json.loads((tmp_path / "kiosk-screens" / "report.json").read_text())
+    assert report["forecast"] == "agent" and (tmp_path / "kiosk-screens" / "forecast-de-normal.png").exists()
     published, pressed, stored, quarantined, synced = map(int, m.groups())
     assert (published, pressed) == (24, 5) and stored == synced == 30 and quarantined == 0
