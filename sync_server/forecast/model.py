@@ -7,7 +7,8 @@ absolute-error loss learns the median of that ratio, so the P50 is a median fore
 rewards). The band comes from split conformal calibration: a first model fitted without the last
 part of the training period predicts that part; the empirical quantiles of its log errors, per day
 ahead, become the offsets of P10 and P90 around the final model (fitted on all of the training
-period).
+period). Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
+lockdowns — are found in the training counts and left out of training (:func:`exceptional_days`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from a2d import forecastfeatures as ff
 from a2d.errors import KnownError
@@ -30,9 +32,15 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
-#: rows whose last week moved this far (log ratio) from the four before count less in training
-CALM = 0.15
-UNCALM_WEIGHT = 0.2
+#: a day is exceptional when the mean count of the week around it falls below this share of the
+#: typical (median) weekly mean both in the half year before and in the half year after it
+EXCEPTIONAL_SHARE = 0.5
+#: days each side of a day whose weekly means make its "typical" level
+EXCEPTIONAL_WINDOW = 182
+#: days each side that must have counts for a day to be judged at all
+EXCEPTIONAL_MIN_DAYS = 28
+#: never leave out more than this share of the training rows (the exceptional would be the rule)
+EXCEPTIONAL_MAX_SHARE = 0.5
 
 
 class ModelError(KnownError):
@@ -41,9 +49,9 @@ class ModelError(KnownError):
 
 @dataclass(frozen=True)
 class ModelSettings:
-    iterations: int = 300
+    iterations: int = 600
     learning_rate: float = 0.05
-    max_leaf_nodes: int = 15
+    max_leaf_nodes: int = 31
     min_samples_leaf: int = 0  # 0: from the number of rows
     l2_regularization: float = 1.0
     max_features: float = 0.5
@@ -51,6 +59,7 @@ class ModelSettings:
     holdout_days: int = 112
     seed: int = 0
     threads: int = 0  # 0: every core
+    skip_exceptional: bool = True
 
 
 @dataclass
@@ -147,9 +156,59 @@ def _used_columns(x: FloatArray) -> list[int]:
     return out
 
 
-def _weights(r: Rows) -> FloatArray:
-    lvl = np.nan_to_num(r.x[:, ff.FEATURES.index("level_7d_28d")])
-    return np.where(np.abs(lvl) > CALM, UNCALM_WEIGHT, 1.0)
+def exceptional_days(prep: Prepared, end: int) -> IntArray:
+    """Local dates (ordinals) of the counts before ``end`` that belong to an exceptional period.
+
+    A day is exceptional when the mean count of the seven days around it is below
+    :data:`EXCEPTIONAL_SHARE` of the median of those weekly means in the half year before it *and*
+    in the half year after it: a collapse the series recovered from (a lockdown, a street closed for
+    weeks). A lasting level shift (a counter moved) has no recovery and stays in; so does a dip at
+    the end of the counts, whose "after" is not known yet. Only the counts before ``end`` are read.
+    """
+    y = prep.series.values[:end]
+    day = prep.lh.ordinal[: len(y)]
+    if len(y) == 0:
+        return np.empty(0, np.int64)
+    first = int(day[0])
+    idx = day - first
+    seen = ~np.isnan(y)
+    total = np.bincount(idx[seen], weights=y[seen], minlength=int(idx[-1]) + 1)
+    hours = np.bincount(idx[seen], minlength=int(idx[-1]) + 1)
+    with np.errstate(all="ignore"):
+        daily = np.where(hours >= 12, total / np.maximum(hours, 1), np.nan)
+    n = len(daily)
+    week = np.full(n, np.nan)
+    for i in range(n):
+        part = daily[max(0, i - 3) : i + 4]
+        part = part[~np.isnan(part)]
+        if part.size >= 4:
+            week[i] = part.mean()
+    out = []
+    w = EXCEPTIONAL_WINDOW
+    for i in range(n):
+        if np.isnan(week[i]):
+            continue
+        before = week[max(0, i - w) : i]
+        after = week[i + 1 : i + 1 + w]
+        before, after = before[~np.isnan(before)], after[~np.isnan(after)]
+        if before.size < EXCEPTIONAL_MIN_DAYS or after.size < EXCEPTIONAL_MIN_DAYS:
+            continue
+        if week[i] < EXCEPTIONAL_SHARE * min(float(np.median(before)), float(np.median(after))):
+            out.append(first + i)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _ordinary(prep: Prepared, r: Rows, days: IntArray) -> npt.NDArray[np.bool_]:
+    """Rows whose target day and whose history (everything the features read) avoid ``days``."""
+    hit = np.isin(prep.lh.ordinal, days)
+    before = np.concatenate([[0], np.cumsum(hit)])
+    lo = np.maximum(r.origin - ff.HISTORY_HOURS, 0)
+    touched = (before[r.origin] - before[lo]) > 0
+    return ~touched & ~hit[r.origin + r.horizon - 1]
+
+
+def _select(r: Rows, keep: npt.NDArray[np.bool_]) -> Rows:
+    return Rows(r.x[keep], r.base[keep], r.y[keep], r.origin[keep], r.horizon[keep])
 
 
 def _estimator(settings: ModelSettings, n_rows: int) -> Any:
@@ -177,7 +236,7 @@ def _fit_one(r: Rows, columns: list[int], settings: ModelSettings) -> Forecaster
     model = Forecaster(est, columns, coverage=settings.coverage)
     target = np.log1p(r.y) - r.base
     with threadpool_limits(limits=settings.threads or None, user_api="openmp"):
-        est.fit(model.matrix(r.x), target, sample_weight=_weights(r))
+        est.fit(model.matrix(r.x), target)
     return model
 
 
@@ -202,14 +261,23 @@ def fit(
     if len(all_rows.y) < 500:
         raise ModelError(f"too few counted hours to train on ({len(all_rows.y)})")
     columns = _used_columns(all_rows.x)
-    early = all_rows.origin < cut
     # the calibration model sees only targets before the cut, like a forecast made then
     early_rows = rows(prep, origins[origins < cut], cut)
-    late = ~early
+    late_rows = _select(all_rows, all_rows.origin >= cut)
+    if settings.skip_exceptional:
+        skip = exceptional_days(prep, train_end)
+        keep = _ordinary(prep, all_rows, skip)
+        if len(skip) and keep.mean() >= 1 - EXCEPTIONAL_MAX_SHARE:
+            say(f"leaving out {len(skip)} exceptional days ({1 - keep.mean():.0%} of the rows)")
+            all_rows = _select(all_rows, keep)
+            early_rows = _select(early_rows, _ordinary(prep, early_rows, skip))
+            ordinary_late = _select(late_rows, _ordinary(prep, late_rows, skip))
+            if len(ordinary_late.y) >= 500:
+                late_rows = ordinary_late
+        elif len(skip):
+            log.info("%d exceptional days would leave out too many rows: training on all", len(skip))
     say(f"fitting the calibration model on {len(early_rows.y)} rows")
     first = _fit_one(early_rows, columns, settings)
-    late_rows = Rows(all_rows.x[late], all_rows.base[late], all_rows.y[late], all_rows.origin[late],
-                     all_rows.horizon[late])  # fmt: skip
     resid = np.log1p(late_rows.y) - late_rows.base - first.raw(late_rows.x)
     day = (late_rows.horizon - 1) // 24
     alpha = (1 - settings.coverage) / 2
