@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
+
+from a2d.signals import run_until_signal
 
 from .config import BridgeConfig
 from .gpio import Gpio
@@ -87,17 +86,4 @@ class Bridge:
         log.info("bridge stopped")
 
     def run_until_signal(self) -> None:
-        done = threading.Event()
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s, stopping", signal.Signals(signum).name)
-            done.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-        self.start()
-        try:
-            while not done.wait(1.0):
-                pass
-        finally:
-            self.stop()
+        run_until_signal(self.start, self.stop)

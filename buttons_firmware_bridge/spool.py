@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from a2d import timeutil
+from a2d import sqlmigrations
 from a2d.buttons import ButtonEvent, Frame
 from a2d.errors import KnownError
 
@@ -36,7 +35,7 @@ def _m001_spool(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None]], ...] = (("001_spool", _m001_spool),)
+MIGRATIONS: tuple[tuple[str, sqlmigrations.Migration], ...] = (("001_spool", _m001_spool),)
 
 
 class SpoolError(KnownError):
@@ -60,20 +59,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {r[0] for r in db.execute("SELECT name FROM migrations")}
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            fn(db)
-            db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, timeutil.utc_now()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        log.info("spool: applied migration %s", name)
+    sqlmigrations.apply(db, MIGRATIONS, "spool")
 
 
 def new_id() -> str:

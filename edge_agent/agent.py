@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sqlite3
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from types import FrameType
 from typing import TypeVar
+
+from a2d.signals import run_until_signal
 
 from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
@@ -126,20 +125,6 @@ class Agent:
         log.info("edge agent stopped")
 
     def run_until_signal(self) -> None:
-        done = threading.Event()
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s, stopping", signal.Signals(signum).name)
-            done.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-        self.start()
-        try:
-            while not done.wait(1.0):
-                if not self.loop.alive:
-                    break
-        finally:
-            self.stop()
+        run_until_signal(self.start, self.stop, alive=lambda: self.loop.alive)
         if self.loop.error is not None:
             raise RuntimeError(f"the ingest loop failed: {self.loop.error}") from self.loop.error

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from a2d import timeutil
+from a2d import sqlmigrations, timeutil
 from a2d.errors import KnownError
+from a2d.sqlmigrations import Migration
 
 log = logging.getLogger(__name__)
 
-Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -240,23 +240,7 @@ def _connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply the migrations this database has not seen; return their names."""
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {r[0] for r in db.execute("SELECT name FROM migrations")}
-    applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            fn(db)
-            db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, timeutil.utc_now()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        applied.append(name)
-        log.info("applied migration %s", name)
-    return applied
+    return sqlmigrations.apply(db, MIGRATIONS, "edge database")
 
 
 class Store:
