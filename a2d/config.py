@@ -87,6 +87,14 @@ def _lookup(data: Mapping[str, Any], dotted: str, where: str) -> Any:
     return node
 
 
+def setting(resolved: Mapping[str, Any], dotted: str) -> Any:
+    """A value of settings :func:`resolve` made, by its dotted name (``"mqtt.port"``)."""
+    node: Any = resolved
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
 def _assign(out: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     for part in parents:

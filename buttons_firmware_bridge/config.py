@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from a2d.buttons import valid_name
-from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, table_list
+from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("bridge.id", "bridge", "this bridge's name in logs and in its MQTT client id"),
@@ -80,10 +80,7 @@ class BridgeConfig:
     raw: Mapping[str, Any] = field(repr=False)
 
     def get(self, dotted: str) -> Any:
-        node: Any = self.raw
-        for part in dotted.split("."):
-            node = node[part]
-        return node
+        return setting(self.raw, dotted)
 
     @property
     def db_path(self) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, table_list
+from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
 from a2d.localapi import DEFAULT_PORT as DEFAULT_API_PORT
 
 SETTINGS: tuple[Setting, ...] = (
@@ -183,10 +183,7 @@ class EdgeConfig:
     raw: Mapping[str, Any] = field(repr=False)
 
     def get(self, dotted: str) -> Any:
-        node: Any = self.raw
-        for part in dotted.split("."):
-            node = node[part]
-        return node
+        return setting(self.raw, dotted)
 
     @property
     def bridge_source(self) -> Source:
