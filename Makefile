@@ -18,7 +18,7 @@ DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sq
 help:
 	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
 	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
-	@echo "make bench  - the benchmarks (bench/ingest.py, bench/sync_catchup.py)"
+	@echo "make bench  - the benchmarks in bench/ (the forecast evaluation runs on its own: bench/forecast_eval.py)"
 	@echo "make venv   - create .venv with every extra"
 
 deps:
