@@ -9,8 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,19 +16,10 @@ import pytest
 from a2d.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
-from tests.conftest import Mosquitto, edge_toml
+from tests.conftest import Mosquitto, edge_toml, wait_for
 
 A2D = [sys.executable, "-m", "a2d.cli"]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stored(db: Path, sql: str = "SELECT COUNT(*) FROM events", args: tuple = ()) -> int:

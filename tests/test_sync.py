@@ -23,9 +23,8 @@ from edge_agent.agent import Agent
 from edge_agent.config import Device
 from edge_agent.ingest import Inbound, Ingest
 from edge_agent.store import Store, open_reader
-from tests.conftest import Mosquitto, free_port, wait_port
+from tests.conftest import Mosquitto, free_port, wait_for, wait_port
 from tests.faultproxy import FaultProxy
-from tests.test_agent_mqtt import wait_for
 from tests.test_ingest import CS_TOPIC, cs_up
 
 ROOT = Path(__file__).resolve().parent.parent

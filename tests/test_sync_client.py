@@ -13,7 +13,7 @@ import httpx
 from edge_agent import outbox
 from edge_agent.store import Store
 from edge_agent.sync import SyncClient, SyncSettings
-from tests.test_agent_mqtt import wait_for
+from tests.conftest import wait_for
 from tests.test_sync import queue_events
 
 

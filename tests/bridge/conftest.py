@@ -9,28 +9,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
-from tests.conftest import Mosquitto
+from tests.conftest import Mosquitto, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 A2D = [sys.executable, "-m", "a2d.cli"]
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 20, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class SocatPair:

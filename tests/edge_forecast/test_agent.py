@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from a2d import forecastfeatures as ff
-from tests.test_agent_mqtt import wait_for
+from tests.conftest import wait_for
 
 from .edge import ForecastEdge
 from .trained import model_file

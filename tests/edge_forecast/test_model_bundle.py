@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent import bundles as edge_bundles
-from tests.test_agent_mqtt import wait_for
+from tests.conftest import wait_for
 from tests.test_sync import A2D, ROOT, Server
 
 from .edge import ForecastEdge

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +125,3 @@ def api(tmp_path: Path, api_factory: Callable[..., RunningApi]) -> RunningApi:
     """The agent with a content pack file."""
     pack = write_pack(tmp_path / "pack.json")
     return api_factory(f'[content]\npack = "{pack}"\n')
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 20, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.localapi.conftest import RunningApi, wait_for
+from tests.conftest import wait_for
+from tests.localapi.conftest import RunningApi
 from tests.test_sync import Server
 
 THIS_YEAR = {"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -94,12 +93,3 @@ def edge_factory(tmp_path: Path) -> Iterator[Callable[..., EdgeAgent]]:
 @pytest.fixture
 def edge(edge_factory: Callable[..., EdgeAgent], pack_file: Path) -> EdgeAgent:
     return edge_factory(pack_file)
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 10, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -14,8 +14,9 @@ import pytest
 from a2d import contentpack
 from kiosk.client import CONTENT_FILE, ETAG_FILE, OUTBOX_FILE, AgentClient, discover_agent
 from kiosk.outbox import Outbox
+from tests.conftest import wait_for
 
-from .conftest import EdgeAgent, wait_for
+from .conftest import EdgeAgent
 
 
 def set_version(pack: Path, version: str) -> None:

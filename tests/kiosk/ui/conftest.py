@@ -29,7 +29,8 @@ for key, value in {
     os.environ.setdefault(key, value)
 
 # the real edge agent of the kiosk-core tests (its fixtures are re-used here)
-from tests.kiosk.core.conftest import EdgeAgent, edge_factory, pack_file, wait_for  # noqa: E402
+from tests.conftest import wait_for  # noqa: E402
+from tests.kiosk.core.conftest import EdgeAgent, edge_factory, pack_file  # noqa: E402
 
 __all__ = ["EdgeAgent", "edge_factory", "pack_file", "wait_for"]
 
