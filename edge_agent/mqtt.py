@@ -90,6 +90,8 @@ class MqttSource:
         self.persistent = source.qos > 0
         self.v5 = protocol == "5"
         self.connected = False
+        self._subscribe_mid = -1  # the SUBSCRIBE of the current connection
+        self._resumed = ""
         self.received = 0
         self._once = Once(log)
         self._recorded_down: bool | None = None
@@ -110,6 +112,7 @@ class MqttSource:
             c.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         self._connect_args: dict[str, Any] = {}
         if self.v5:
@@ -238,13 +241,24 @@ class MqttSource:
             self._down(f"broker refused the connection: {reason}")
             return  # paho closes the socket after a refused CONNACK
         if self.v5:
-            client.subscribe(self.source.topic, options=SubscribeOptions(qos=self.source.qos))
+            _, mid = client.subscribe(self.source.topic, options=SubscribeOptions(qos=self.source.qos))
         else:
-            client.subscribe(self.source.topic, qos=self.source.qos)
+            _, mid = client.subscribe(self.source.topic, qos=self.source.qos)
+        self._subscribe_mid = -1 if mid is None else mid
         self.connected = True
         self._recorded_down = False
         self._delay = 1.0
-        resumed = " (resumed its session)" if getattr(flags, "session_present", False) else ""
+        self._resumed = " (resumed its session)" if getattr(flags, "session_present", False) else ""
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+        """The broker took the subscription: only now is the source ready (and recorded as connected)."""
+        if mid != self._subscribe_mid:
+            return
+        refused = [c for c in codes if getattr(c, "is_failure", False)]
+        if refused:
+            self._down(f"broker refused the subscription to {self.source.topic}: {refused[0]}")
+            return
+        resumed = self._resumed
         if self._once.is_down("link"):
             self._once.recovered(
                 "link", "source %s: connected to %s again%s", self.source.name, self.broker, resumed
