@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from typing import Any
 from . import logs
 from .contentpack import DEMO_PACK
 from .errors import KnownError
+from .ports import free_port, wait_port
 from .simulate import publish, uplinks
 from .uplinks import devices_toml, footfall, make_devices
 
@@ -41,21 +41,9 @@ EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
 DEMO_PIN = "1234"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_port(port: int, timeout: float = 10) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise KnownError(f"the demo broker did not start on port {port}")
+    if not wait_port(port, timeout):
+        raise KnownError(f"the demo broker did not start on port {port}")
 
 
 def _a2d(*args: str) -> list[str]:
@@ -68,9 +56,9 @@ class Demo:
         self.devices = make_devices(devices)
         self.out = out
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.port = _free_port()
-        self.server_port = _free_port()
-        self.api_port = _free_port()
+        self.port = free_port()
+        self.server_port = free_port()
+        self.api_port = free_port()
         self.server_db = f"sqlite:///{data / 'server.db'}"
         self.cfg = data / "edge.toml"
         self.model: Path | None = None

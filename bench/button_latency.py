@@ -33,16 +33,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from a2d.buttons import Frame  # noqa: E402
+from a2d.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 A2D = ROOT / ".venv" / "bin" / "a2d"
 PRESS_TIMEOUT_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

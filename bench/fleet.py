@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from a2d.ports import free_port  # noqa: E402
 from a2d.syncwire import API, Heartbeat, heartbeat_path  # noqa: E402
 from a2d.timeutil import utc_now  # noqa: E402
 from sync_server import registry  # noqa: E402
@@ -79,12 +79,6 @@ class Phase:
     def line(self, note: str = "") -> str:
         return (f"  {self.name:<16} {self.rate:8.1f} req/s   p50 {self.pct(50):7.2f} ms   p99 {self.pct(99):7.2f} ms"
                 f"   errors {self.errors}{note}")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def register(db_url: str, n: int) -> list[tuple[str, str]]:

@@ -20,7 +20,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from a2d import ports  # noqa: E402
+from a2d.ports import free_port  # noqa: E402
 from a2d.uplinks import chirpstack_up, make_devices  # noqa: E402
 
 TOPIC = "application/+/device/+/event/+"
@@ -40,20 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 A2D = ROOT / ".venv" / "bin" / "a2d"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("mosquitto did not start")
+def wait_port(port: int, timeout: float = 20) -> None:
+    if not ports.wait_port(port, timeout):
+        raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
 def build_messages(count: int) -> list[tuple[str, bytes]]:

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from a2d import ports  # noqa: E402
+from a2d.ports import free_port  # noqa: E402
 from edge_agent import config as edge_config  # noqa: E402
 from edge_agent.agent import Agent  # noqa: E402
 from edge_agent.store import Store  # noqa: E402
@@ -33,24 +35,9 @@ from sync_server.db.schema import MIGRATIONS  # noqa: E402
 A2D = [sys.executable, "-m", "a2d.cli"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int) -> None:
-    import socket
-
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the server did not start")
+def wait_port(port: int, timeout: float = 20) -> None:
+    if not ports.wait_port(port, timeout):
+        raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
 def queue(db_path: Path, n: int) -> None:
