@@ -13,6 +13,8 @@ import pytest
 from a2d.config import ConfigError, Setting
 from edge_agent import config
 from edge_agent.config import DEVICE_SETTINGS, SETTINGS, SOURCE_SETTINGS, Device, EdgeConfig, Source
+from tests import docsettings
+from tests.docsettings import toml_value
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "edge-config.md"
 
@@ -307,24 +309,7 @@ def test_duplicate_dev_eui_is_a_config_error() -> None:
 
 def doc_sections() -> dict[str, str]:
     """docs/edge-config.md split at its headings, keyed by the ``[section]`` the heading names."""
-    sections: dict[str, str] = {}
-    current = ""
-    for line in DOC.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            m = re.match(r"^#+ .*?`(\[\[?[a-z_]+\]\]?)`", line)
-            current = m.group(1) if m else ""
-        sections[current] = sections.get(current, "") + line + "\n"
-    return sections
-
-
-def toml_value(setting: Setting) -> str:
-    if setting.required:
-        return "required"
-    if isinstance(setting.default, bool):
-        return "true" if setting.default else "false"
-    if isinstance(setting.default, str):
-        return f'"{setting.default}"'
-    return str(setting.default)
+    return docsettings.doc_sections(DOC)
 
 
 def cells(row: str) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from a2d.config import ConfigError, Setting
 from buttons_firmware_bridge import config
 from buttons_firmware_bridge.config import BUTTON_SETTINGS, SERIAL_SETTINGS, SETTINGS, GpioButton, SerialPort
+from tests.docsettings import doc_sections, toml_value
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bridge.md"
 
@@ -77,24 +78,7 @@ def test_load_names_the_file(tmp_path: Path) -> None:
 
 
 def sections() -> dict[str, str]:
-    out: dict[str, str] = {}
-    current = ""
-    for line in DOC.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            m = re.match(r"^#+ .*?`(\[\[?[a-z_.]+\]\]?)`", line)
-            current = m.group(1) if m else ""
-        out[current] = out.get(current, "") + line + "\n"
-    return out
-
-
-def toml_value(s: Setting) -> str:
-    if s.required:
-        return "required"
-    if isinstance(s.default, bool):
-        return "true" if s.default else "false"
-    if isinstance(s.default, str):
-        return f'"{s.default}"'
-    return str(s.default)
+    return doc_sections(DOC)
 
 
 def row(section: str, key: str) -> list[str]:
