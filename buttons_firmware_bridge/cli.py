@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from a2d import logs
+from a2d.commandline import app_parser
 from a2d.errors import KnownError
 
 from . import config as bridge_config
@@ -20,19 +21,12 @@ EXAMPLES = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="a2d bridge",
-        description="GPIO buttons and serial button boxes onto the local MQTT bus (a2d/v1/buttons/...).",
-        epilog="example:\n  " + EXAMPLES["run"],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p, add = app_parser(
+        "a2d bridge",
+        "GPIO buttons and serial button boxes onto the local MQTT bus (a2d/v1/buttons/...).",
+        EXAMPLES,
+        "run",
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="command")
-
-    def add(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
-            name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )  # fmt: skip
 
     add("run", "run the bridge until SIGTERM / Ctrl-C").add_argument(
         "--config", required=True, help="the bridge's bridge.toml"

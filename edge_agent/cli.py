@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from a2d import logs
+from a2d.commandline import app_parser
 from a2d.errors import KnownError
 
 from . import config as edge_config
@@ -27,19 +28,15 @@ EXAMPLES = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="a2d edge",
-        description="The edge agent: durable, offline-first ingest of LoRaWAN events into SQLite.",
-        epilog="example:\n  " + EXAMPLES["run"],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p, add_command = app_parser(
+        "a2d edge",
+        "The edge agent: durable, offline-first ingest of LoRaWAN events into SQLite.",
+        EXAMPLES,
+        "run",
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(
-            name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )  # fmt: skip
+        sp = add_command(name, help)
         if name != "codecs":
             sp.add_argument("--config", required=True, help="the agent's edge.toml")
         return sp

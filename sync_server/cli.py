@@ -16,6 +16,7 @@ import orjson
 
 from a2d import logs
 from a2d.bundles import KINDS, MAX_BUNDLE_BYTES
+from a2d.commandline import with_example
 from a2d.errors import KnownError
 from a2d.timeutil import utc_now
 
@@ -50,10 +51,7 @@ class NoSuchDevice(KnownError):
 
 
 def _formatter(name: str) -> dict[str, Any]:
-    return {
-        "epilog": "example:\n  " + EXAMPLES[name],
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
+    return with_example(EXAMPLES[name])
 
 
 def _common(p: argparse.ArgumentParser, as_json: str | None = None) -> None:

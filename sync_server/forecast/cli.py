@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from a2d import forecastfeatures as ff
+from a2d.commandline import with_example
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest
 from a2d.timeutil import utc_now
@@ -48,10 +49,7 @@ class ForecastCliError(KnownError):
 
 
 def _formatter(name: str) -> dict[str, Any]:
-    return {
-        "epilog": "example:\n  " + EXAMPLES[name],
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
+    return with_example(EXAMPLES[name])
 
 
 def _day(text: str) -> datetime:
