@@ -57,6 +57,11 @@ def contrast_ratio(fg: RGB | tuple[float, ...], bg: RGB | tuple[float, ...]) -> 
     return (hi + 0.05) / (lo + 0.05)
 
 
+#: button kind -> the text-on-surface pair (of :meth:`Theme.pairs`) it is drawn with
+_BUTTON_PAIRS = {"primary": "primary", "secondary": "secondary", "selected": "selected", "alert": "alert",
+                 "card": "text/card", "header": "header"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Theme:
     """One colour set. ``*_bg`` are surfaces, the matching ``on_*`` the text drawn on them."""
@@ -99,6 +104,11 @@ class Theme:
             "selected": (self.on_selected, self.selected_bg),
             "alert": (self.on_alert, self.alert_bg),
         }
+
+    def button(self, kind: str) -> tuple[RGB, RGB]:
+        """``(background, text)`` of a button of ``kind``: one of the pairs whose contrast is checked."""
+        fg, bg = self.pairs()[_BUTTON_PAIRS[kind]]
+        return bg, fg
 
     def lowest_contrast(self) -> tuple[str, float]:
         name, (fg, bg) = min(self.pairs().items(), key=lambda kv: contrast_ratio(*kv[1]))

@@ -173,14 +173,7 @@ class Tap(ButtonBehavior, Box):
     ) -> None:
         self.ui = ui
         theme = ui.theme
-        bg, fg = {
-            "primary": (theme.primary_bg, theme.on_primary),
-            "secondary": (theme.secondary_bg, theme.on_secondary),
-            "selected": (theme.selected_bg, theme.on_selected),
-            "alert": (theme.alert_bg, theme.on_alert),
-            "card": (theme.card, theme.text),
-            "header": (theme.header_bg, theme.on_header),
-        }[kind]
+        bg, fg = theme.button(kind)
         self.base_bg = rgba(bg)
         pad = dp(14)
         kwargs.setdefault("orientation", "vertical" if vertical else "horizontal")
