@@ -19,7 +19,7 @@ enter :func:`design`: it is handed the history, never the future.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +41,9 @@ LAG_WEEKS = 4
 HISTORY_HOURS = (LAG_WEEKS + 1) * WEEK + 48
 #: days a calendar distance feature counts up to
 NEAR_DAYS = 7
+#: the least recent spread (mean absolute log ratio) the band is scaled by, so a flat week cannot
+#: close it
+SPREAD_FLOOR = 0.02
 
 FEATURES: tuple[str, ...] = (
     "hour",
@@ -399,10 +402,9 @@ def design(
     return x, base
 
 
-def _recent_ratios(y: FloatArray, back: IntArray, origin: int) -> tuple[list[float], FloatArray]:
-    """How the last seven days compared with the weeks before them: per day (most recent first) and
-    per hour of the day, as log ratios of the counts to the mean of the same hours in the 4 weeks
-    before."""
+def _last_week(y: FloatArray, back: IntArray, origin: int) -> tuple[IntArray, FloatArray, FloatArray]:
+    """The week before ``origin``: each hour's position (0..167, oldest first), its count, and the
+    mean count of the same wall-clock hour in the :data:`LAG_WEEKS` weeks before it."""
     lo = origin - WEEK
     hours = np.arange(max(lo, 0), origin)
     prev = np.full((LAG_WEEKS, len(hours)), np.nan)
@@ -413,9 +415,15 @@ def _recent_ratios(y: FloatArray, back: IntArray, origin: int) -> tuple[list[flo
         idx = np.where(ok, back[np.maximum(idx, 0)], -1)
     with _quiet():
         expected = np.nanmean(prev, axis=0)
-    actual = y[hours]
+    return hours - lo, y[hours], expected
+
+
+def _recent_ratios(y: FloatArray, back: IntArray, origin: int) -> tuple[list[float], FloatArray]:
+    """How the last seven days compared with the weeks before them: per day (most recent first) and
+    per hour of the day, as log ratios of the counts to the mean of the same hours in the 4 weeks
+    before."""
+    pos, actual, expected = _last_week(y, back, origin)
     both = ~np.isnan(actual) & ~np.isnan(expected)
-    pos = hours - lo  # 0..167, day block = pos // 24 counted from the oldest day
     days: list[float] = []
     for d in range(7):
         m = both & (pos // 24 == 6 - d)
@@ -426,6 +434,29 @@ def _recent_ratios(y: FloatArray, back: IntArray, origin: int) -> tuple[list[flo
         if m.sum() >= 3:
             by_hour[h] = _log_ratio(actual[m], expected[m])
     return days, by_hour
+
+
+def recent_spread(history: FloatArray, lh: LocalHours, origin: int) -> float:
+    """How restless the week before ``origin`` was: the mean absolute log ratio of each hour's count
+    to the mean of the same hour in the four weeks before it (NaN with less than a day of such
+    hours). The P10–P90 band is scaled by it (:func:`spread_factor`), so a week of heating in winter
+    or a fair in town widens the band that calm calibration weeks would have set too narrow."""
+    if len(history) != origin:
+        raise FeatureError(f"history must hold the {origin} hours before the origin, not {len(history)}")
+    _pos, actual, expected = _last_week(history, lh.week_back, origin)
+    gap = np.abs(np.log1p(np.maximum(actual, 0.0)) - np.log1p(np.maximum(expected, 0.0)))
+    gap = gap[~np.isnan(gap)]
+    return float(gap.mean()) if gap.size >= 24 else float("nan")
+
+
+def spread_factor(spread: float | FloatArray, reference: float | None) -> FloatArray:
+    """How much wider than at calibration the band is: ``spread / reference``, with the spread never
+    below :data:`SPREAD_FLOOR`; 1 where the spread is unknown or the model has no reference (a
+    bundle from before the band was scaled)."""
+    s = np.atleast_1d(np.asarray(spread, dtype=np.float64))
+    if reference is None or not reference > 0:
+        return np.ones_like(s)
+    return np.where(np.isnan(s), 1.0, np.maximum(s, SPREAD_FLOOR) / max(reference, SPREAD_FLOOR))
 
 
 def _log_ratio(a: FloatArray, b: FloatArray) -> float:
@@ -455,3 +486,19 @@ def _quiet() -> Iterator[None]:
 def counts(prediction: FloatArray, base: FloatArray) -> FloatArray:
     """Model output (log-ratio to the base) → people per hour, never below zero."""
     return np.maximum(np.expm1(base + prediction), 0.0)
+
+
+def band(
+    prediction: FloatArray,
+    base: FloatArray,
+    horizon: IntArray,
+    low: Sequence[float],
+    high: Sequence[float],
+    factor: float | FloatArray = 1.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """P10, P50 and P90 counts of hours ``horizon`` (1..336) ahead: the model output plus the band's
+    log offsets of their day ahead, times ``factor`` (:func:`spread_factor`)."""
+    day = np.minimum((np.asarray(horizon) - 1) // 24, len(low) - 1)
+    lo = np.asarray(low, dtype=np.float64)[day] * factor
+    hi = np.asarray(high, dtype=np.float64)[day] * factor
+    return counts(prediction + lo, base), counts(prediction, base), counts(prediction + hi, base)

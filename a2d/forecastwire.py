@@ -7,7 +7,7 @@ The content of a ``model`` bundle (see :mod:`a2d.bundles`) is a zip file with tw
     named in the manifest), output the log ratio of the count to the row's base.
 ``forecast.json``
     the manifest: format, series, time zone, feature names, the band's log offsets per day
-    ahead, the calendar table (:class:`a2d.forecastfeatures.Calendar`), the last counts the
+    ahead (and the recent spread they hold at, by which a device scales them), the calendar table (:class:`a2d.forecastfeatures.Calendar`), the last counts the
     model was trained on (so a device can forecast before it has counted a month itself), the
     transparency record and the training figures.
 
@@ -49,6 +49,9 @@ class Manifest:
     high: list[float]
     calendar: Calendar
     coverage: float = 0.8
+    #: the recent spread (:func:`a2d.forecastfeatures.recent_spread`) at which ``low`` and ``high``
+    #: hold; None: use them as they are
+    spread_reference: float | None = None
     location: str = ""
     model_type: str = "gradient boosting (scikit-learn HistGradientBoostingRegressor, absolute error) in ONNX"
     history_start: int = 0  # epoch hour of history[0]
@@ -67,7 +70,12 @@ class Manifest:
             "location": self.location,
             "tz": self.tz,
             "features": list(self.features),
-            "band": {"coverage": self.coverage, "low": list(self.low), "high": list(self.high)},
+            "band": {
+                "coverage": self.coverage,
+                "low": list(self.low),
+                "high": list(self.high),
+                "spread_reference": self.spread_reference,
+            },
             "calendar": self.calendar.as_dict(),
             "model_type": self.model_type,
             "history": {"start": self.history_start, "values": list(self.history)},
@@ -93,12 +101,13 @@ class Manifest:
                 low=[float(v) for v in band["low"]],
                 high=[float(v) for v in band["high"]],
                 coverage=float(band.get("coverage", 0.8)),
+                spread_reference=_optional_float(band.get("spread_reference")),
                 calendar=Calendar.from_dict(d["calendar"]),
                 location=str(d.get("location", "")),
                 model_type=str(d.get("model_type", "")),
                 history_start=int(hist.get("start", 0)),
                 history=[None if v is None else float(v) for v in hist.get("values", [])],
-                busy_threshold=None if d.get("busy_threshold") is None else float(d["busy_threshold"]),
+                busy_threshold=_optional_float(d.get("busy_threshold")),
                 trained_at=str(d.get("trained_at", "")),
                 train_window=(str(window[0]), str(window[1])),
                 metrics=dict(d.get("metrics", {})),
@@ -106,6 +115,10 @@ class Manifest:
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelBundleError(f"malformed forecast manifest: {exc}") from None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def pack(manifest: Manifest, onnx_model: bytes) -> bytes:

@@ -251,13 +251,11 @@ def forecast(model: Model, counts: Mapping[int, float], now: datetime) -> Result
         x, base = ff.design(history, lh, m.calendar, ff.HISTORY_HOURS, ff.HORIZON_HOURS)
     except ff.FeatureError as exc:
         raise NoForecast(f"cannot build the model's features: {exc}") from None
-    p = model.raw(x)
     if len(m.low) == 0 or len(m.high) != len(m.low):
         raise NoForecast("the model bundle has no band offsets")
-    day = np.minimum(np.arange(ff.HORIZON_HOURS) // 24, len(m.low) - 1)
-    p10 = ff.counts(p + np.asarray(m.low)[day], base)
-    p50 = ff.counts(p, base)
-    p90 = ff.counts(p + np.asarray(m.high)[day], base)
+    widen = ff.spread_factor(ff.recent_spread(history, lh, ff.HISTORY_HOURS), m.spread_reference)
+    horizon = np.arange(1, ff.HORIZON_HOURS + 1)
+    p10, p50, p90 = ff.band(model.raw(x), base, horizon, m.low, m.high, widen)
     now_hour = ff.epoch_hour(now)
     # the hours of today: local midnight .. the next one
     z = ff.zone(m.tz)

@@ -224,6 +224,7 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
         low=model.low,
         high=model.high,
         coverage=model.coverage,
+        spread_reference=model.spread_reference,
         calendar=cal,
         history_start=s.end - len(hist),
         history=[None if np.isnan(v) else float(v) for v in hist],

@@ -95,7 +95,7 @@ def evaluate(
         r: Rows = rows(prep, origins[i : i + BATCH], end)
         if len(r.y) == 0:
             continue
-        p10, p50, p90 = model.quantiles(r.x, r.base, r.horizon)
+        p10, p50, p90 = model.quantiles(r)
         naive = seasonal_naive(s.values, r.origin, r.horizon)
         ok = ~np.isnan(naive)  # both methods on the same hours
         e = np.abs(p50 - r.y)[ok]

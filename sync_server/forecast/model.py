@@ -7,7 +7,9 @@ absolute-error loss learns the median of that ratio, so the P50 is a median fore
 rewards). The band comes from split conformal calibration: a first model fitted without the last
 part of the training period predicts that part; the empirical quantiles of its log errors, per day
 ahead, become the offsets of P10 and P90 around the final model (fitted on all of the training
-period). Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
+period). The offsets are measured in units of the recent spread (:func:`a2d.forecastfeatures.recent_spread`)
+and scaled by the spread before each forecast, so a restless week widens the band that calmer
+calibration weeks would have set too narrow. Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
 lockdowns — are found in the training counts and left out of training (:func:`exceptional_days`).
 """
 
@@ -89,12 +91,13 @@ class Rows:
     y: FloatArray
     origin: IntArray
     horizon: IntArray
+    spread: FloatArray  # the recent spread before each row's origin
 
 
 def rows(prep: Prepared, origins: Sequence[int] | IntArray, limit: int, need_target: bool = True) -> Rows:
     """Rows for ``origins`` whose target hour lies before index ``limit`` (and was counted)."""
     y = prep.series.values
-    xs, bs, ys, os_, hs = [], [], [], [], []
+    xs, bs, ys, os_, hs, ss = [], [], [], [], [], []
     hz = ff.HORIZON_HOURS
     for o in origins:
         o = int(o)
@@ -109,11 +112,18 @@ def rows(prep: Prepared, origins: Sequence[int] | IntArray, limit: int, need_tar
         ys.append(target[keep])
         os_.append(np.full(int(keep.sum()), o))
         hs.append(np.arange(1, hz + 1)[keep])
+        ss.append(np.full(int(keep.sum()), ff.recent_spread(y[:o], prep.lh, o)))
     if not xs:
         empty = np.empty((0, len(ff.FEATURES)))
-        return Rows(empty, np.empty(0), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
+        nothing = np.empty(0)
+        return Rows(empty, nothing, nothing, np.empty(0, np.int64), np.empty(0, np.int64), nothing)
     return Rows(
-        np.vstack(xs), np.concatenate(bs), np.concatenate(ys), np.concatenate(os_), np.concatenate(hs)
+        np.vstack(xs),
+        np.concatenate(bs),
+        np.concatenate(ys),
+        np.concatenate(os_),
+        np.concatenate(hs),
+        np.concatenate(ss),
     )
 
 
@@ -126,6 +136,8 @@ class Forecaster:
     low: list[float] = field(default_factory=list)  # per day ahead (0..13), log offset of P10
     high: list[float] = field(default_factory=list)  # of P90
     coverage: float = 0.8
+    #: the recent spread at which ``low`` and ``high`` hold (the calibration's median)
+    spread_reference: float | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -137,12 +149,10 @@ class Forecaster:
     def raw(self, x: FloatArray) -> FloatArray:
         return np.asarray(self.estimator.predict(self.matrix(x)), dtype=np.float64)
 
-    def quantiles(self, x: FloatArray, base: FloatArray, horizon: IntArray) -> tuple[FloatArray, ...]:
-        p = self.raw(x)
-        day = np.minimum((horizon - 1) // 24, len(self.low) - 1)
-        lo = np.asarray(self.low)[day]
-        hi = np.asarray(self.high)[day]
-        return ff.counts(p + lo, base), ff.counts(p, base), ff.counts(p + hi, base)
+    def quantiles(self, r: Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """P10, P50, P90 counts of the rows."""
+        factor = ff.spread_factor(r.spread, self.spread_reference)
+        return ff.band(self.raw(r.x), r.base, r.horizon, self.low, self.high, factor)
 
 
 def _used_columns(x: FloatArray) -> list[int]:
@@ -208,7 +218,7 @@ def _ordinary(prep: Prepared, r: Rows, days: IntArray) -> npt.NDArray[np.bool_]:
 
 
 def _select(r: Rows, keep: npt.NDArray[np.bool_]) -> Rows:
-    return Rows(r.x[keep], r.base[keep], r.y[keep], r.origin[keep], r.horizon[keep])
+    return Rows(r.x[keep], r.base[keep], r.y[keep], r.origin[keep], r.horizon[keep], r.spread[keep])
 
 
 def _estimator(settings: ModelSettings, n_rows: int) -> Any:
@@ -279,6 +289,10 @@ def fit(
     say(f"fitting the calibration model on {len(early_rows.y)} rows")
     first = _fit_one(early_rows, columns, settings)
     resid = np.log1p(late_rows.y) - late_rows.base - first.raw(late_rows.x)
+    # the residuals in units of the spread before their origin (its median is the unit)
+    known = late_rows.spread[~np.isnan(late_rows.spread)]
+    reference = float(np.median(known)) if known.size else None
+    resid = resid / ff.spread_factor(late_rows.spread, reference)
     day = (late_rows.horizon - 1) // 24
     alpha = (1 - settings.coverage) / 2
     low, high = [], []
@@ -291,7 +305,7 @@ def fit(
         high.append(max(float(np.quantile(r, 1 - alpha)), 0.0))
     say(f"fitting the model on {len(all_rows.y)} rows")
     model = _fit_one(all_rows, columns, settings)
-    model.low, model.high = low, high
+    model.low, model.high, model.spread_reference = low, high, reference
     log.info("trained on %d rows in %.1f s", len(all_rows.y), time.monotonic() - started)
     return model
 

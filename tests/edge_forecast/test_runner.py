@@ -17,6 +17,7 @@ from edge_agent.forecast import (
     ModelSource,
     NoForecast,
     NoModel,
+    Result,
     forecast,
     local_midnight,
     nowcast_factor,
@@ -66,6 +67,43 @@ def test_a_forecast_covers_today_and_13_more_days_with_an_ordered_band() -> None
     # the synthetic place is quiet at night and busy around noon, as the counts it learnt from
     night, noon = r.p50[3], r.p50[12]
     assert noon > 5 * night
+
+
+def test_a_restless_last_week_widens_the_band_on_the_device() -> None:
+    model = _model()
+    m = model.manifest
+    assert m.spread_reference is not None
+    now = _at(9)
+    calm = forecast(model, {}, now)
+    # the week before today strays from the model's history by random factors
+    rng = np.random.default_rng(4)
+    week = range(calm.origin - ff.WEEK, calm.origin)
+    known = [h for h in week if m.history[h - m.history_start] is not None]
+    counts = {
+        h: float(m.history[h - m.history_start] or 0.0) * float(np.exp(rng.normal(0, 0.5))) for h in known
+    }
+    restless = forecast(model, counts, now)
+    day = slice(10, 16)  # busy hours, where P10 is far from zero
+
+    def width(r: Result) -> ff.FloatArray:
+        return np.log1p(r.p90[day]) - np.log1p(r.p10[day])
+
+    ratio = width(restless) / width(calm)
+    assert np.all(ratio > 1.5), ratio
+    # the band of the same hours, scaled by the spread the device measured
+    assert np.allclose(ratio, ratio[0])
+
+
+def test_a_bundle_from_before_the_scaled_band_keeps_its_offsets() -> None:
+    model = _model()
+    d = model.manifest.as_dict()
+    del d["band"]["spread_reference"]
+    old = forecastwire.Manifest.from_dict(d)
+    assert old.spread_reference is None
+    r = forecast(Model(old, model.onnx, "file"), {}, _at(9))
+    day = slice(10, 16)
+    np.testing.assert_allclose(np.log1p(r.p90[day]) - np.log1p(r.p50[day]), old.high[0], rtol=1e-5)
+    np.testing.assert_allclose(np.log1p(r.p10[day]) - np.log1p(r.p50[day]), old.low[0], rtol=1e-5)
 
 
 def test_nowcast_factor() -> None:

@@ -72,6 +72,7 @@ def test_train_writes_and_publishes_a_signed_model_bundle(
     assert len(manifest.low) == 14 and all(
         lo <= 0 <= hi for lo, hi in zip(manifest.low, manifest.high, strict=True)
     )
+    assert manifest.spread_reference is not None and manifest.spread_reference > 0
     assert len(onnx_model) > 1000
     assert res["published"]["sha256"] == hashlib.sha256(content).hexdigest()
     assert cli.main(["bundle", "list", "--db", db, "--json"]) == 0

@@ -88,3 +88,28 @@ def test_hour_of_week_and_week_back_follow_the_wall_clock() -> None:
 def test_unknown_zone_is_a_feature_error() -> None:
     with pytest.raises(ff.FeatureError):
         ff.zone("Mars/Olympus")
+
+
+def test_recent_spread_measures_how_far_last_week_strayed() -> None:
+    start = ff.epoch_hour(datetime(2024, 5, 6, tzinfo=ZoneInfo("Europe/Berlin")))  # no DST change
+    n = 6 * ff.WEEK
+    lh = ff.local_hours(start, n, "Europe/Berlin")
+    shape = np.tile(np.arange(24, dtype=np.float64) * 10 + 5, n // 24)
+    assert ff.recent_spread(shape, lh, n) == pytest.approx(0.0)  # every week alike
+    restless = shape.copy()
+    restless[-ff.WEEK :: 2] *= np.e  # every other hour of the last week e times the usual
+    spread = ff.recent_spread(restless, lh, n)
+    # half the hours stray by log(e * c + 1) - log(c + 1), a little under 1 for these counts
+    assert 0.45 < spread < 0.5
+    gappy = shape.copy()
+    gappy[-ff.WEEK :] = np.nan
+    assert np.isnan(ff.recent_spread(gappy, lh, n))  # no last week, no spread
+    with pytest.raises(ff.FeatureError):
+        ff.recent_spread(shape, lh, n - 1)
+
+
+def test_spread_factor_scales_floors_and_falls_back_to_one() -> None:
+    assert ff.spread_factor(0.4, 0.2).tolist() == [2.0]
+    assert ff.spread_factor(np.array([0.1, np.nan]), 0.2).tolist() == [0.5, 1.0]
+    assert ff.spread_factor(0.0, 0.2).tolist() == [ff.SPREAD_FLOOR / 0.2]  # a flat week keeps a band
+    assert ff.spread_factor(0.4, None).tolist() == [1.0]  # a model from before the band was scaled

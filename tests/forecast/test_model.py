@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -64,7 +65,7 @@ def test_onnx_equals_scikit_learn_within_1e4(trained: tuple[Prepared, object]) -
 def test_band_and_median_are_ordered(trained: tuple[Prepared, object]) -> None:
     prep, model = trained
     r = rows(prep, prep.origins(synth.weeks(15), synth.weeks(16)), len(prep.series.values))
-    p10, p50, p90 = model.quantiles(r.x, r.base, r.horizon)  # type: ignore[attr-defined]
+    p10, p50, p90 = model.quantiles(r)  # type: ignore[attr-defined]
     assert np.all(p10 <= p50 + 1e-9) and np.all(p50 <= p90 + 1e-9)
     assert np.mean((r.y >= p10) & (r.y <= p90)) > 0.5
 
@@ -77,10 +78,30 @@ def test_adapts_to_a_level_shift_within_days(trained: tuple[Prepared, object]) -
     y = prep.series.values
     origin = int(prep.origins(shift_at + 72, shift_at + 96)[0])
     r = rows(prep, [origin], len(y))
-    _, p50, _ = model.quantiles(r.x, r.base, r.horizon)  # type: ignore[attr-defined]
+    _, p50, _ = model.quantiles(r)  # type: ignore[attr-defined]
     week = r.horizon <= 168
     err_model = np.abs(p50 - r.y)[week].sum() / r.y[week].sum()
     err_base = np.abs(np.expm1(r.base) - r.y)[week].sum() / r.y[week].sum()
     # the last four weeks still say "twice as many"; the model follows the last days instead
     assert err_base > 0.3, err_base
     assert err_model < 0.6 * err_base, (err_model, err_base)
+
+
+def test_band_widens_with_a_restless_week_that_calibration_never_saw() -> None:
+    # calm counts to train and calibrate on; from week 14 on every hour strays by a random factor,
+    # as a household's heating in winter strays from its summer
+    prep = _prepared(synth.weeks(18), seed=3)
+    y = prep.series.values
+    cut = synth.weeks(14)
+    rng = np.random.default_rng(11)
+    y[cut:] = np.round(y[cut:] * np.exp(rng.normal(0.0, 0.5, len(y) - cut)))
+    model = fit(prep, cut, FAST)
+    assert model.spread_reference is not None and model.spread_reference > 0
+    r = rows(prep, prep.origins(cut + ff.WEEK, synth.weeks(16)), len(y))
+    p10, _, p90 = model.quantiles(r)
+    scaled = float(np.mean((r.y >= p10) & (r.y <= p90)))
+    unscaled = replace(r, spread=np.full_like(r.spread, np.nan))  # factor 1: the calibration's band
+    q10, _, q90 = model.quantiles(unscaled)
+    fixed = float(np.mean((r.y >= q10) & (r.y <= q90)))
+    assert np.all(ff.spread_factor(r.spread, model.spread_reference) > 1.5)
+    assert fixed < 0.6 < 0.7 < scaled, (fixed, scaled)
