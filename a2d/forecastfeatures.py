@@ -41,9 +41,10 @@ LAG_WEEKS = 4
 HISTORY_HOURS = (LAG_WEEKS + 1) * WEEK + 48
 #: days a calendar distance feature counts up to
 NEAR_DAYS = 7
-#: the least recent spread (mean absolute log ratio) the band is scaled by, so a flat week cannot
-#: close it
+#: the least and the most recent spread (mean absolute log ratio) the band is scaled by: a flat week
+#: cannot close the band, and a week of a broken counter (zeros, or a burst) cannot blow it up
 SPREAD_FLOOR = 0.02
+SPREAD_CEILING = 1.0
 
 FEATURES: tuple[str, ...] = (
     "hour",
@@ -450,13 +451,14 @@ def recent_spread(history: FloatArray, lh: LocalHours, origin: int) -> float:
 
 
 def spread_factor(spread: float | FloatArray, reference: float | None) -> FloatArray:
-    """How much wider than at calibration the band is: ``spread / reference``, with the spread never
-    below :data:`SPREAD_FLOOR`; 1 where the spread is unknown or the model has no reference (a
-    bundle from before the band was scaled)."""
+    """How much wider than at calibration the band is: ``spread / reference``, with the spread held
+    within :data:`SPREAD_FLOOR` … :data:`SPREAD_CEILING`; 1 where the spread is unknown or the model
+    has no reference (a bundle from before the band was scaled)."""
     s = np.atleast_1d(np.asarray(spread, dtype=np.float64))
     if reference is None or not reference > 0:
         return np.ones_like(s)
-    return np.where(np.isnan(s), 1.0, np.maximum(s, SPREAD_FLOOR) / max(reference, SPREAD_FLOOR))
+    held = np.clip(s, SPREAD_FLOOR, SPREAD_CEILING)
+    return np.where(np.isnan(s), 1.0, held / float(np.clip(reference, SPREAD_FLOOR, SPREAD_CEILING)))
 
 
 def _log_ratio(a: FloatArray, b: FloatArray) -> float:

@@ -112,4 +112,5 @@ def test_spread_factor_scales_floors_and_falls_back_to_one() -> None:
     assert ff.spread_factor(0.4, 0.2).tolist() == [2.0]
     assert ff.spread_factor(np.array([0.1, np.nan]), 0.2).tolist() == [0.5, 1.0]
     assert ff.spread_factor(0.0, 0.2).tolist() == [ff.SPREAD_FLOOR / 0.2]  # a flat week keeps a band
+    assert ff.spread_factor(6.0, 0.2).tolist() == [ff.SPREAD_CEILING / 0.2]  # a week of zeros: bounded
     assert ff.spread_factor(0.4, None).tolist() == [1.0]  # a model from before the band was scaled
