@@ -61,6 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retention.health_days", 90, "days status/join events are kept (0 = forever)", int),
     Setting("retention.network_days", 30, "days ack/txack/log/location events are kept (0 = forever)", int),
     Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
+    Setting("retention.button_days", 400, "days presses from the buttons bridge are kept (0 = forever)", int),
+    Setting("retention.feedback_days", 400, "days kiosk votes are kept (0 = forever)", int),
+    Setting("retention.help_days", 30, "days kiosk help requests are kept (0 = forever)", int),
     Setting("sync.url", "", "the sync server, e.g. https://sync.offenburg.de; empty: no sync"),
     Setting("sync.token", "", "this device's token (prefer sync.token_file or A2D_SYNC_TOKEN)"),
     Setting("sync.token_file", "", "file holding this device's token"),
@@ -202,6 +205,9 @@ class EdgeConfig:
             "health": r["health_days"],
             "network": r["network_days"],
             "quarantine": r["quarantine_days"],
+            "button": r["button_days"],
+            "feedback": r["feedback_days"],
+            "help": r["help_days"],
         }
 
 

@@ -208,6 +208,11 @@ THINNING_ORDER: tuple[tuple[str, str], ...] = (
     ("uplink", " AND measurements NOT LIKE '%\"button_press\"%'"),
 )
 
+#: retention streams that are tables of their own, not events: stream -> (table, time column)
+RETAINED_TABLES: dict[str, tuple[str, str]] = {
+    "quarantine": ("quarantine", "received_at"),
+    "help": ("help_requests", "at"),
+}
 
 EVENT_COLUMNS = (
     "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
@@ -354,9 +359,11 @@ class Store:
     def prune(
         self, retention_days: dict[str, int], now: str | None = None, keep_unsynced: bool = False
     ) -> int:
-        """Delete events and quarantine rows older than their stream's retention; returns the count.
+        """Delete rows older than their stream's retention; returns the count.
 
-        With ``keep_unsynced`` an event the sync server has not acknowledged yet is kept however old.
+        The streams are those of the events (uplink, health, network, button, feedback) and the
+        tables in :data:`RETAINED_TABLES` (quarantined input, help requests). With
+        ``keep_unsynced`` an event the sync server has not acknowledged yet is kept however old.
         """
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
         removed = 0
@@ -365,8 +372,9 @@ class Store:
                 if days <= 0:
                     continue
                 cutoff = timeutil.iso(now_dt - timedelta(days=days))
-                if stream == "quarantine":
-                    cur = db.execute("DELETE FROM quarantine WHERE received_at < ?", (cutoff,))
+                if stream in RETAINED_TABLES:
+                    table, column = RETAINED_TABLES[stream]
+                    cur = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))  # noqa: S608
                 else:
                     cur = db.execute(
                         "DELETE FROM events WHERE received_at < ? AND stream = ?"

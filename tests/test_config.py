@@ -87,7 +87,9 @@ def test_minimal_config_gets_every_default() -> None:
             assert cfg.get(s.key) == s.default, s.key
     assert cfg.get("mqtt.protocol") == "3.1.1"
     assert cfg.get("mqtt.tls") is False
-    assert cfg.retention_days() == {"uplink": 400, "health": 90, "network": 30, "quarantine": 30}
+    assert cfg.retention_days() == {
+        "uplink": 400, "health": 90, "network": 30, "quarantine": 30, "button": 400, "feedback": 400, "help": 30,
+    }  # fmt: skip
 
 
 def test_load_reads_the_file(tmp_path: Path, clean_env: None) -> None:

@@ -199,6 +199,35 @@ def test_retention_removes_only_expired_rows_of_each_stream(ingest: Ingest) -> N
     assert removed == 1 and events(ingest) == []
 
 
+def test_votes_presses_and_help_requests_expire_as_the_transparency_records_say(tmp_path: Path) -> None:
+    from a2d.localapi import HelpRequest, Vote
+    from edge_agent.config import parse
+    from edge_agent.localapi import helpdesk, votes
+    from edge_agent.store import EVENT_COLUMNS
+
+    retention = parse({"device": {"id": "ov-test"}}, env={}).retention_days()
+    store = Store(tmp_path / "e.db")
+    asked = "2026-01-10T09:00:00Z"
+    press = {"key": "press:box-1:7", "source": "bridge", "kind": "press", "stream": "button",
+             "received_at": asked, "stored_at": asked, "decoded": "{}", "decode_errors": "[]",
+             "measurements": "[]", "meta": "{}"}  # fmt: skip
+    with store.atomic() as db:
+        assert votes.store(db, Vote("v-1", "kiosk-1", "poll-1", "gut", asked), asked)
+        assert helpdesk.open_request(db, HelpRequest("h-1", "kiosk-1", asked, "ausweis"))
+        store.insert_events(db, [[press.get(c) for c in EVENT_COLUMNS]])
+
+    def left() -> tuple[int, int, int]:
+        streams = dict(store.db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream").fetchall())
+        helps = store.db.execute("SELECT COUNT(*) FROM help_requests").fetchone()[0]
+        return streams.get("feedback", 0), streams.get("button", 0), helps
+
+    assert store.prune(retention, now="2026-02-08T00:00:00Z") == 0 and left() == (1, 1, 1)
+    assert store.prune(retention, now="2026-02-10T00:00:00Z") == 1 and left() == (1, 1, 0)  # 30 days
+    assert store.prune(retention, now="2027-02-13T00:00:00Z") == 0 and left() == (1, 1, 0)  # 399 days
+    assert store.prune(retention, now="2027-02-15T00:00:00Z") == 2 and left() == (0, 0, 0)  # 401 days
+    store.close()
+
+
 def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
     s = Store(tmp_path / "e.db")
     names = [r[0] for r in s.db.execute("SELECT name FROM migrations")]
