@@ -6,6 +6,8 @@ opened itself (the CLI does, so a bad ``--db`` is a one-line error; tests do, to
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from a2d import __version__, logs
 from a2d.syncwire import WireError
 
+from . import retention
 from .body import BodyError
 from .config import ServerSettings
 from .db import Database, Unavailable, open_database
@@ -51,9 +54,13 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database if database is not None else await run_in_threadpool(open_and_migrate, settings)
         app.state.db = db
+        pruning = asyncio.create_task(retention.run(db, settings.retention_days, once), name="a2d-retention")
         try:
             yield
         finally:
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
             app.state.db = None
             if database is None:
                 await run_in_threadpool(db.close)

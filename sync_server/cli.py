@@ -20,7 +20,7 @@ from a2d.commandline import with_example
 from a2d.errors import KnownError
 from a2d.timeutil import utc_now
 
-from . import bundle_commands, config, registry
+from . import bundle_commands, config, registry, retention
 from .db import Database, Device, StoredRecord, open_database
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ EXAMPLES = {
     "device rotate-token": "a2d server device rotate-token edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
     "admin-token": "a2d server admin-token --db sqlite:////var/lib/a2d/server.db",
     "events": "a2d server events --db sqlite:////var/lib/a2d/server.db --device edge-rathaus-1 --json",
+    "prune": "a2d server prune --config /etc/a2d/server.toml",
     "signing-key": "a2d server signing-key --key /var/lib/a2d/signing.key",
     "bundle": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db",
     "bundle publish": "a2d server bundle publish content kiosk-content.zip --db sqlite:////var/lib/a2d/server.db "
@@ -102,6 +103,11 @@ def parser() -> argparse.ArgumentParser:
     _common(ev, "one JSON object per line: device_id, record_id, stream, ts, received_at, payload")
     ev.add_argument("--device", help="only this device's records")
     ev.add_argument("--limit", type=int, help="at most this many")
+
+    prune = add(
+        sub, "prune", "prune", "delete the records past their retention now (the server does it hourly)"
+    )
+    _common(prune, "print {stream: records removed} as JSON")
 
     key = add(
         sub,
@@ -178,6 +184,11 @@ def main(argv: Sequence[str]) -> int:
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
             _say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
+        elif args.command == "prune":
+            removed = retention.prune(db, settings.retention_days)
+            kept = ", ".join(f"{k} {d} days" for k, d in sorted(settings.retention_days.items()) if d > 0)
+            text = ", ".join(f"{k}: {n}" for k, n in sorted(removed.items())) or "nothing"
+            _say(args.json, removed, f"removed {text} (retention: {kept or 'forever'})")
         else:
             _events(db.records(args.device, args.limit), args.json)
     finally:

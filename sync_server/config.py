@@ -7,7 +7,7 @@ Precedence, highest first: command-line flag, environment variable, config file,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,25 @@ SETTINGS: tuple[Setting, ...] = (
         "(e.g. Stadt Offenburg, Offenburg.digital)",
     ),
     Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
+    Setting("retention.uplink_days", 400, "days single uplink records are kept (0 = forever)", int),
+    Setting("retention.health_days", 90, "days status and join records are kept (0 = forever)", int),
+    Setting(
+        "retention.network_days",
+        30,
+        "days acks, logs, locations and downlink reports are kept (0 = forever)",
+        int,
+    ),
+    Setting("retention.button_days", 400, "days single button presses are kept (0 = forever)", int),
+    Setting("retention.feedback_days", 400, "days single kiosk votes are kept (0 = forever)", int),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
+
+#: the retention settings' defaults, stream -> days
+RETENTION_DEFAULTS = {
+    s.key.removeprefix("retention.").removesuffix("_days"): int(s.default)
+    for s in SETTINGS
+    if s.key.startswith("retention.")
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,8 @@ class ServerSettings:
     opendata_attribution: str = ""
     opendata_max_rows: int = 100000
     log_level: str = "info"
+    #: stream -> days its single records are kept (0 = forever); hourly aggregates stay
+    retention_days: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
 
 
 def load(
@@ -84,4 +103,5 @@ def load(
     values = resolve(data, SETTINGS, where, environ() if env is None else env)
     server, log = values["server"], values["log"]
     server = {**server, **{k: v for k, v in flags.items() if v is not None}}
-    return ServerSettings(log_level=log["level"], **server)
+    retention = {key.removesuffix("_days"): days for key, days in values["retention"].items()}
+    return ServerSettings(log_level=log["level"], retention_days=retention, **server)

@@ -7,13 +7,16 @@ it. Methods are synchronous and thread-safe: the web app calls them from worker 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from a2d.errors import KnownError
 
 from ._hourly import Hourly, Reading, Tally, Window
+
+#: record numbers one delete statement of :meth:`Database.prune_records` covers
+PRUNE_CHUNK = 20_000
 
 
 class DatabaseError(KnownError):
@@ -144,6 +147,60 @@ class Database(ABC):
     @abstractmethod
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         """Stored records in the order they arrived, streamed (not loaded at once)."""
+
+    def prune_records(self, cutoffs: Mapping[str, str]) -> dict[str, int]:
+        """Delete the records of each stream received before its cutoff (ISO time); per stream, how
+        many went. The hourly aggregates and feedback tallies they were counted into stay.
+
+        Records arrive in the order of their ``received_at`` (to within the seconds two uploads
+        overlap), so the last record old enough is found by a binary search over the arrival order
+        and the delete walks that prefix only, in chunks of :data:`PRUNE_CHUNK` so that uploads are
+        never held up for long, and from where this process's last prune of the stream ended. No
+        index on ``received_at`` is needed (nor written with every record).
+        """
+        marks: dict[str, int] = self.__dict__.setdefault("_prune_marks", {})
+        removed: dict[str, int] = {}
+        first = self._arrival_from(0)
+        for stream, cutoff in cutoffs.items():
+            last = self._last_arrival_before(cutoff)
+            if first is None or last is None:
+                continue
+            lo, n = max(first[0], marks.get(stream, 0) + 1), 0
+            while lo <= last:
+                hi = min(lo + PRUNE_CHUNK - 1, last)
+                n += self._delete_records(stream, lo, hi)
+                lo = hi + 1
+            marks[stream] = last
+            if n:
+                removed[stream] = n
+        return removed
+
+    def _last_arrival_before(self, cutoff: str) -> int | None:
+        """The largest arrival number of a record received before ``cutoff``, if any."""
+        first = self._arrival_from(0)
+        if first is None or first[1] >= cutoff:
+            return None
+        lo, hi = first[0], self._last_arrival()  # lo: a record before the cutoff; none after hi
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            at = self._arrival_from(mid)
+            if at is not None and at[0] <= hi and at[1] < cutoff:
+                lo = at[0]
+            else:  # no record in mid..hi, or the first of them (and so all) is recent
+                hi = mid - 1
+        return lo
+
+    @abstractmethod
+    def _arrival_from(self, number: int) -> tuple[int, str] | None:
+        """(arrival number, received_at) of the first record at or after arrival ``number``."""
+
+    @abstractmethod
+    def _last_arrival(self) -> int:
+        """The largest arrival number held (0 when there are no records)."""
+
+    @abstractmethod
+    def _delete_records(self, stream: str, first: int, last: int) -> int:
+        """Delete the records of ``stream`` with arrival numbers ``first..last``; how many went."""
 
     @abstractmethod
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:

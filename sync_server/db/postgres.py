@@ -206,6 +206,26 @@ class PostgresDatabase(Database):
             for row in cur:
                 yield StoredRecord(*row)
 
+    # the arrival number of a record is its identity column seq
+    def _arrival_from(self, number: int) -> tuple[int, str] | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT seq, received_at FROM records WHERE seq >= %s ORDER BY seq LIMIT 1", (number,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def _last_arrival(self) -> int:
+        with self._conn() as conn:
+            row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
+        return int(row[0]) if row else 0
+
+    def _delete_records(self, stream: str, first: int, last: int) -> int:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "DELETE FROM records WHERE seq BETWEEN %s AND %s AND stream = %s", (first, last, stream)
+            )
+            return cur.rowcount
+
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
         with self._conn() as conn:
             conn.execute(

@@ -244,6 +244,29 @@ class SQLiteDatabase(Database):
             finally:
                 cur.close()
 
+    # the arrival number of a record is its rowid
+    def _arrival_from(self, number: int) -> tuple[int, str] | None:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT rowid, received_at FROM records WHERE rowid >= ? ORDER BY rowid LIMIT 1", (number,)
+            ).fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def _last_arrival(self) -> int:
+        return int(
+            self._read(lambda c: c.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0])
+        )
+
+    def _delete_records(self, stream: str, first: int, last: int) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM records WHERE rowid BETWEEN ? AND ? AND stream = ?", (first, last, stream)
+            )
+            return cur.rowcount
+
+        return self._writer.call(delete)
+
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
         def store(conn: sqlite3.Connection) -> None:
             conn.execute(

@@ -1,0 +1,57 @@
+"""Retention: single records older than their stream's ``retention.<stream>_days`` are deleted.
+
+What the transparency records promise citizens ("single answers at most 400 days, totals
+indefinitely") holds on the server too: the hourly aggregates and feedback tallies a record was
+counted into stay; the record itself goes. A running server prunes at start and then hourly;
+``a2d server prune`` does it once (for cron, or before a backup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from starlette.concurrency import run_in_threadpool
+
+from a2d import logs, timeutil
+
+from .db import Database, DatabaseError
+
+log = logging.getLogger(__name__)
+
+#: seconds between two retention runs of a running server
+INTERVAL_S = 3600.0
+
+
+def cutoffs(retention_days: Mapping[str, int], now: str) -> dict[str, str]:
+    """Stream -> the ISO time before which its records go; streams kept forever (0 days) are left out."""
+    at = timeutil.parse(now)
+    return {
+        stream: timeutil.iso(at - timedelta(days=days)) for stream, days in retention_days.items() if days > 0
+    }
+
+
+def prune(db: Database, retention_days: Mapping[str, int], now: str | None = None) -> dict[str, int]:
+    """Delete what is past its retention; per stream, how many records went (logged when any)."""
+    removed = db.prune_records(cutoffs(retention_days, now or timeutil.utc_now()))
+    if removed:
+        log.info(
+            "retention removed %d records (%s)",
+            sum(removed.values()),
+            ", ".join(f"{stream} {n}" for stream, n in sorted(removed.items())),
+        )
+    return removed
+
+
+async def run(db: Database, retention_days: Mapping[str, int], once: logs.Once) -> None:
+    """Prune now and every :data:`INTERVAL_S` until cancelled; a failing run is logged once."""
+    while True:
+        try:
+            await run_in_threadpool(prune, db, retention_days)
+        except DatabaseError as exc:
+            once.failed("retention", "retention could not prune: %s", exc)
+        else:
+            once.recovered("retention", "retention prunes again")
+        await asyncio.sleep(INTERVAL_S)

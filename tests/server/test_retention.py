@@ -1,0 +1,107 @@
+"""Retention on the server: single records go after their stream's days, the tallies stay."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from a2d.timeutil import iso
+from sync_server import cli, config, retention
+from sync_server.app import create_app
+from sync_server.config import RETENTION_DEFAULTS, ServerSettings
+from sync_server.db import Database, Reading, Window
+from sync_server.db import _base as db_base
+
+from ..conftest import wait_for
+
+START = datetime(2025, 1, 1, 9, tzinfo=UTC)
+NOW = "2026-08-01T00:00:00.000000Z"
+STREAMS = ("feedback", "uplink", "network", "health")
+WHOLE = Window("2024-01-01T00:00:00Z", "2027-01-01T00:00:00Z")
+
+
+def _fill(db: Database, days: int = 570) -> list[tuple[str, str, str]]:
+    """One record a day, received in arrival order, the streams taking turns; each feedback record
+    carries a press. Returns (record_id, stream, received_at) of each."""
+    out = []
+    for day in range(days):
+        at = iso(START + timedelta(days=day))
+        rid, stream = f"r{day}", STREAMS[day % len(STREAMS)]
+        press = Reading(
+            "edge-1", rid, "24e1", "Smiley", "button_press", "count", "gut", at[:13] + ":00:00Z", 1.0
+        )
+        db.store_records([("edge-1", rid, stream, at, "{}", at)], [press] if stream == "feedback" else [])
+        out.append((rid, stream, at))
+    return out
+
+
+def _held(db: Database) -> set[str]:
+    return {r.record_id for r in db.records()}
+
+
+def test_each_stream_loses_exactly_its_old_records_and_the_tallies_stay(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_base, "PRUNE_CHUNK", 7)  # many small deletes, as on a large database
+    made = _fill(db)
+    presses = sum(t.presses for t in db.feedback_tallies(WHOLE, 100))
+    days = {**RETENTION_DEFAULTS, "health": 0}  # health kept forever
+    cut = retention.cutoffs(days, NOW)
+    removed = retention.prune(db, days, NOW)
+    gone = {rid for rid, stream, at in made if stream in cut and at < cut[stream]}
+    assert _held(db) == {rid for rid, _, _ in made} - gone
+    assert removed == {s: sum(1 for _, st, at in made if st == s and at < cut[s]) for s in removed}
+    assert removed["network"] > removed["uplink"] > 0 and "health" not in removed
+    assert sum(t.presses for t in db.feedback_tallies(WHOLE, 100)) == presses  # totals indefinitely
+    assert retention.prune(db, days, NOW) == {}  # nothing left to do
+
+
+def test_gaps_in_the_arrival_order_do_not_hide_old_records(db: Database) -> None:
+    made = _fill(db, 120)
+    # the network records (every fourth) are gone already: the arrival numbers have gaps
+    retention.prune(db, {"network": 1}, NOW)
+    later = iso(START + timedelta(days=100))
+    removed = db.prune_records({"feedback": later, "uplink": later})
+    old = [(rid, s) for rid, s, at in made if at < later and s in ("feedback", "uplink")]
+    assert removed == {
+        "feedback": sum(s == "feedback" for _, s in old),
+        "uplink": sum(s == "uplink" for _, s in old),
+    }
+    assert not _held(db) & {rid for rid, _ in old}
+
+
+def test_the_server_prunes_when_it_starts(db: Database, db_url: str) -> None:
+    _fill(db, 40)  # all of it more than a year old
+    kept = ServerSettings(db=db_url, retention_days={"uplink": 0, "feedback": 0, "network": 0, "health": 0})
+    with TestClient(create_app(kept, db)) as c:
+        assert c.get("/api/v1/healthz").status_code == 200
+    assert len(_held(db)) == 40
+    health_forever = ServerSettings(db=db_url, retention_days={**RETENTION_DEFAULTS, "health": 0})
+    with TestClient(create_app(health_forever, db)):
+        wait_for(
+            lambda: _held(db) == {f"r{d}" for d in range(40) if STREAMS[d % 4] == "health"}, what="pruned"
+        )
+
+
+def test_prune_command_reports_per_stream(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(db, 8)
+    assert cli.main(["prune", "--db", db_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"feedback": 2, "health": 2, "network": 2, "uplink": 2}
+    assert cli.main(["prune", "--db", db_url]) == 0
+    assert capsys.readouterr().out.startswith(
+        "removed nothing (retention: button 400 days, feedback 400 days"
+    )
+
+
+def test_retention_days_come_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    toml = tmp_path / "server.toml"
+    toml.write_text("[retention]\nfeedback_days = 30\nnetwork_days = 0\n")
+    settings = config.load(toml, env={"A2D_RETENTION_UPLINK_DAYS": "10"})
+    assert settings.retention_days == {**RETENTION_DEFAULTS, "feedback": 30, "network": 0, "uplink": 10}
+    assert "network" not in retention.cutoffs(settings.retention_days, NOW)  # 0: kept forever
