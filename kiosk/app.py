@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.metrics import dp
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.widget import Widget
 
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 HEAVY_MODULES = ("qrcode", "zeroconf", "kiosk.client", "kiosk.speech", "urllib.request", "sqlite3")
 TICK_S = 0.5
 REFRESH_S = 30.0
+#: a window narrower or lower than this (dp) gets the narrow layout (800 x 480, 1024 x 600, 1280 x 720)
+NARROW_BELOW_DP = (1100, 760)
 WORKER_THREAD = "a2d-kiosk-ui"
 
 
@@ -237,7 +240,8 @@ class Kiosk:
     def ui(self) -> Ui:
         visit = self.session.visit
         self.translator.lang = visit.lang
-        return Ui(theme(visit.high_contrast), visit.lang, visit.large_text, self.translator, self)
+        narrow = Window.width < dp(NARROW_BELOW_DP[0]) or Window.height < dp(NARROW_BELOW_DP[1])
+        return Ui(theme(visit.high_contrast), visit.lang, visit.large_text, self.translator, self, narrow)
 
     def text_in(self, msgid: str, lang: str) -> str:
         return self.translator.text(msgid, lang)

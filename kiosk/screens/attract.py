@@ -109,18 +109,20 @@ class WipedPage(Page):
     def build(self) -> Widget:
         ui = self.ui
         bg = ui.theme.header_bg
-        root = _TouchAnywhere(
-            orientation="vertical", bg=rgba(bg), spacing=dp(24), padding=[dp(60), 0, dp(60), dp(80)]
-        )
+        gap = 12 if ui.narrow else 24
+        root = _TouchAnywhere(orientation="vertical", bg=rgba(bg), spacing=dp(gap),
+                              padding=[dp(60), 0, dp(60), dp(gap * 3 if ui.narrow else 80)])  # fmt: skip
         root.bind(on_release=lambda *_: ui.act.start())
         root.add_widget(_vorlesen(self, bg))
         root.add_widget(Widget())
         message = N_("Ihre Eingaben wurden gelöscht")
         lines = [(code, ui.act.text_in(message, code)) for code in UI_LANGUAGES]
-        root.add_widget(Icon("lock", ui.theme.on_header, 96, line_dp=4, pos_hint={"center_x": 0.5}))
+        root.add_widget(Icon("lock", ui.theme.on_header, 64 if ui.narrow else 96, line_dp=4,
+                             pos_hint={"center_x": 0.5}))  # fmt: skip
+        first, others = ("heading", "tile") if ui.narrow else ("huge", "heading")
         for i, (_code, text) in enumerate(lines):
             root.add_widget(
-                Text(ui, text, role="huge" if i == 0 else "heading", on=bg, bold=i == 0, halign="center")
+                Text(ui, text, role=first if i == 0 else others, on=bg, bold=i == 0, halign="center")
             )
         hint = ui.act.text_in("Zum Weitermachen berühren Sie den Bildschirm.", ui.lang)
         root.add_widget(Text(ui, hint, role="body", on=bg, halign="center"))

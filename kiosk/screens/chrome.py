@@ -15,7 +15,9 @@ from .widgets import Box, Tap, Text, Ui, rgba
 
 
 def header(ui: Ui, *, can_go_back: bool, speaking: bool) -> Box:
-    """Zurück · Start … DE FR EN · Vorlesen · Einstellungen (every target ≥ 64 dp)."""
+    """Zurück · Start … DE FR EN · Vorlesen · Einstellungen (every target ≥ 64 dp); on a narrow
+    screen without DE FR EN, which the settings page offers as well."""
+    ui = ui.navigation()
     theme, act, tr = ui.theme, ui.act, ui.tr
     bg = theme.header_bg
     bar = Box(
@@ -33,7 +35,7 @@ def header(ui: Ui, *, can_go_back: bool, speaking: bool) -> Box:
         bar.add_widget(button(tr("Zurück"), "back", act.back, "back"))
     bar.add_widget(button(tr("Start"), "home", lambda: act.go("home"), "start"))
     bar.add_widget(Widget())
-    for code in UI_LANGUAGES:
+    for code in () if ui.narrow else UI_LANGUAGES:
         chosen = ui.lang == code
         bar.add_widget(button(code.upper(), "", partial(act.set_lang, code), f"chip-{code}",
                               kind="selected" if chosen and theme.name == "high_contrast" else "header"))  # fmt: skip
@@ -60,7 +62,10 @@ class IdlePrompt(AnchorLayout):
         scrim = _Scrim(bg=rgba(theme.scrim, 0.72 if theme.name == "normal" else 0.9))
         scrim.bind(on_release=lambda *_: ui.act.keep_going())
         self.add_widget(scrim)
-        card = Box(orientation="vertical", size_hint=(None, None), width=dp(760), padding=dp(36), spacing=dp(24),
+        from kivy.core.window import Window
+
+        width = min(dp(760), Window.width - dp(48))
+        card = Box(orientation="vertical", size_hint=(None, None), width=width, padding=dp(36), spacing=dp(24),
                    bg=rgba(theme.card), outline=rgba(theme.border), radius=dp(20))  # fmt: skip
         card.bind(minimum_height=card.setter("height"))
         self.ui = ui

@@ -14,7 +14,7 @@ from kivy.uix.widget import Widget
 from ..views import poll, thanks
 from .base import Page
 from .icons import Face, Icon
-from .widgets import Box, Tap, Text, column, heading, para, rgba, scroll
+from .widgets import Box, Tap, Text, column, equal_heights, heading, para, rgba, scroll
 
 
 class _Meter(Widget):
@@ -56,15 +56,22 @@ class FeedbackPage(Page):
         bg = theme.background
         page = column(ui, para(ui, view.counter, bg, muted=True), heading(ui, view.question, bg), spacing=28)
         if view.kind == "smiley":
-            row = GridLayout(cols=len(view.choices), spacing=dp(16), size_hint_y=None)
+            row = GridLayout(cols=len(view.choices), spacing=dp(8 if ui.narrow else 16), size_hint_y=None)
             row.bind(minimum_height=row.setter("height"))
+            faces: list[Tap] = []
             for c in view.choices:
-                face = Face(c.level, theme.smileys[c.level], theme.text if theme.name == "normal" else (0, 0, 0), 110,
-                            pos_hint={"center_x": 0.5})  # fmt: skip
-                row.add_widget(Tap(ui, c.label, partial(ui.act.vote, p.id, c.id), kind="card", vertical=True,
-                                   icon=face, role="body", min_dp=190, name=f"choice-{c.id}"))  # fmt: skip
+                face = Face(c.level, theme.smileys[c.level], theme.text if theme.name == "normal" else (0, 0, 0),
+                            80 if ui.narrow else 110, pos_hint={"center_x": 0.5})  # fmt: skip
+                tap = Tap(ui, c.label, partial(ui.act.vote, p.id, c.id), kind="card", vertical=True, icon=face,
+                          role="small" if ui.narrow else "body", min_dp=150 if ui.narrow else 190,
+                          name=f"choice-{c.id}")  # fmt: skip
+                if ui.narrow:
+                    tap.padding = [dp(6), dp(10)]
+                faces.append(tap)
+                row.add_widget(tap)
+            equal_heights(faces)
         else:
-            row = GridLayout(cols=1 if ui.large else 2, spacing=dp(16), size_hint_y=None)
+            row = GridLayout(cols=1 if ui.room < 3 else 2, spacing=dp(16), size_hint_y=None)
             row.bind(minimum_height=row.setter("height"))
             for c in view.choices:
                 row.add_widget(Tap(ui, c.label, partial(ui.act.vote, p.id, c.id), kind="card", halign="left",

@@ -31,7 +31,7 @@ class HomePage(Page):
         view = home(ui.act.pack, ui.lang, ui.tr)
         self.spoken = view.spoken
         page = column(ui, heading(ui, view.heading, theme.background), padding=24, spacing=18)
-        tiles = _grid(2 if ui.large else 3)
+        tiles = _grid(ui.room)
         icon_color = theme.accent if theme.name == "high_contrast" else theme.primary_bg
         taps = []
         for tile in view.tiles:

@@ -31,7 +31,9 @@ class LotsenPinPage(Page):
         title = ui.tr("Lotsen-Modus: PIN eingeben")
         self.spoken = title
         page = column(ui, padding=0, spacing=14)
-        page.padding = [dp(320), dp(20)]
+        from kivy.core.window import Window
+
+        page.padding = [max(dp(24), (Window.width - dp(640)) / 2), dp(20)]  # a column of 640 dp, centred
         page.add_widget(Text(ui, title, role="heading", on=bg, bold=True, halign="center"))
         self.dots = Text(ui, "\u00a0", role="heading", on=bg, bold=True, halign="center")
         self.message = Text(ui, self.params.get("message", ""), role="body", on=bg, halign="center")

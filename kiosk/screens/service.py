@@ -29,13 +29,21 @@ class ServicePage(Page):
         bg = theme.background
         title_row = BoxLayout(size_hint_y=None, spacing=dp(20))
         title_row.add_widget(
-            Icon(view.icon, theme.accent if theme.name == "high_contrast" else theme.primary_bg, 64)
+            Icon(
+                view.icon,
+                theme.accent if theme.name == "high_contrast" else theme.primary_bg,
+                48 if ui.narrow else 64,
+            )
         )
-        title = heading(ui, view.title, bg)
+        title = heading(ui, view.title, bg, role="tile" if ui.narrow and ui.large else "heading")
         title_row.add_widget(title)
         title.bind(height=lambda *_: setattr(title_row, "height", max(dp(64), title.height)))
-        text = column(ui, title_row, para(ui, view.summary, bg, role="tile"), para(ui, view.body, bg),
-                      padding=32, spacing=18)  # fmt: skip
+        text = column(ui, title_row, para(ui, view.summary, bg, role="tile"), padding=32, spacing=18)
+        help_tap = Tap(ui, view.help, lambda: ui.act.call_help(s.id), kind="alert",
+                       icon=Icon("help", theme.on_alert, 36), name="help")  # fmt: skip
+        if ui.narrow:  # no room under the QR code: help comes right after the summary
+            text.add_widget(help_tap)
+        text.add_widget(para(ui, view.body, bg))
         if view.bring:
             text.add_widget(heading(ui, view.bring_heading, bg, role="tile"))
             for item in view.bring:
@@ -48,23 +56,27 @@ class ServicePage(Page):
             text.add_widget(para(ui, view.where, bg))
         text.add_widget(para(ui, view.updated, bg, muted=True, role="small"))
 
-        side = Box(orientation="vertical", size_hint_x=None, width=dp(420), padding=dp(24), spacing=dp(16),
+        side_dp = 300 if ui.narrow else 420
+        # on a narrow screen the card scrolls (its height follows its content) rather than clip
+        side = Box(fit=ui.narrow, orientation="vertical", padding=dp(16 if ui.narrow else 24), spacing=dp(16),
                    bg=rgba(theme.card), outline=rgba(theme.border), radius=dp(16))  # fmt: skip
-        side.add_widget(Text(ui, view.qr_hint, role="body" if ui.large else "tile", on=theme.card, bold=True,
-                             halign="center"))  # fmt: skip
-        qr_dp = 270 if ui.large else 320
+        hint_role = "small" if ui.narrow else "body" if ui.large else "tile"
+        side.add_widget(Text(ui, view.qr_hint, role=hint_role, on=theme.card, bold=True, halign="center"))
+        qr_dp = 190 if ui.narrow else 270 if ui.large else 320
         holder = AnchorLayout(size_hint_y=None, height=dp(qr_dp + 10))
         holder.add_widget(QrCode(view.url, qr_dp))
         side.add_widget(holder)
         side.add_widget(Text(ui, view.url.removeprefix("https://"), role="small", on=theme.card, fg=theme.muted,
                              halign="center"))  # fmt: skip
-        side.add_widget(Widget())
-        side.add_widget(Tap(ui, view.help, lambda: ui.act.call_help(s.id), kind="alert",
-                            icon=Icon("help", theme.on_alert, 36), name="help"))  # fmt: skip
+        if not ui.narrow:
+            side.add_widget(Widget())
+            side.add_widget(help_tap)
 
         row = BoxLayout(spacing=dp(8), padding=[0, 0, dp(24), dp(24)])
         row.add_widget(scroll(text))
-        right = BoxLayout(orientation="vertical", size_hint_x=None, width=dp(420), padding=[0, dp(24), 0, 0])
-        right.add_widget(side)
+        right = BoxLayout(
+            orientation="vertical", size_hint_x=None, width=dp(side_dp), padding=[0, dp(24), 0, 0]
+        )
+        right.add_widget(scroll(side) if ui.narrow else side)
         row.add_widget(right)
         return row

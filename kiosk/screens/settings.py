@@ -58,7 +58,7 @@ class SettingsPage(Page):
                               (view.volume_options[1], False, lambda: act.change_volume(+10))]))  # fmt: skip
         for title, name, options in sections:
             page.add_widget(heading(ui, title, bg, role="tile"))
-            cols = 2 if ui.large and len(options) > 2 else len(options)
+            cols = 2 if ui.room < 3 and len(options) > 2 else len(options)
             page.add_widget(_options(ui, name, options, cols))
         page.add_widget(Widget(size_hint_y=None, height=dp(12)))
         end = GridLayout(cols=2, spacing=dp(16), size_hint_y=None)

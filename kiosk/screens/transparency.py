@@ -28,14 +28,15 @@ class TransparencyPage(Page):
         self.spoken = view.spoken
         bg = theme.background
         side = column(ui, heading(ui, view.heading, bg, role="tile"), para(ui, view.intro, bg, muted=True,
-                      role="small"), padding=24, spacing=14)  # fmt: skip
+                      role="small"), padding=16 if ui.narrow else 24, spacing=14)  # fmt: skip
         for rid, title in view.titles:
-            side.add_widget(Tap(ui, title, partial(ui.act.go, "transparency", record=rid), halign="left",
-                                kind="selected" if rid == view.selected else "secondary", role="body", name=f"record-{rid}"))  # fmt: skip
-        left = BoxLayout(size_hint_x=None, width=dp(380 if not ui.large else 500))
+            side.add_widget(Tap(ui.navigation(), title, partial(ui.act.go, "transparency", record=rid), halign="left",
+                                kind="selected" if rid == view.selected else "secondary",
+                                role="small" if ui.narrow else "body", name=f"record-{rid}"))  # fmt: skip
+        left = BoxLayout(size_hint_x=None, width=dp(300 if ui.narrow else 500 if ui.large else 380))
         left.add_widget(scroll(side))
 
-        grid = GridLayout(cols=1 if ui.large else 2, spacing=dp(16), size_hint_y=None)
+        grid = GridLayout(cols=1 if ui.room < 3 else 2, spacing=dp(16), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         shape_color = theme.accent if theme.name == "high_contrast" else theme.primary_bg
         cards: list[Box] = []

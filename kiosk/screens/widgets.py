@@ -26,17 +26,33 @@ FONT_BOLD = "data/fonts/Roboto-Bold.ttf"
 
 
 class Ui:
-    """What a screen needs to draw itself: colours, language, text size and the controller."""
+    """What a screen needs to draw itself: colours, language, text size and the controller.
 
-    def __init__(self, theme: Theme, lang: str, large: bool, tr: Callable[[str], str], act: Any) -> None:
+    ``narrow``: the screen is small (a 7" 800 × 480 panel): pages lay out fewer columns, the
+    header leaves the language choice to the settings page, the QR code shrinks to fit.
+    """
+
+    def __init__(self, theme: Theme, lang: str, large: bool, tr: Callable[[str], str], act: Any,
+                 narrow: bool = False) -> None:  # fmt: skip
         self.theme = theme
         self.lang = lang
         self.large = large
+        self.narrow = narrow
         self.tr = tr
         self.act = act  #: the app controller (kiosk.app.Kiosk): go(), back(), vote(), ...
 
     def font(self, role: str) -> float:
         return float(sp(font_sp(role, self.large)))
+
+    def navigation(self) -> Ui:
+        """The Ui for navigation (the header, a list of pages) on a narrow screen with large text:
+        with the normal text size, which fits where the large one would break words."""
+        return Ui(self.theme, self.lang, False, self.tr, self.act, self.narrow) if self.narrow else self
+
+    @property
+    def room(self) -> int:
+        """Columns of cards a page has room for: 3, 2 with large text or a narrow screen, 1 with both."""
+        return 3 - int(self.large) - int(self.narrow)
 
 
 def rgba(rgb: RGB, alpha: float = 1.0) -> list[float]:

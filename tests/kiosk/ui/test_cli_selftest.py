@@ -50,3 +50,19 @@ def test_selftest_report_and_screenshots(
     shot = Image.open(tmp_path / "out" / screens["service-de-high_contrast"]["png"])
     assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
     assert not (tmp_path / "cache").exists(), "the selftest wrote into the kiosk's cache"
+
+
+def test_a_7_inch_panel_gets_a_layout_that_fits(window: Any, tmp_path: Path) -> None:
+    """800 x 480, the Raspberry Pi touch display: every screen, language and theme, large text too."""
+    cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache"), "A2D_KIOSK_DISPLAY_WIDTH": "800",
+                          "A2D_KIOSK_DISPLAY_HEIGHT": "480"})  # fmt: skip
+    try:
+        report = selftest.run(cfg, tmp_path / "out")
+    finally:
+        window.size = (1280, 800)
+    summary = report["summary"]
+    assert report["window"] == [800, 480] and summary["screenshots"] >= 80
+    assert summary["clipped_labels"] == 0 and summary["broken_words"] == [], summary
+    assert summary["smallest_target_dp"] >= 48 and summary["lowest_contrast"] >= 4.5
+    shot = Image.open(tmp_path / "out" / report["screens"]["service-de-normal"]["png"])
+    assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
