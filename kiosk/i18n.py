@@ -1,13 +1,17 @@
-"""The kiosk's own words in German, French and English: gettext catalogs, compiled here.
+"""The kiosk's own words in German, French, English and Leichte Sprache: gettext catalogs, compiled here.
 
 The catalogs are ``kiosk/locale/<lang>/LC_MESSAGES/kiosk.po``; the msgids are the German text.
 :func:`compile_po` turns a ``.po`` file into the binary ``.mo`` format that the standard library's
 :mod:`gettext` reads, so no gettext tools are needed on a Pi; :class:`Translator` compiles into a
-cache directory when a ``.mo`` is missing or older than its ``.po``. Leichte Sprache (``ls``) uses
-the German catalog: it changes the content texts, which come from the content pack.
+cache directory when a ``.mo`` is missing or older than its ``.po``.
+
+Leichte Sprache (``ls``, easy-to-read German) has a catalog of its own, so a visit in ``ls`` gets
+the kiosk's buttons, prompts and headings in Leichte Sprache as well as the content pack's texts.
+It is no header or attract-screen language (:data:`UI_LANGUAGES`): a visitor picks it in the
+settings, which offer it only when the content pack has it.
 
 Code marks every UI string with ``tr(msgid)`` (or ``N_(msgid)`` for a table of strings translated
-later); a test checks that each of them is in all three catalogs.
+later); a test checks that each of them is in every catalog (:data:`CATALOGS`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from pathlib import Path
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "kiosk"
+#: the languages of the attract screen and the header's chips
 UI_LANGUAGES = ("de", "fr", "en")
+#: every language with a catalog of the kiosk's own words
+CATALOGS = (*UI_LANGUAGES, "ls")
 #: how each language names itself (never translated)
 LANGUAGE_NAMES = {"de": "Deutsch", "fr": "Français", "en": "English", "ls": "Leichte Sprache"}
 
@@ -31,8 +38,8 @@ def N_(msgid: str) -> str:  # noqa: N802 (the gettext convention)
 
 
 def ui_language(lang: str) -> str:
-    """The catalog that serves a screen language (``ls`` → ``de``)."""
-    return lang if lang in UI_LANGUAGES else "de"
+    """The catalog that serves a screen language (German for a language without one)."""
+    return lang if lang in CATALOGS else "de"
 
 
 def _unquote(token: str, where: str) -> str:

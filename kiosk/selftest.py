@@ -42,17 +42,18 @@ SCREENS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("lotsen", "lotsen", {}),
 )
 _PAGES = {shot: (page, params) for shot, page, params in SCREENS}
-#: extra shots: Leichte Sprache and large text (normal theme)
+#: extra shots (normal theme): every screen in Leichte Sprache but the attract screen (which shows
+#: German, French and English only), and large text
 EXTRA: tuple[tuple[str, str, bool], ...] = (
-    ("home", "ls", False),
-    ("service", "ls", False),
-    ("poll-smiley", "ls", False),
+    *((shot, "ls", False) for shot, _page, _params in SCREENS if shot != "attract"),
     ("home", "de", True),
     ("service", "de", True),
     ("poll-choice", "fr", True),
     ("transparency", "de", True),
     ("settings", "en", True),
     ("prompt", "de", True),
+    ("poll-smiley", "de", True),
+    ("lotsen", "fr", True),
 )
 
 

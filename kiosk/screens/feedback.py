@@ -56,7 +56,9 @@ class FeedbackPage(Page):
         bg = theme.background
         page = column(ui, para(ui, view.counter, bg, muted=True), heading(ui, view.question, bg), spacing=28)
         if view.kind == "smiley":
-            row = GridLayout(cols=len(view.choices), spacing=dp(8 if ui.narrow else 16), size_hint_y=None)
+            # five in a row; on a narrow screen with large text three, then two
+            cols = len(view.choices) if ui.room > 1 else min(3, len(view.choices))
+            row = GridLayout(cols=cols, spacing=dp(8 if ui.narrow else 16), size_hint_y=None)
             row.bind(minimum_height=row.setter("height"))
             faces: list[Tap] = []
             for c in view.choices:

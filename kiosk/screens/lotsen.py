@@ -96,7 +96,7 @@ class LotsenPage(Page):
             card.add_widget(Text(ui, line, on=theme.card))
         left.add_widget(card)
         left.add_widget(heading(ui, tr("Sprache für die Person am Gerät"), bg, role="tile"))
-        langs = GridLayout(cols=2, spacing=dp(12), size_hint_y=None)
+        langs = GridLayout(cols=2 if ui.room > 1 else 1, spacing=dp(12), size_hint_y=None)
         langs.bind(minimum_height=langs.setter("height"))
         for code in [c for c in ("de", "fr", "en", "ls") if c != "ls" or "ls" in act.pack.languages]:
             langs.add_widget(Tap(ui, LANGUAGE_NAMES[code], partial(act.lotsen_set_language, code),

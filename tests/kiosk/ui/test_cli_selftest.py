@@ -47,6 +47,7 @@ def test_selftest_report_and_screenshots(
         assert entry["min_target_dp"] >= 48 and entry["clipped"] == [] and entry["spoken"]
         assert entry["min_contrast"] >= (7.0 if entry["theme"] == "high_contrast" else 4.5)
     assert screens["prompt-fr-normal"]["spoken"].startswith("Avez-vous besoin de plus de temps")
+    assert "Das bringen Sie mit:" in screens["service-ls-normal"]["spoken"]  # the kiosk's words in ls
     shot = Image.open(tmp_path / "out" / screens["service-de-high_contrast"]["png"])
     assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
     assert not (tmp_path / "cache").exists(), "the selftest wrote into the kiosk's cache"
@@ -62,6 +63,8 @@ def test_a_7_inch_panel_gets_a_layout_that_fits(window: Any, tmp_path: Path) -> 
         window.size = (1280, 800)
     summary = report["summary"]
     assert report["window"] == [800, 480] and summary["screenshots"] >= 80
+    # Leichte Sprache is longer than German: every screen but the attract screen is checked in it too
+    assert {f"{shot}-ls-normal" for shot, _page, _params in selftest.SCREENS[1:]} <= set(report["screens"])
     assert summary["clipped_labels"] == 0 and summary["broken_words"] == [], summary
     assert summary["smallest_target_dp"] >= 48 and summary["lowest_contrast"] >= 4.5
     shot = Image.open(tmp_path / "out" / report["screens"]["service-de-normal"]["png"])

@@ -232,4 +232,10 @@ def test_language_chip_and_leichte_sprache(make_kiosk: Callable[..., Any]) -> No
     tap(find(k.root, "done"))
     assert k.page.name == "home"
     assert contentpack.pick(pack.services[0].title, "ls") in texts(k.root)
-    assert "Willkommen! Was möchten Sie tun?" in texts(k.root)  # the kiosk's own words: German
+    # the kiosk's own words in Leichte Sprache too (shown and read aloud), not their German msgids
+    shown = texts(k.root)
+    assert "Was sammelt dieses Gerät?" in shown and "Was erfasst dieses Gerät?" not in shown
+    assert "Tippen Sie auf ein Feld. Dann sehen Sie mehr." in k.page.spoken
+    tap(find(k.root, "tile-" + pack.services[0].id))
+    assert "Das bringen Sie mit" in texts(k.root) and "Das brauchen Sie" not in texts(k.root)
+    assert "Das bringen Sie mit:" in k.page.spoken

@@ -1,5 +1,5 @@
-"""The kiosk's own words: every string the code uses is in all three catalogs; our .mo compiler
-produces what the standard library's gettext reads."""
+"""The kiosk's own words: every string the code uses is in every catalog (German, French, English
+and Leichte Sprache); our .mo compiler produces what the standard library's gettext reads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.i18n import UI_LANGUAGES, Translator, compile_mo, parse_po, po_path
+from kiosk.i18n import CATALOGS, UI_LANGUAGES, Translator, compile_mo, parse_po, po_path, ui_language
 
 KIOSK = Path(__file__).resolve().parents[3] / "kiosk"
 #: tr("..."), ui.tr("..."), N_("..."), text_in("...", lang), self.translator("...")
@@ -32,7 +32,7 @@ def test_the_scan_finds_the_strings() -> None:
     assert len(ids) > 60
 
 
-@pytest.mark.parametrize("lang", UI_LANGUAGES)
+@pytest.mark.parametrize("lang", CATALOGS)
 def test_every_msgid_used_is_translated(lang: str) -> None:
     catalog = parse_po(po_path(lang).read_text(encoding="utf-8"))
     missing = sorted(m for m in used_msgids() if not catalog.get(m))
@@ -41,7 +41,7 @@ def test_every_msgid_used_is_translated(lang: str) -> None:
     assert not unused, f"{lang} has entries no code uses: {unused}"
 
 
-@pytest.mark.parametrize("lang", UI_LANGUAGES)
+@pytest.mark.parametrize("lang", CATALOGS)
 def test_placeholders_survive_translation(lang: str) -> None:
     for msgid, msgstr in parse_po(po_path(lang).read_text(encoding="utf-8")).items():
         assert set(re.findall(r"{\w+}", msgid)) == set(re.findall(r"{\w+}", msgstr)), (lang, msgid)
@@ -64,8 +64,38 @@ def test_translator_compiles_into_its_cache_and_serves_each_language(tmp_path: P
     tr = Translator("fr", tmp_path)
     assert tr("Berühren Sie den Bildschirm") == "Touchez l'écran"
     assert tr.text("Berühren Sie den Bildschirm", "en") == "Touch the screen"
-    assert tr.text("Berühren Sie den Bildschirm", "ls") == "Berühren Sie den Bildschirm"
-    assert (tmp_path / "locale" / "fr" / "LC_MESSAGES" / "kiosk.mo").exists()
+    assert tr.text("Berühren Sie den Bildschirm", "ls") == "Tippen Sie auf den Bildschirm"
+    assert tr.text("Berühren Sie den Bildschirm", "xx") == "Berühren Sie den Bildschirm"  # no catalog: German
+    for lang in ("fr", "en", "ls"):
+        assert (tmp_path / "locale" / lang / "LC_MESSAGES" / "kiosk.mo").exists()
+
+
+def test_leichte_sprache_has_a_catalog_of_its_own_but_no_header_chip() -> None:
+    assert CATALOGS == (*UI_LANGUAGES, "ls") and UI_LANGUAGES == ("de", "fr", "en")
+    assert ui_language("ls") == "ls" and ui_language("de") == "de" and ui_language("xx") == "de"
+    ls = parse_po(po_path("ls").read_text(encoding="utf-8"))
+    changed = [m for m, s in ls.items() if m and s != m]
+    assert len(changed) > len(ls) // 2, "most German UI texts need easier words"
+    assert ls["Rechtsgrundlage"] == "Welches Gesetz erlaubt das?"
+
+
+#: what Leichte Sprache leaves out: abbreviations (units too) and the hard words it replaces
+NOT_IN_LEICHTE_SPRACHE = re.compile(
+    r"\{\w+\} (?:s|min)\b|\bz\. ?B\.|\bKI\b|\bbzw\.|\busw\.|\bca\.|\bje\b|\bpro\b|anonym|\bSensor"
+)
+IDLE = "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} s alles gelöscht."
+
+
+def test_leichte_sprache_spells_things_out_in_short_sentences() -> None:
+    ls = parse_po(po_path("ls").read_text(encoding="utf-8"))
+    de = parse_po(po_path("de").read_text(encoding="utf-8"))
+    assert NOT_IN_LEICHTE_SPRACHE.search(de[IDLE]), "the check finds what German writes"
+    hard = {m: s for m, s in ls.items() if m and NOT_IN_LEICHTE_SPRACHE.search(s)}
+    assert not hard, hard
+    assert "in {seconds} Sekunden" in ls[IDLE]
+    for msgid, msgstr in ls.items():
+        for sentence in re.split(r"(?<=[.!?:])\s+", msgstr if msgid else ""):
+            assert len(sentence.split()) <= 12, (msgid, sentence)
 
 
 def test_a_broken_catalog_names_the_line() -> None:

@@ -37,7 +37,9 @@ def test_service_detail_has_everything_and_its_date(pack, tmp_path: Path) -> Non
     fr = views.service(s, "fr", tr_for("fr", tmp_path))
     assert fr.title == s.title["fr"] and fr.updated.startswith("Mis à jour le ")
     ls = views.service(s, "ls", tr_for("ls", tmp_path))
-    assert ls.title == s.title["ls"] and ls.bring_heading == "Das brauchen Sie"
+    assert ls.title == s.title["ls"] and ls.bring_heading == "Das bringen Sie mit"  # the ls catalog's words
+    assert ls.where_heading == "Wo ist das?" and ls.updated == "Diese Seite ist vom " + de.updated[7:] + "."
+    assert "Das bringen Sie mit:" in ls.spoken and "Das brauchen Sie" not in ls.spoken
     assert all(item in de.spoken for item in de.bring)
 
 
