@@ -52,6 +52,8 @@ class Manifest:
     #: the recent spread (:func:`a2d.forecastfeatures.recent_spread`) at which ``low`` and ``high``
     #: hold; None: use them as they are
     spread_reference: float | None = None
+    #: the share of the model's output (its correction of the base) a forecast takes
+    shrink: float = 1.0
     location: str = ""
     model_type: str = "gradient boosting (scikit-learn HistGradientBoostingRegressor, absolute error) in ONNX"
     history_start: int = 0  # epoch hour of history[0]
@@ -70,6 +72,7 @@ class Manifest:
             "location": self.location,
             "tz": self.tz,
             "features": list(self.features),
+            "shrink": self.shrink,
             "band": {
                 "coverage": self.coverage,
                 "low": list(self.low),
@@ -98,6 +101,7 @@ class Manifest:
                 version=str(d["version"]),
                 tz=str(d["tz"]),
                 features=[str(f) for f in d["features"]],
+                shrink=float(d.get("shrink", 1.0)),
                 low=[float(v) for v in band["low"]],
                 high=[float(v) for v in band["high"]],
                 coverage=float(band.get("coverage", 0.8)),

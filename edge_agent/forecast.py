@@ -255,7 +255,7 @@ def forecast(model: Model, counts: Mapping[int, float], now: datetime) -> Result
         raise NoForecast("the model bundle has no band offsets")
     widen = ff.spread_factor(ff.recent_spread(history, lh, ff.HISTORY_HOURS), m.spread_reference)
     horizon = np.arange(1, ff.HORIZON_HOURS + 1)
-    p10, p50, p90 = ff.band(model.raw(x), base, horizon, m.low, m.high, widen)
+    p10, p50, p90 = ff.band(m.shrink * model.raw(x), base, horizon, m.low, m.high, widen)
     now_hour = ff.epoch_hour(now)
     # the hours of today: local midnight .. the next one
     z = ff.zone(m.tz)

@@ -225,6 +225,7 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
         high=model.high,
         coverage=model.coverage,
         spread_reference=model.spread_reference,
+        shrink=model.shrink,
         calendar=cal,
         history_start=s.end - len(hist),
         history=[None if np.isnan(v) else float(v) for v in hist],

@@ -4,8 +4,12 @@ For every local midnight of the training period (the origin) and every hour 1–
 the features of :func:`a2d.forecastfeatures.design` (built from the counts before the origin only)
 and the target ``log1p(count) - base``. scikit-learn's ``HistGradientBoostingRegressor`` with the
 absolute-error loss learns the median of that ratio, so the P50 is a median forecast (what MASE
-rewards). The band comes from split conformal calibration: a first model fitted without the last
-part of the training period predicts that part; the empirical quantiles of its log errors, per day
+rewards). A first model fitted without the last part of the training period predicts that part
+(the holdout). On it the model's correction of the base is **shrunk** by the weight ``w`` in 0…1
+that forecasts the holdout best (``expm1(base + w · output)``): a series the model cannot learn
+much from (a short one, or one whose past does not carry over) falls back towards the mean of the
+last four same hours of the week instead of being made worse. The band comes from split conformal
+calibration on the same holdout: the empirical quantiles of its log errors, per day
 ahead, become the offsets of P10 and P90 around the final model (fitted on all of the training
 period). The offsets are measured in units of the recent spread (:func:`a2d.forecastfeatures.recent_spread`)
 and scaled by the spread before each forecast, so a restless week widens the band that calmer
@@ -43,6 +47,8 @@ EXCEPTIONAL_WINDOW = 182
 EXCEPTIONAL_MIN_DAYS = 28
 #: never leave out more than this share of the training rows (the exceptional would be the rule)
 EXCEPTIONAL_MAX_SHARE = 0.5
+#: the weights tried for the model's correction of the base (see :func:`fit`)
+SHRINK_STEPS = np.linspace(0.0, 1.0, 21)
 
 
 class ModelError(KnownError):
@@ -138,6 +144,8 @@ class Forecaster:
     coverage: float = 0.8
     #: the recent spread at which ``low`` and ``high`` hold (the calibration's median)
     spread_reference: float | None = None
+    #: how much of the estimator's correction of the base the forecast takes (fitted on the holdout)
+    shrink: float = 1.0
 
     @property
     def feature_names(self) -> list[str]:
@@ -152,7 +160,7 @@ class Forecaster:
     def quantiles(self, r: Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
         """P10, P50, P90 counts of the rows."""
         factor = ff.spread_factor(r.spread, self.spread_reference)
-        return ff.band(self.raw(r.x), r.base, r.horizon, self.low, self.high, factor)
+        return ff.band(self.shrink * self.raw(r.x), r.base, r.horizon, self.low, self.high, factor)
 
 
 def _used_columns(x: FloatArray) -> list[int]:
@@ -288,7 +296,10 @@ def fit(
             log.info("%d exceptional days would leave out too many rows: training on all", len(skip))
     say(f"fitting the calibration model on {len(early_rows.y)} rows")
     first = _fit_one(early_rows, columns, settings)
-    resid = np.log1p(late_rows.y) - late_rows.base - first.raw(late_rows.x)
+    held_out = first.raw(late_rows.x)
+    shrink = best_shrink(held_out, late_rows)
+    say(f"the model's correction counts {shrink:.0%} (what forecast the holdout best)")
+    resid = np.log1p(late_rows.y) - late_rows.base - shrink * held_out
     # the residuals in units of the spread before their origin (its median is the unit)
     known = late_rows.spread[~np.isnan(late_rows.spread)]
     reference = float(np.median(known)) if known.size else None
@@ -305,9 +316,17 @@ def fit(
         high.append(max(float(np.quantile(r, 1 - alpha)), 0.0))
     say(f"fitting the model on {len(all_rows.y)} rows")
     model = _fit_one(all_rows, columns, settings)
-    model.low, model.high, model.spread_reference = low, high, reference
+    model.low, model.high, model.spread_reference, model.shrink = low, high, reference, shrink
     log.info("trained on %d rows in %.1f s", len(all_rows.y), time.monotonic() - started)
     return model
+
+
+def best_shrink(output: FloatArray, r: Rows) -> float:
+    """The weight of :data:`SHRINK_STEPS` whose forecasts ``expm1(base + w · output)`` have the least
+    absolute error on the rows ``r`` (ties: the larger weight)."""
+    errors = [float(np.abs(ff.counts(w * output, r.base) - r.y).mean()) for w in SHRINK_STEPS]
+    best = min(errors)
+    return float(max(w for w, e in zip(SHRINK_STEPS, errors, strict=True) if e <= best * (1 + 1e-9)))
 
 
 def seasonal_naive(y: FloatArray, origin: IntArray, horizon: IntArray) -> FloatArray:

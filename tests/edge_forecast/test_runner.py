@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,12 +99,29 @@ def test_a_bundle_from_before_the_scaled_band_keeps_its_offsets() -> None:
     model = _model()
     d = model.manifest.as_dict()
     del d["band"]["spread_reference"]
+    del d["shrink"]
     old = forecastwire.Manifest.from_dict(d)
-    assert old.spread_reference is None
+    assert old.spread_reference is None and old.shrink == 1.0
     r = forecast(Model(old, model.onnx, "file"), {}, _at(9))
     day = slice(10, 16)
     np.testing.assert_allclose(np.log1p(r.p90[day]) - np.log1p(r.p50[day]), old.high[0], rtol=1e-5)
     np.testing.assert_allclose(np.log1p(r.p10[day]) - np.log1p(r.p50[day]), old.low[0], rtol=1e-5)
+
+
+def test_the_device_takes_the_share_of_the_correction_the_bundle_says() -> None:
+    model = _model()
+    now = _at(9)
+    origin = local_midnight(now, TZ)
+    first = origin - ff.HISTORY_HOURS
+    from edge_agent.forecast import series_before
+
+    history = series_before(model.manifest, {}, first, origin)
+    lh = ff.local_hours(first, ff.HISTORY_HOURS + ff.HORIZON_HOURS, TZ)
+    x, base = ff.design(history, lh, model.manifest.calendar, ff.HISTORY_HOURS)
+    for shrink in (0.0, 0.5, 1.0):
+        m = Model(dataclasses.replace(model.manifest, shrink=shrink), model.onnx, "file")
+        r = forecast(m, {}, now)
+        np.testing.assert_allclose(r.p50, ff.counts(shrink * model.raw(x), base), rtol=1e-5)
 
 
 def test_nowcast_factor() -> None:

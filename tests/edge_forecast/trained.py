@@ -50,7 +50,7 @@ def trained() -> Trained:
     manifest = forecastwire.Manifest(
         series="testplatz", version="test-1", tz=synth.TZ, location="Testplatz", features=model.feature_names,
         low=model.low, high=model.high, coverage=model.coverage, calendar=cal,
-        spread_reference=model.spread_reference,
+        spread_reference=model.spread_reference, shrink=model.shrink,
         history_start=s.end - len(hist), history=[float(v) for v in hist],
         busy_threshold=float(np.quantile(values[-8 * ff.WEEK :], 0.9)), trained_at="2026-01-01T00:00:00Z",
         transparency=TRANSPARENCY,

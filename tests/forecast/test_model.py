@@ -10,7 +10,7 @@ import pytest
 
 from a2d import forecastfeatures as ff
 from sync_server.forecast import calendar, export, series
-from sync_server.forecast.model import ModelSettings, Prepared, fit, rows
+from sync_server.forecast.model import ModelSettings, Prepared, Rows, best_shrink, fit, rows
 
 from . import synth
 
@@ -83,6 +83,7 @@ def test_adapts_to_a_level_shift_within_days(trained: tuple[Prepared, object]) -
     err_model = np.abs(p50 - r.y)[week].sum() / r.y[week].sum()
     err_base = np.abs(np.expm1(r.base) - r.y)[week].sum() / r.y[week].sum()
     # the last four weeks still say "twice as many"; the model follows the last days instead
+    assert model.shrink >= 0.5  # the holdout showed the corrections to be worth taking
     assert err_base > 0.3, err_base
     assert err_model < 0.6 * err_base, (err_model, err_base)
 
@@ -105,3 +106,29 @@ def test_band_widens_with_a_restless_week_that_calibration_never_saw() -> None:
     fixed = float(np.mean((r.y >= q10) & (r.y <= q90)))
     assert np.all(ff.spread_factor(r.spread, model.spread_reference) > 1.5)
     assert fixed < 0.6 < 0.7 < scaled, (fixed, scaled)
+
+
+def test_the_correction_weight_is_what_forecast_the_holdout_best() -> None:
+    rng = np.random.default_rng(2)
+    base = np.log1p(rng.uniform(50, 500, 4000))
+    output = rng.normal(0, 0.4, 4000)
+    r = Rows(np.empty((4000, 0)), base, np.expm1(base + 0.35 * output), np.zeros(4000, np.int64),
+             np.ones(4000, np.int64), np.full(4000, np.nan))  # fmt: skip
+    assert best_shrink(output, r) == pytest.approx(0.35)
+    assert best_shrink(np.zeros(4000), r) == 1.0  # no difference: the model is trusted
+
+
+def test_a_model_with_nothing_to_learn_falls_back_towards_the_base() -> None:
+    # the same week again and again under heavy noise: the mean of the last four weeks is the best
+    # one can do, and a model fitted on six weeks only learns the noise
+    prep = _prepared(synth.weeks(10), seed=4)
+    y = prep.series.values
+    rng = np.random.default_rng(8)
+    y[:] = np.round(y * np.exp(rng.normal(0, 0.45, len(y))))
+    cut = synth.weeks(8)
+    model = fit(prep, cut, FAST)
+    assert model.shrink < 0.6
+    r = rows(prep, prep.origins(cut, synth.weeks(9)), len(y))
+    _, p50, _ = model.quantiles(r)
+    full = ff.counts(model.raw(r.x), r.base)
+    assert np.abs(p50 - r.y).mean() < np.abs(full - r.y).mean()
