@@ -159,6 +159,8 @@ class Database(ABC):
         index on ``received_at`` is needed (nor written with every record).
         """
         marks: dict[str, int] = self.__dict__.setdefault("_prune_marks", {})
+        if any(mark > self._last_arrival() for mark in marks.values()):
+            marks.clear()  # the newest records went too: SQLite may hand their numbers out again
         removed: dict[str, int] = {}
         first = self._arrival_from(0)
         for stream, cutoff in cutoffs.items():

@@ -8,12 +8,15 @@ rewards). A first model fitted without the last part of the training period pred
 (the holdout). On it the model's correction of the base is **shrunk** by the weight ``w`` in 0…1
 that forecasts the holdout best (``expm1(base + w · output)``): a series the model cannot learn
 much from (a short one, or one whose past does not carry over) falls back towards the mean of the
-last four same hours of the week instead of being made worse. The band comes from split conformal
-calibration on the same holdout: the empirical quantiles of its log errors, per day
-ahead, become the offsets of P10 and P90 around the final model (fitted on all of the training
-period). The offsets are measured in units of the recent spread (:func:`a2d.forecastfeatures.recent_spread`)
-and scaled by the spread before each forecast, so a restless week widens the band that calmer
-calibration weeks would have set too narrow. Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
+last four same hours of the week instead of being made worse.
+
+The band comes from split conformal calibration on the same holdout: the empirical quantiles of its
+log errors, per day ahead, become the offsets of P10 and P90 around the final model (fitted on all
+of the training period). The offsets are measured in units of the recent spread
+(:func:`a2d.forecastfeatures.recent_spread`) and scaled by the spread before each forecast, so a
+restless week widens the band that calmer calibration weeks would have set too narrow.
+
+Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
 lockdowns — are found in the training counts and left out of training (:func:`exceptional_days`).
 """
 

@@ -105,3 +105,15 @@ def test_retention_days_come_from_the_file_and_the_environment(tmp_path: Path) -
     settings = config.load(toml, env={"A2D_RETENTION_UPLINK_DAYS": "10"})
     assert settings.retention_days == {**RETENTION_DEFAULTS, "feedback": 30, "network": 0, "uplink": 10}
     assert "network" not in retention.cutoffs(settings.retention_days, NOW)  # 0: kept forever
+
+
+def test_records_after_everything_was_pruned_are_pruned_in_their_turn(db: Database) -> None:
+    _fill(db, 12)
+    assert (
+        sum(retention.prune(db, {"uplink": 1, "feedback": 1, "network": 1, "health": 1}, NOW).values()) == 12
+    )
+    # the table is empty: SQLite may number the next records as it did the pruned ones
+    made = _fill(db, 8)
+    later = iso(START + timedelta(days=5))
+    removed = db.prune_records({"feedback": later})
+    assert removed == {"feedback": sum(1 for _, s, at in made if s == "feedback" and at < later)}
