@@ -249,6 +249,7 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
         "size": len(content),
         "onnx_max_abs_diff": diff,
         "onnx_ms_336h": round(ms, 3),
+        "shrink": model.shrink,
         "features": model.feature_names,
         "published": published,
     }

@@ -57,6 +57,7 @@ class Evaluation:
             "scale": round(self.scale, 4),
             "mase_by_day_ahead": [round(v, 4) for v in self.mase_by_day],
             "fit_seconds": round(self.fit_seconds, 1),
+            "shrink": self.model.shrink,
             "features": self.columns,
         }
 

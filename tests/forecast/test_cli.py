@@ -39,6 +39,7 @@ def test_evaluate_prints_the_figures_as_json(counts_csv: Path, capsys: pytest.Ca
     assert res["n_forecasts"] == 14
     assert 0 < res["mase"] < res["mase_seasonal_naive"]
     assert 0 <= res["coverage_p10_p90"] <= 1
+    assert 0 <= res["shrink"] <= 1
     assert "forecasting from 14 origins" in out.err  # progress goes to stderr
 
 
