@@ -22,6 +22,7 @@ from edge_agent.forecast import (
     forecast,
     local_midnight,
     nowcast_factor,
+    series_before,
 )
 from edge_agent.store import Store
 
@@ -42,16 +43,18 @@ def _at(hour_local: int) -> datetime:
     return now.replace(hour=hour_local, minute=30, second=0, microsecond=0).astimezone(UTC)
 
 
-def test_onnx_on_the_device_equals_the_trained_model() -> None:
-    model = _model()
-    now = _at(9)
+def _features_today(model: Model, now: datetime) -> tuple[ff.FloatArray, ff.FloatArray]:
+    """(features, base) of a forecast from today's midnight with the bundle's own counts only."""
     origin = local_midnight(now, TZ)
     first = origin - ff.HISTORY_HOURS
-    from edge_agent.forecast import series_before
-
     history = series_before(model.manifest, {}, first, origin)
     lh = ff.local_hours(first, ff.HISTORY_HOURS + ff.HORIZON_HOURS, TZ)
-    x, _base = ff.design(history, lh, model.manifest.calendar, ff.HISTORY_HOURS)
+    return ff.design(history, lh, model.manifest.calendar, ff.HISTORY_HOURS)
+
+
+def test_onnx_on_the_device_equals_the_trained_model() -> None:
+    model = _model()
+    x, _base = _features_today(model, _at(9))
     device = model.raw(x)
     server = trained().forecaster.raw(x)
     assert device.shape == (ff.HORIZON_HOURS,)
@@ -111,13 +114,7 @@ def test_a_bundle_from_before_the_scaled_band_keeps_its_offsets() -> None:
 def test_the_device_takes_the_share_of_the_correction_the_bundle_says() -> None:
     model = _model()
     now = _at(9)
-    origin = local_midnight(now, TZ)
-    first = origin - ff.HISTORY_HOURS
-    from edge_agent.forecast import series_before
-
-    history = series_before(model.manifest, {}, first, origin)
-    lh = ff.local_hours(first, ff.HISTORY_HOURS + ff.HORIZON_HOURS, TZ)
-    x, base = ff.design(history, lh, model.manifest.calendar, ff.HISTORY_HOURS)
+    x, base = _features_today(model, now)
     for shrink in (0.0, 0.5, 1.0):
         m = Model(dataclasses.replace(model.manifest, shrink=shrink), model.onnx, "file")
         r = forecast(m, {}, now)
