@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from a2d import retention
 from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
 from a2d.localapi import DEFAULT_PORT as DEFAULT_API_PORT
 
@@ -57,12 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("store.min_free_mb", 256, "below this much free disk the full-disk policy thins the outbox", int),
-    Setting("retention.uplink_days", 400, "days uplink events are kept (0 = forever)", int),
-    Setting("retention.health_days", 90, "days status/join events are kept (0 = forever)", int),
-    Setting("retention.network_days", 30, "days ack/txack/log/location events are kept (0 = forever)", int),
+    *retention.settings(),
     Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
-    Setting("retention.button_days", 400, "days presses from the buttons bridge are kept (0 = forever)", int),
-    Setting("retention.feedback_days", 400, "days kiosk votes are kept (0 = forever)", int),
     Setting("retention.help_days", 30, "days kiosk help requests are kept (0 = forever)", int),
     Setting("sync.url", "", "the sync server, e.g. https://sync.offenburg.de; empty: no sync"),
     Setting("sync.token", "", "this device's token (prefer sync.token_file or A2D_SYNC_TOKEN)"),

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from a2d.config import Setting, environ, read_toml, resolve
+from a2d.retention import defaults as retention_defaults
+from a2d.retention import settings as retention_settings
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -54,25 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(e.g. Stadt Offenburg, Offenburg.digital)",
     ),
     Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
-    Setting("retention.uplink_days", 400, "days single uplink records are kept (0 = forever)", int),
-    Setting("retention.health_days", 90, "days status and join records are kept (0 = forever)", int),
-    Setting(
-        "retention.network_days",
-        30,
-        "days acks, logs, locations and downlink reports are kept (0 = forever)",
-        int,
-    ),
-    Setting("retention.button_days", 400, "days single button presses are kept (0 = forever)", int),
-    Setting("retention.feedback_days", 400, "days single kiosk votes are kept (0 = forever)", int),
+    *retention_settings(),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
 #: the retention settings' defaults, stream -> days
-RETENTION_DEFAULTS = {
-    s.key.removeprefix("retention.").removesuffix("_days"): int(s.default)
-    for s in SETTINGS
-    if s.key.startswith("retention.")
-}
+RETENTION_DEFAULTS = retention_defaults()
 
 
 @dataclass(frozen=True)
