@@ -491,10 +491,14 @@ class Kiosk:
             self.lotsen_refresh()
             return ""
         if result.outcome == "locked":
-            return tr("Zu viele falsche Versuche. Bitte warten Sie {minutes} min.").format(
-                minutes=max(1, math.ceil(result.locked_for_s / 60))
-            )
-        return tr("Falsche PIN. Noch {n} Versuche.").format(n=result.tries_left)
+            minutes = max(1, math.ceil(result.locked_for_s / 60))
+            return tr.plural(
+                "Zu viele falsche Versuche. Bitte warten Sie {minutes} Minute.",
+                "Zu viele falsche Versuche. Bitte warten Sie {minutes} Minuten.",
+                minutes,
+            ).format(minutes=minutes)
+        n = result.tries_left
+        return tr.plural("Falsche PIN. Noch {n} Versuch.", "Falsche PIN. Noch {n} Versuche.", n).format(n=n)
 
     def lotsen_active(self) -> bool:
         return self.lock is not None and self.lock.active

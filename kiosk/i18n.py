@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import gettext
+import re
 import struct
 import tempfile
 from pathlib import Path
@@ -55,8 +56,10 @@ def _unquote(token: str, where: str) -> str:
 def parse_po(text: str, name: str = "catalog") -> dict[str, str]:
     """msgid → msgstr of a ``.po`` file (the header entry under ``""``; fuzzy entries skipped).
 
-    Supports what our catalogs use: comments, ``msgctxt`` (joined as gettext does), multi-line
-    strings and the usual escapes. Raises ``ValueError`` naming the line for anything else.
+    Supports what our catalogs use: comments, ``msgctxt`` (joined as gettext does), plural entries
+    (``msgid_plural`` and ``msgstr[0]``, ``msgstr[1]``: stored as gettext stores them, the two
+    msgids and the forms each joined by a NUL), multi-line strings and the usual escapes. Raises
+    ``ValueError`` naming the line for anything else.
     """
     entries: dict[str, str] = {}
     current: dict[str, str] = {}
@@ -67,9 +70,14 @@ def parse_po(text: str, name: str = "catalog") -> dict[str, str]:
         nonlocal current, key, fuzzy
         if "msgid" in current and not fuzzy:
             msgid = current["msgid"]
+            msgstr = current.get("msgstr", "")
+            if "msgid_plural" in current:
+                msgid += "\0" + current["msgid_plural"]
+                forms = sorted(k for k in current if k.startswith("msgstr["))
+                msgstr = "\0".join(current[k] for k in forms) if all(current[k] for k in forms) else ""
             if "msgctxt" in current:
                 msgid = current["msgctxt"] + "\x04" + msgid
-            entries[msgid] = current.get("msgstr", "")
+            entries[msgid] = msgstr
         current, key, fuzzy = {}, None, False
 
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -88,14 +96,17 @@ def parse_po(text: str, name: str = "catalog") -> dict[str, str]:
             current[key] += _unquote(line, where)
             continue
         word, _, rest = line.partition(" ")
-        if word not in ("msgctxt", "msgid", "msgstr"):
+        if word not in ("msgctxt", "msgid", "msgid_plural", "msgstr") and not _FORM.fullmatch(word):
             raise ValueError(f"{where}: unsupported keyword {word!r}")
-        if word in ("msgctxt", "msgid") and "msgstr" in current:
+        if word in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in current):
             flush()
         key = word
         current[key] = _unquote(rest, where)
     flush()
     return entries
+
+
+_FORM = re.compile(r"msgstr\[[0-9]\]")
 
 
 def compile_mo(entries: dict[str, str]) -> bytes:
@@ -152,6 +163,10 @@ class Translator:
 
     def text(self, msgid: str, lang: str) -> str:
         return self.catalog(lang).gettext(msgid)
+
+    def plural(self, singular: str, plural: str, n: int) -> str:
+        """The form for ``n`` in the current language (the catalog's ``Plural-Forms`` decide)."""
+        return self.catalog(self.lang).ngettext(singular, plural, n)
 
     def __call__(self, msgid: str) -> str:
         return self.text(msgid, self.lang)

@@ -79,9 +79,12 @@ class IdlePrompt(AnchorLayout):
         self.spoken = f"{self.question} {self.countdown.text} {tr('Ja, weiter')}."
 
     def _left(self, seconds: float) -> str:
-        return self.ui.tr(
-            "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} s alles gelöscht."
-        ).format(seconds=max(0, round(seconds)))
+        left = max(0, round(seconds))
+        return self.ui.tr.plural(
+            "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunde alles gelöscht.",
+            "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunden alles gelöscht.",
+            left,
+        ).format(seconds=left)
 
     def update(self, seconds: float) -> None:
         self.countdown.text = self._left(seconds)

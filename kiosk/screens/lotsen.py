@@ -89,7 +89,13 @@ class LotsenPage(Page):
             )
         lines.append(tr("Warten auf Übertragung (dieser Kiosk): {n}").format(n=data.get("pending", 0)))
         minutes = math.ceil(act.lotsen_left() / 60)
-        lines.append(tr("Lotsen-Modus endet von selbst in {minutes} min").format(minutes=minutes))
+        lines.append(
+            tr.plural(
+                "Lotsen-Modus endet von selbst in {minutes} Minute",
+                "Lotsen-Modus endet von selbst in {minutes} Minuten",
+                minutes,
+            ).format(minutes=minutes)
+        )
         card = Box(fit=True, orientation="vertical", padding=dp(20), spacing=dp(8), bg=rgba(theme.card),
                    outline=rgba(theme.border), radius=dp(12))  # fmt: skip
         for line in lines:

@@ -19,6 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from ..i18n import Translator
 from ..theme import BUTTON_DP, RGB, Theme, font_sp
 
 FONT_REGULAR = "Roboto"
@@ -32,7 +33,7 @@ class Ui:
     header leaves the language choice to the settings page, the QR code shrinks to fit.
     """
 
-    def __init__(self, theme: Theme, lang: str, large: bool, tr: Callable[[str], str], act: Any,
+    def __init__(self, theme: Theme, lang: str, large: bool, tr: Translator, act: Any,
                  narrow: bool = False) -> None:  # fmt: skip
         self.theme = theme
         self.lang = lang

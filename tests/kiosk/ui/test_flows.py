@@ -147,7 +147,8 @@ def test_lotsen_pin_locks_after_five_wrong_tries(make_kiosk: Callable[..., Any],
 
     for left in (4, 3, 2, 1):
         enter("1111")
-        assert f"Falsche PIN. Noch {left} Versuche." in texts(k.root)
+        tries = "Versuch" if left == 1 else "Versuche"  # "Noch 1 Versuch."
+        assert f"Falsche PIN. Noch {left} {tries}." in texts(k.root)
     enter("1111")
     assert any(t.startswith("Zu viele falsche Versuche") for t in texts(k.root))
     enter(PIN)  # even the right PIN is refused while locked
@@ -156,7 +157,7 @@ def test_lotsen_pin_locks_after_five_wrong_tries(make_kiosk: Callable[..., Any],
     clock.advance(300)  # the lockout is over
     enter(PIN)
     assert k.page.name == "lotsen" and k.lotsen_active()
-    assert "Lotsen-Modus endet von selbst in 30 min" in texts(k.root)
+    assert "Lotsen-Modus endet von selbst in 30 Minuten" in texts(k.root)
     clock.advance(1800)  # a forgotten Lotsen session ends by itself
     k.tick()
     assert not k.lotsen_active() and k.page.name == "home"
