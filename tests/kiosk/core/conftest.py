@@ -8,54 +8,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from a2d import contentpack
-from edge_agent import config as edge_config
-from edge_agent.agent import Agent
-from tests.conftest import free_port
+from tests.edgeharness import LocalEdge
 
 
-class EdgeAgent:
+class EdgeAgent(LocalEdge):
     """``port`` is fixed when the agent is made; ``start()``/``stop()`` any number of times."""
 
     def __init__(self, tmp: Path, pack: Path | None, *, advertise: bool = False) -> None:
-        self.port = free_port()
-        self.mqtt_port = free_port()
-        self.data_dir = tmp / "edge-data"
-        self.data_dir.mkdir(exist_ok=True)
-        self.pack = pack
-        self.advertise = advertise
-        self.device_id = "edge-kiosk-test"
-        self.agent: Agent | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Agent:
-        text = (
-            f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data_dir}"\n'
-            # no broker: a port nobody listens on, so no MQTT broker of the machine is touched
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.mqtt_port}\n'
-            f'[api]\nhost = "127.0.0.1"\nport = {self.port}\nadvertise = {str(self.advertise).lower()}\n'
-            'advertise_interfaces = "127.0.0.1"\n'
-        )
-        if self.pack is not None:
-            text += f'[content]\npack = "{self.pack}"\n'
-        # env={}: the file alone decides (tests/conftest.py sets A2D_API_PORT=0 for other tests)
-        self.agent = Agent(edge_config.parse(tomllib.loads(text), "edge.toml", env={}))
-        self.agent.start()
-        return self.agent
-
-    def stop(self) -> None:
-        if self.agent is not None:
-            self.agent.stop()
-            self.agent = None
+        super().__init__(tmp, pack=pack, advertise=advertise, device_id="edge-kiosk-test")
 
     def stored_votes(self) -> list[dict[str, object]]:
         """The votes in the agent's database, read directly (not through the API)."""
