@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -40,6 +39,7 @@ from a2d import forecastwire, timeutil
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest, ModelBundleError
 from a2d.logs import Once
+from a2d.worker import Worker
 
 from . import bundles as edge_bundles
 from . import forecaststore
@@ -299,34 +299,25 @@ def to_stored(model: Model, result: Result, generated_at: str, record: str) -> f
 # --- the runner -------------------------------------------------------------------------------------
 
 
-class ForecastRunner:
+class ForecastRunner(Worker):
     """``start()`` runs a forecast at once and then every ``refresh_s``; ``stop()`` ends the thread."""
+
+    thread_name = "a2d-forecast"
 
     def __init__(
         self, settings: ForecastSettings, *, db_path: Path, server_public_key: str, write: WriteFn,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:  # fmt: skip
+        super().__init__()
         self.settings = settings
         self.db_path = db_path
         self.source = ModelSource(settings.model, db_path.parent, server_public_key)
         self.write = write
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._once = Once(log)
         self._cleared = False
         self._said_no_model = False
         self.runs = 0  #: forecasts stored since start (tests and status)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="a2d-forecast", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 20) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         next_run = 0.0

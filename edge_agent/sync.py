@@ -16,7 +16,6 @@ import random
 import shutil
 import sqlite3
 import ssl
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from a2d import __version__, syncwire, timeutil
 from a2d import bundles as a2d_bundles
 from a2d.errors import KnownError
 from a2d.logs import Once
+from a2d.worker import Worker
 
 from . import bundles as edge_bundles
 from . import outbox, tlspin
@@ -105,9 +105,10 @@ class _Retry(Exception):
     """This round failed as a whole (network, server error, auth); back off and try again."""
 
 
-class SyncClient:
+class SyncClient(Worker):
     """Runs in its own thread; ``write`` runs its database writes on the agent's writer thread."""
 
+    thread_name = "a2d-sync"
     ROUND_BATCHES = 20
     IN_FLIGHT = 2
 
@@ -121,14 +122,13 @@ class SyncClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], str] = timeutil.utc_now,
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.device_id = device_id
         self.db_path = db_path
         self.write = write
         self.clock = clock
         self._transport = transport
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._once = Once(log)
         self._failures = 0
         self._started = time.monotonic()
@@ -138,15 +138,8 @@ class SyncClient:
         self._poster = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="a2d-sync-post")
         self.bytes_sent = 0  # request bodies as sent (after gzip), for the benchmark and status
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="a2d-sync", daemon=True)
-        self._thread.start()
-
     def stop(self, timeout: float = 20) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         self._poster.shutdown(wait=True)
 
     # the sync thread ------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def test_a_refused_record_is_set_aside_and_the_stream_goes_on(tmp_path: Path) ->
     client = SyncClient(settings, "edge-1", db_path, write, transport=httpx.MockTransport(server))
     client.start()
     try:
-        wait_for(lambda: len(held) == 29, what="every record but the refused one")
+        # the server has them all, and the client has recorded the last acknowledgement
+        wait_for(lambda: len(held) == 29 and outbox.status(store.db)[0]["pending"] == 0,
+                 what="every record but the refused one")  # fmt: skip
     finally:
         client.stop()
     assert sorted(held) == sorted(i for i in ids if i != poisoned)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from a2d.localapi import SERVICE_TYPE, VERSION
+from a2d.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +26,16 @@ def instance_name(device_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", device_id).strip("-")[:63] or "a2d-edge"
 
 
-class Advert:
+class Advert(Worker):
+    thread_name = "a2d-api-advert"
+
     def __init__(self, device_id: str, port: int, interfaces: Sequence[str]) -> None:
+        super().__init__()
         self.device_id = device_id
         self.port = port
         self.interfaces = list(interfaces)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.registered = threading.Event()  # set once the advert is out (for status and tests)
         self.name = f"{instance_name(device_id)}.{SERVICE_TYPE}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="a2d-api-advert", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         try:
