@@ -46,6 +46,17 @@ NEAR_DAYS = 7
 SPREAD_FLOOR = 0.02
 SPREAD_CEILING = 1.0
 
+#: the columns of the calendar's day table; all but ``special`` (holiday or bridge day) are features
+DAY_COLUMNS = (
+    "holiday",
+    "school_holiday",
+    "bridge_day",
+    "event_day",
+    "days_to_holiday",
+    "days_since_holiday",
+    "special",
+)
+
 FEATURES: tuple[str, ...] = (
     "hour",
     "weekday",
@@ -53,12 +64,7 @@ FEATURES: tuple[str, ...] = (
     "horizon",
     "dst",
     "day_hours",
-    "holiday",
-    "school_holiday",
-    "bridge_day",
-    "event_day",
-    "days_to_holiday",
-    "days_since_holiday",
+    *(c for c in DAY_COLUMNS if c != "special"),  # the target day's calendar
     "lag_days_special",
     "base",
     "lag1",
@@ -154,15 +160,6 @@ class Calendar:
         return _day_table(self)
 
 
-DAY_COLUMNS = (
-    "holiday",
-    "school_holiday",
-    "bridge_day",
-    "event_day",
-    "days_to_holiday",
-    "days_since_holiday",
-    "special",
-)
 
 
 def _day_table(cal: Calendar) -> tuple[int, FloatArray]:

@@ -318,6 +318,7 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
     from kiosk.app import Kiosk
     from kiosk.client import AgentClient
     from kiosk.config import load
+    from kiosk.screens.widgets import named
 
     cfg = load(kiosk_toml(tmp, agent_url))
     EventLoop.ensure_window()
@@ -346,7 +347,7 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
             kiosk.go("feedback", index=0)
             for _ in range(4):
                 EventLoop.idle()
-            button = _named(kiosk.root, f"choice-{poll.choices[i % len(poll.choices)].id}")
+            button = named(kiosk.root, f"choice-{poll.choices[i % len(poll.choices)].id}")
             touch = UnitTestTouch(*button.to_window(*button.center))
             touch.touch_down()
             EventLoop.idle()
@@ -361,16 +362,6 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
         Window.remove_widget(kiosk.root)
         kiosk.stop()
     return {"outbox": outbox, "agent": agent}
-
-
-def _named(root: Any, name: str) -> Any:
-    stack = [root]
-    while stack:
-        w = stack.pop()
-        if getattr(w, "name", None) == name:
-            return w
-        stack.extend(w.children)
-    raise LookupError(name)
 
 
 def p95(values: list[float]) -> float:

@@ -22,6 +22,7 @@ from a2d.timeutil import utc_now
 
 from . import bundle_commands, config, registry, retention
 from .db import Database, Device, StoredRecord, open_database
+from .output import say
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,12 @@ def main(argv: Sequence[str]) -> int:
         elif args.command == "admin-token":
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
-            _say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
+            say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
         elif args.command == "prune":
             removed = retention.prune(db, settings.retention_days)
             kept = ", ".join(f"{k} {d} days" for k, d in sorted(settings.retention_days.items()) if d > 0)
             text = ", ".join(f"{k}: {n}" for k, n in sorted(removed.items())) or "nothing"
-            _say(args.json, removed, f"removed {text} (retention: {kept or 'forever'})")
+            say(args.json, removed, f"removed {text} (retention: {kept or 'forever'})")
         else:
             _events(db.records(args.device, args.limit), args.json)
     finally:
@@ -278,10 +279,6 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _say(as_json: bool, data: dict[str, Any], text: str) -> None:
-    sys.stdout.write((orjson.dumps(data).decode() if as_json else text) + "\n")
-
-
 def _device(db: Database, args: argparse.Namespace) -> None:
     now = utc_now()
     if args.action == "add":
@@ -289,19 +286,19 @@ def _device(db: Database, args: argparse.Namespace) -> None:
         device_id = db.add_device(
             args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now
         )
-        _say(args.json, {"device_id": device_id, "token": token},
+        say(args.json, {"device_id": device_id, "token": token},
              f"added device {device_id}\ntoken (shown only now, keep it safe): {token}")  # fmt: skip
     elif args.action == "list":
         _devices(db.devices(), args.json)
     elif args.action == "revoke":
         if not db.revoke_device(args.device_id, now):
             raise NoSuchDevice(f"no device {args.device_id!r} (see a2d server device list)")
-        _say(args.json, {"device_id": args.device_id, "revoked": True}, f"revoked device {args.device_id}")
+        say(args.json, {"device_id": args.device_id, "revoked": True}, f"revoked device {args.device_id}")
     else:
         token = registry.new_token()
         if not db.set_device_token(args.device_id, registry.hash_token(token), now):
             raise NoSuchDevice(f"no device {args.device_id!r} (see a2d server device list)")
-        _say(args.json, {"device_id": args.device_id, "token": token},
+        say(args.json, {"device_id": args.device_id, "token": token},
              f"new token for {args.device_id} (shown only now, keep it safe): {token}")  # fmt: skip
 
 

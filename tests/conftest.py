@@ -24,6 +24,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ManualClock:
+    """A monotonic clock a test moves by hand: ``clock()`` is now, ``clock.advance(s)`` moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def wait_for(pred: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
     """Poll ``pred`` until it is true; fail the test after ``timeout`` seconds naming ``what``."""
     end = time.monotonic() + timeout

@@ -244,6 +244,18 @@ class Spacer(Widget):
     pass
 
 
+def named(root: Widget, name: str) -> Any:
+    """The first widget under ``root`` called ``name`` (buttons are named: tile-<id>, choice-<id>,
+    vorlesen ...), for the selftest, the benchmark and the tests; ``LookupError`` if none."""
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        if getattr(w, "name", None) == name:
+            return w
+        stack.extend(w.children)
+    raise LookupError(f"no widget named {name!r} on screen")
+
+
 def walk_visible(root: Widget) -> list[Widget]:
     """Every widget under ``root`` that is drawn (opacity > 0 and not collapsed to nothing)."""
     out: list[Widget] = []

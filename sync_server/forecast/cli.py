@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from a2d import forecastfeatures as ff
 from a2d.commandline import with_example
@@ -20,6 +19,7 @@ from a2d.errors import KnownError
 from a2d.forecastwire import Manifest
 from a2d.timeutil import utc_now
 
+from .. import output
 from . import calendar, series
 
 log = logging.getLogger(__name__)
@@ -184,14 +184,9 @@ def _evaluate(args: argparse.Namespace, say: _Progress) -> int:
         "calendar_notes": notes,
         "import": s.report.as_dict(),
     }
-    if args.json:
-        sys.stdout.write(orjson.dumps(out).decode() + "\n")
-    else:
-        sys.stdout.write(
-            f"{s.name}: MASE {result.mase:.3f} (seasonal naive {result.mase_seasonal_naive:.3f}),"
-            f" P10-P90 coverage {result.coverage_p10_p90:.1%}, {result.n_forecasts} forecasts,"
-            f" {result.n_hours} hours\n"
-        )
+    output.say(args.json, out, f"{s.name}: MASE {result.mase:.3f} (seasonal naive {result.mase_seasonal_naive:.3f}),"
+                        f" P10-P90 coverage {result.coverage_p10_p90:.1%}, {result.n_forecasts} forecasts,"
+                        f" {result.n_hours} hours")  # fmt: skip
     return 0
 
 
@@ -253,15 +248,8 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
         "features": model.feature_names,
         "published": published,
     }
-    if args.json:
-        sys.stdout.write(orjson.dumps(out).decode() + "\n")
-    else:
-        sys.stdout.write(
-            f"model for {s.name}: {args.out} ({len(content)} bytes), ONNX matches within {diff:.1e},"
-            f" {ms:.2f} ms for 336 hours"
-            + (f"; published as model bundle {version}" if published else "")
-            + "\n"
-        )
+    output.say(args.json, out, f"model for {s.name}: {args.out} ({len(content)} bytes), ONNX matches within {diff:.1e},"
+                        f" {ms:.2f} ms for 336 hours" + (f"; published as model bundle {version}" if published else ""))  # fmt: skip
     return 0
 
 

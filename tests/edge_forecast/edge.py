@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from tests.conftest import wait_for
 from tests.edgeharness import LocalEdge
 
 
@@ -13,3 +15,16 @@ class ForecastEdge(LocalEdge):
         device_id: str = "edge-forecast-test",
     ) -> None:  # fmt: skip
         super().__init__(tmp, pack=pack, model=model, extra=extra, device_id=device_id)
+
+    def wait_for_forecast(self, timeout: float, what: str = "the first forecast") -> dict[str, Any]:
+        """The agent's forecast document, once ``GET /v1/forecast`` has one (the agent runs)."""
+        wait_for(lambda: self.get("/v1/forecast")[0] == 200, timeout, what)
+        return dict(self.get("/v1/forecast")[1])
+
+    def first_forecast(self, timeout: float, what: str = "the first forecast") -> dict[str, Any]:
+        """Start the agent, wait for its forecast and stop it again; returns the forecast document."""
+        self.start()
+        try:
+            return self.wait_for_forecast(timeout, what)
+        finally:
+            self.stop()

@@ -32,13 +32,7 @@ def test_without_a_model_there_is_no_forecast(tmp_path: Path, caplog: pytest.Log
 
 def test_the_agent_forecasts_from_its_model_file_and_serves_it(tmp_path: Path) -> None:
     edge = ForecastEdge(tmp_path, model=model_file(tmp_path))
-    edge.start()
-    try:
-        wait_for(lambda: edge.get("/v1/forecast")[0] == 200, 20, "the first forecast")
-        status, doc = edge.get("/v1/forecast")
-    finally:
-        edge.stop()
-    assert status == 200
+    doc = edge.first_forecast(20)
     assert doc["series"] == "testplatz" and doc["tz"] == "Europe/Berlin"
     assert doc["model"] == {
         "version": "test-1",
@@ -69,7 +63,7 @@ def test_a_model_that_goes_away_takes_the_forecast_with_it(tmp_path: Path) -> No
     edge = ForecastEdge(tmp_path, model=path, extra="refresh_s = 0.2\n")
     edge.start()
     try:
-        wait_for(lambda: edge.get("/v1/forecast")[0] == 200, 20, "the first forecast")
+        edge.wait_for_forecast(20)
         path.unlink()
         wait_for(lambda: edge.get("/v1/forecast")[0] == 404, 20, "the forecast to be withdrawn")
     finally:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from edge_agent import bundles as edge_bundles
-from tests.conftest import wait_for
 from tests.test_sync import A2D, ROOT, Server
 
 from .edge import ForecastEdge
@@ -45,12 +44,7 @@ def test_a_published_model_bundle_reaches_the_device_and_forecasts(server: Serve
     )
     edge = ForecastEdge(tmp_path, extra=sync, device_id=device_id)
     assert "[forecast]" not in edge.toml()  # no model file: the bundle is the only way in
-    edge.start()
-    try:
-        wait_for(lambda: edge.get("/v1/forecast")[0] == 200, 40, "a forecast from the model bundle")
-        status, doc = edge.get("/v1/forecast")
-    finally:
-        edge.stop()
+    doc = edge.first_forecast(40, "a forecast from the model bundle")
     assert doc["model"]["version"] == "test-1" and len(doc["hours"]) == 336
     applied = edge_bundles.current(edge.data_dir, "model", public)
     assert applied is not None and applied.version == "m1" and applied.content == model.read_bytes()

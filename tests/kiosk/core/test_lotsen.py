@@ -8,23 +8,13 @@ from pathlib import Path
 import pytest
 
 from kiosk.lotsen import LotsenLock, PinError, hash_pin, verify_pin
+from tests.conftest import ManualClock
 
 PIN = "4711"
 HASH = hash_pin(PIN)  # once per module: scrypt is slow on purpose
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def lock(tmp_path: Path, clock: Clock) -> LotsenLock:
+def lock(tmp_path: Path, clock: ManualClock) -> LotsenLock:
     return LotsenLock(HASH, clock=clock, log_path=tmp_path / "lotsen.log")
 
 
@@ -56,7 +46,7 @@ def test_a_bad_pin_hash_is_a_known_error(bad: str) -> None:
 
 
 def test_right_pin_unlocks_and_logs_the_start(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = lock(tmp_path, clock)
     assert not lotsen.active
     result = lotsen.unlock(PIN)
@@ -69,7 +59,7 @@ def test_right_pin_unlocks_and_logs_the_start(tmp_path: Path) -> None:
 
 
 def test_five_wrong_tries_lock_for_five_minutes(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = lock(tmp_path, clock)
     for left in (4, 3, 2, 1):
         r = lotsen.unlock("0000")
@@ -89,7 +79,7 @@ def test_five_wrong_tries_lock_for_five_minutes(tmp_path: Path) -> None:
 
 
 def test_a_right_pin_resets_the_wrong_count(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = lock(tmp_path, clock)
     for _ in range(4):
         lotsen.unlock("9999")
@@ -99,7 +89,7 @@ def test_a_right_pin_resets_the_wrong_count(tmp_path: Path) -> None:
 
 
 def test_session_ends_itself_after_30_minutes(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = lock(tmp_path, clock)
     lotsen.unlock(PIN)
     clock.advance(1799)
@@ -112,7 +102,7 @@ def test_session_ends_itself_after_30_minutes(tmp_path: Path) -> None:
 
 
 def test_the_log_holds_no_citizen_data(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = lock(tmp_path, clock)
     lotsen.unlock("1111")
     lotsen.unlock(PIN)
@@ -125,7 +115,7 @@ def test_the_log_holds_no_citizen_data(tmp_path: Path) -> None:
 
 
 def test_custom_limits(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     lotsen = LotsenLock(HASH, max_tries=2, lockout_s=10, session_s=5, clock=clock, log_path=None)
     assert lotsen.unlock("0000").tries_left == 1
     assert lotsen.unlock("0000").outcome == "locked"

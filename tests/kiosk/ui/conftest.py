@@ -38,17 +38,6 @@ WIDTH, HEIGHT = 1280, 800
 PIN = "2468"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="session")
 def window() -> Any:
     from kivy.config import Config
@@ -91,13 +80,9 @@ def until(pred: Callable[[], object], timeout: float = 10, what: str = "conditio
 
 def find(root: Any, name: str) -> Any:
     """The first widget with ``name`` (buttons are named: tile-<id>, choice-<id>, vorlesen ...)."""
-    stack = [root]
-    while stack:
-        w = stack.pop()
-        if getattr(w, "name", None) == name:
-            return w
-        stack.extend(w.children)
-    raise LookupError(f"no widget named {name!r} on screen")
+    from kiosk.screens.widgets import named
+
+    return named(root, name)
 
 
 def texts(root: Any) -> list[str]:

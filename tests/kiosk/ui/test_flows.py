@@ -17,8 +17,9 @@ from pyzbar.pyzbar import decode
 from a2d import contentpack
 from kiosk import speech
 from kiosk.session import Phase
+from tests.conftest import ManualClock
 
-from .conftest import PIN, EdgeAgent, FakeClock, find, pump, tap, texts, until, wait_for
+from .conftest import PIN, EdgeAgent, find, pump, tap, texts, until, wait_for
 
 
 def _png(widget: Any, tmp_path: Path, name: str) -> Image.Image:
@@ -92,7 +93,7 @@ def test_with_the_agent_down_the_vote_is_kept_and_delivered_later(
 
 
 def test_idle_prompt_gives_more_time_then_wipes_the_visit(make_kiosk: Callable[..., Any]) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     k = make_kiosk(clock=clock, idle_s=60.0, prompt_s=20.0)
     tap(find(k.root, "start-fr"))
     tap(find(k.root, "settings"))
@@ -133,7 +134,7 @@ def test_idle_prompt_gives_more_time_then_wipes_the_visit(make_kiosk: Callable[.
 
 
 def test_lotsen_pin_locks_after_five_wrong_tries(make_kiosk: Callable[..., Any], tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     k = make_kiosk(clock=clock, idle_s=3000.0)
     k.start()
     tap(find(k.root, "settings"))

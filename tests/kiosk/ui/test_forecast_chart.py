@@ -36,9 +36,7 @@ def test_the_chart_shows_the_agents_forecast_and_leads_to_its_record(
     edge = ForecastEdge(tmp_path, model=model_file(tmp_path), pack=pack_file)
     edge.start()
     try:
-        from tests.conftest import wait_for
-
-        wait_for(lambda: edge.get("/v1/forecast")[0] == 200, 20, "the agent's first forecast")
+        edge.wait_for_forecast(20, "the agent's first forecast")
         kiosk = make_kiosk(edge.url)
         kiosk.go("home")
         until(lambda: _has_chart(kiosk), 15, "the chart on the home screen")

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from kiosk.session import Phase, Session
+from tests.conftest import ManualClock
 
-from .conftest import FakeClock
 
-
-def make(clock: FakeClock) -> Session:
+def make(clock: ManualClock) -> Session:
     return Session("de", idle_s=90, prompt_s=30, wiped_s=6, clock=clock)
 
 
 def test_a_visit_runs_idle_prompt_wipe_attract() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     s = make(clock)
     assert s.phase is Phase.ATTRACT
     assert s.tick() is None  # attract never times out
@@ -46,7 +45,7 @@ def test_a_visit_runs_idle_prompt_wipe_attract() -> None:
 
 
 def test_one_touch_in_the_prompt_continues_the_visit_unchanged() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     s = make(clock)
     s.touch()
     s.visit.lang = "en"
@@ -60,7 +59,7 @@ def test_one_touch_in_the_prompt_continues_the_visit_unchanged() -> None:
 
 
 def test_touches_keep_a_visit_alive() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     s = make(clock)
     s.touch()
     for _ in range(10):
@@ -71,7 +70,7 @@ def test_touches_keep_a_visit_alive() -> None:
 
 
 def test_one_vote_per_poll_and_visit() -> None:
-    s = make(FakeClock())
+    s = make(ManualClock())
     s.touch()
     assert s.record_vote("p", "a") and not s.record_vote("p", "b")
     assert s.visit.votes == {"p": "a"} and s.has_voted("p")
@@ -86,7 +85,7 @@ def test_the_prompt_gives_at_least_20_seconds() -> None:
 
 
 def test_prompt_now_only_during_a_visit() -> None:
-    s = make(FakeClock())
+    s = make(ManualClock())
     s.prompt_now()
     assert s.phase is Phase.ATTRACT
     s.touch()
