@@ -160,8 +160,6 @@ class Calendar:
         return _day_table(self)
 
 
-
-
 def _day_table(cal: Calendar) -> tuple[int, FloatArray]:
     hit: tuple[int, FloatArray] | None = cal.__dict__.get("_table")
     if hit is not None:
