@@ -50,6 +50,11 @@ Text = Mapping[str, str]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ICON = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: a site id: the slug form device ids have (``ov-zell-weierbach``)
+_SITE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: ISO 3166-2: a country, or a country and its subdivision (``DE``, ``DE-BW``, ``FR-67``)
+_REGION = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$")
+MAX_ADDRESS = 200
 
 
 class ContentError(KnownError, ValueError):
@@ -123,6 +128,20 @@ class TransparencyRecord:
 
 
 @dataclass(frozen=True)
+class Site:
+    """A place where devices stand (a Bürgerbüro, an Ortsverwaltung, a square).
+
+    ``id`` is what ``device.site`` in ``edge.toml`` and ``kiosk.toml`` and the server's registry name;
+    ``region`` is the ISO 3166-2 code whose public holidays apply there (``DE-BW``).
+    """
+
+    id: str
+    name: Text
+    address: str
+    region: str
+
+
+@dataclass(frozen=True)
 class ContentPack:
     format: str
     version: str
@@ -133,6 +152,10 @@ class ContentPack:
     services: tuple[Service, ...]
     polls: tuple[Poll, ...]
     transparency: tuple[TransparencyRecord, ...]
+    sites: tuple[Site, ...] = ()
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -292,6 +315,28 @@ def _poll(value: Any, where: str, lang: str) -> Poll:
     )
 
 
+def _site(value: Any, where: str, lang: str) -> Site:
+    doc = _obj(value, where)
+    site_id = _str(doc, "id", where)
+    if len(site_id) > 63 or not _SITE_ID.match(site_id):
+        raise _fail(
+            f"{where}.id",
+            f"must be lower-case letters and digits joined by single hyphens, not {site_id!r:.60}",
+        )
+    address = _str(doc, "address", where)
+    if len(address) > MAX_ADDRESS or not address.isprintable():
+        raise _fail(f"{where}.address", f"must be one printable line of at most {MAX_ADDRESS} characters")
+    region = _str(doc, "region", where)
+    if not _REGION.match(region):
+        raise _fail(f"{where}.region", f"must be an ISO 3166-2 code such as DE-BW, not {region!r:.20}")
+    return Site(
+        id=site_id,
+        name=parse_text(_field(doc, "name", where), f"{where}.name", required=lang),
+        address=address,
+        region=region,
+    )
+
+
 def parse_transparency(value: Any, where: str = "transparency[0]", lang: str = "de") -> TransparencyRecord:
     """One transparency record (as in a pack, in ``GET /v1/transparency``)."""
     doc = _obj(value, where)
@@ -332,7 +377,9 @@ def parse(doc: Any) -> ContentPack:
         parse_transparency(r, f"transparency[{i}]", lang)
         for i, r in enumerate(_list(top, "transparency", required=False))
     )
+    sites = tuple(_site(s, f"sites[{i}]", lang) for i, s in enumerate(_list(top, "sites", required=False)))
     _unique([s.id for s in services], "services")
+    _unique([s.id for s in sites], "sites")
     _unique([p.id for p in polls], "polls")
     _unique([r.id for r in records], "transparency")
     version = top.get("version")
@@ -348,6 +395,7 @@ def parse(doc: Any) -> ContentPack:
         services=services,
         polls=polls,
         transparency=records,
+        sites=sites,
     )
 
 
@@ -424,4 +472,7 @@ def as_json(pack: ContentPack) -> dict[str, Any]:
             for p in pack.polls
         ],
         "transparency": [record_as_json(r) for r in pack.transparency],
+        "sites": [
+            {"id": s.id, "name": dict(s.name), "address": s.address, "region": s.region} for s in pack.sites
+        ],
     }

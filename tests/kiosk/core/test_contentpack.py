@@ -176,3 +176,40 @@ def test_the_format_doc_mentions_every_field() -> None:
     assert not missing, f"docs/content-pack.md does not describe {missing}"
     assert "a2d server bundle publish content" in text
     assert "[content]" in text
+
+
+def test_demo_pack_names_its_site_with_address_and_holiday_region() -> None:
+    pack = load(contentpack.DEMO_PACK)
+    site = pack.site("rathaus")
+    assert site is not None
+    assert site.address == "Hauptstraße 90, 77652 Offenburg"
+    assert site.region == "DE-BW"
+    assert {"de", "fr", "en"} <= set(site.name)
+    assert parse(contentpack.as_json(pack)).sites == pack.sites
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "Rathaus Süd"}, "sites[0].id"),
+        ({"id": "a--b"}, "sites[0].id"),
+        ({"region": "Baden-Württemberg"}, "sites[0].region"),
+        ({"region": "de-bw"}, "sites[0].region"),
+        ({"address": "line one\nline two"}, "sites[0].address"),
+        ({"name": {"fr": "sans allemand"}}, "sites[0].name.de"),
+    ],
+)
+def test_a_bad_site_is_refused_naming_the_field(change: dict[str, Any], message: str) -> None:
+    doc = demo_doc()
+    doc["sites"][0].update(change)
+    with pytest.raises(ContentError, match=message.replace(".", r"\.").replace("[", r"\[")):
+        parse(doc)
+
+
+def test_two_sites_may_not_share_an_id_and_a_pack_without_sites_still_parses() -> None:
+    doc = demo_doc()
+    doc["sites"].append(copy.deepcopy(doc["sites"][0]))
+    with pytest.raises(ContentError, match=r"sites\[1\]\.id"):
+        parse(doc)
+    del doc["sites"]
+    assert parse(doc).sites == ()
