@@ -30,6 +30,7 @@ class Setting:
     """One setting: dotted ``key`` (``mqtt.port``), its ``default`` and a one-line ``help``.
 
     ``default=REQUIRED`` makes the setting mandatory. ``choices`` restricts string values.
+    ``type=list`` is a list of strings (comma-separated in an environment variable).
     """
 
     key: str
@@ -52,6 +53,12 @@ REQUIRED: Any = _REQUIRED
 
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
     want = setting.type
+    if want is list:  # a list of strings; an environment variable gives them comma-separated
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {setting.key} must be a list of strings, not {value!r:.60}")
+        return value
     if want is bool and isinstance(value, str):
         low = value.strip().lower()
         if low in ("1", "true", "yes", "on"):

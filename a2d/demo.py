@@ -4,7 +4,8 @@ Starts a private Mosquitto on a free loopback port, writes an ``edge.toml`` for 
 devices (feedback buttons, tree-pit soil sensors, people counters), runs ``a2d edge run``,
 publishes ChirpStack and The Things Stack uplinks, kills the agent with SIGKILL half-way (as a
 power cut would) and restarts it, and shows each stored event as it arrives. The agent hands
-every event on to a local sync server (``a2d server run``). At the end it counts what was
+every event on to a local sync server (``a2d server run``). The demo content pack is signed with
+a key made at the start of the demo, which the demo's agent and kiosk trust. At the end it counts what was
 published, stored and synced. Everything is stopped on exit; the
 database stays in ``--data`` for ``a2d edge events``.
 """
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import logs
+from . import bundles, logs
 from .contentpack import DEMO_PACK
 from .errors import KnownError
 from .ports import free_port, wait_port
@@ -61,6 +62,8 @@ class Demo:
         self.api_port = free_port()
         self.server_db = f"sqlite:///{data / 'server.db'}"
         self.cfg = data / "edge.toml"
+        self.key = bundles.new_private_key()  # signs the demo's content pack; trusted by its agent and kiosk
+        self.pack = data / "content.signed.json"
         self.model: Path | None = None
         self.device_id = ""
         self.token = ""
@@ -119,13 +122,24 @@ class Demo:
         )  # fmt: skip
         return sum(1 for line in r.stdout.splitlines() if line.strip())
 
+    def sign_pack(self) -> None:
+        """The demo pack as the signed content bundle the agent serves and the kiosk checks."""
+        signed = bundles.sign(self.key, "content", "demo", 1, bundles.ALL, DEMO_PACK.read_bytes())
+        self.pack.write_text(json.dumps(signed.as_dict()))
+
+    @property
+    def public_key(self) -> str:
+        return bundles.public_key_text(self.key)
+
     def write_config(self) -> None:
+        self.sign_pack()
         self.cfg.write_text(
             "# written by `a2d demo`\n"
             f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data}"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
-            f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n\n'
-            f'[api]\nport = {self.api_port}\n\n[content]\npack = "{DEMO_PACK}"\n\n'
+            f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n'
+            f'trusted_keys = ["{self.public_key}"]\n\n'
+            f'[api]\nport = {self.api_port}\n\n[content]\npack = "{self.pack}"\n\n'
             + (f'[forecast]\nmodel = "{self.model}"\n\n' if self.model else "")
             + '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
             + devices_toml(self.devices)
@@ -261,6 +275,7 @@ class Demo:
             "# written by `a2d demo`\n"
             f'[kiosk]\nid = "kiosk-rathaus-1"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
             f'cache_dir = "{self.data / "kiosk"}"\npin_hash = "{r.stdout.strip()}"\n'
+            f'trusted_keys = ["{self.public_key}"]\nagent_device_id = "{self.device_id}"\n'
         )
         return cfg
 

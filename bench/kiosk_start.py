@@ -108,13 +108,19 @@ def stop(proc: subprocess.Popen[Any]) -> None:
 # --- the kiosk ---------------------------------------------------------------------------------
 
 
+def bench_key_text(tmp: Path) -> str:
+    """The public key of the bench's own content signing key (made by :func:`edge_agent`)."""
+    return (tmp / "bench-key.pub").read_text().strip()
+
+
 def kiosk_toml(tmp: Path, agent_url: str) -> Path:
     from kiosk.lotsen import hash_pin
 
     path = tmp / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "kiosk-bench"\nagent_url = "{agent_url}"\ncache_dir = "{tmp / "kiosk-cache"}"\n'
-        f'pin_hash = "{hash_pin("2468")}"\n[display]\nwidth = {WIDTH}\nheight = {HEIGHT}\n'
+        f'pin_hash = "{hash_pin("2468")}"\ntrusted_keys = ["{bench_key_text(tmp)}"]\n'
+        f"[display]\nwidth = {WIDTH}\nheight = {HEIGHT}\n"
     )
     return path
 
@@ -285,15 +291,24 @@ def run_chromium(tmp: Path, run: int) -> dict[str, float] | None:
 
 
 def edge_agent(tmp: Path) -> tuple[subprocess.Popen[Any], str]:
+    """The agent serving the demo pack, signed with a key made for this run (kiosks trust it)."""
+    from a2d import bundles
     from a2d.contentpack import DEMO_PACK
 
+    key = bundles.new_private_key()
+    (tmp / "bench-key.pub").write_text(bundles.public_key_text(key) + "\n")
+    pack = tmp / "pack.signed.json"
+    pack.write_text(
+        json.dumps(bundles.sign(key, "content", "bench", 1, bundles.ALL, DEMO_PACK.read_bytes()).as_dict())
+    )
     port = free_port()
     (tmp / "edge-data").mkdir()
     config = tmp / "edge.toml"
     config.write_text(
         f'[device]\nid = "edge-bench"\ndata_dir = "{tmp / "edge-data"}"\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n'
-        f'[api]\nhost = "127.0.0.1"\nport = {port}\n[content]\npack = "{DEMO_PACK}"\n'
+        f'[sync]\ntrusted_keys = ["{bundles.public_key_text(key)}"]\n'
+        f'[api]\nhost = "127.0.0.1"\nport = {port}\n[content]\npack = "{pack}"\n'
     )
     env = {**os.environ, "A2D_LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
@@ -319,13 +334,16 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
     from kiosk.client import AgentClient
     from kiosk.config import load
     from kiosk.screens.widgets import named
+    from kiosk.signedcontent import ContentTrust
 
     cfg = load(kiosk_toml(tmp, agent_url))
     EventLoop.ensure_window()
     Window.size = (WIDTH, HEIGHT)
     kiosk = Kiosk(cfg)
     Window.add_widget(kiosk.root)
-    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False)
+    client = AgentClient(
+        cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, trust=ContentTrust.from_config(cfg.raw)
+    )
     client.start()
     kiosk.after_first_frame(client)
     stored_at: list[float] = []

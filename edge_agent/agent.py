@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from a2d.signals import run_until_signal
 
+from .bundles import DeviceTrust
 from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
 from .ingest import Ingest, SourceState
@@ -64,11 +65,12 @@ class Agent:
         self.sync = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )
+        trust = DeviceTrust.from_config(config.raw)
         api = ApiSettings.from_config(dict(config.raw))
         self.api = (
             None if api is None else LocalApi(
                 api, device_id=config.device_id, db_path=config.db_path, sync_enabled=settings is not None,
-                server_public_key=config.get("sync.server_public_key"), write=self._write,
+                trust=trust, write=self._write,
                 sync_online=lambda: None if self.sync is None else self.sync.online,
             )
         )  # fmt: skip
@@ -76,8 +78,7 @@ class Agent:
         forecast = ForecastSettings.from_config(config.raw)
         self.forecast = (
             None if forecast is None else ForecastRunner(
-                forecast, db_path=config.db_path, server_public_key=config.get("sync.server_public_key"),
-                write=self._write,
+                forecast, db_path=config.db_path, trust=trust, write=self._write,
             )
         )  # fmt: skip
 

@@ -12,13 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a2d import retention
+from a2d import bundles, retention
 from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
 from a2d.localapi import DEFAULT_PORT as DEFAULT_API_PORT
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("device.id", REQUIRED, "this edge device's id, e.g. edge-rathaus-1"),
     Setting("device.data_dir", "/var/lib/a2d", "folder holding the SQLite files"),
+    Setting(
+        "device.site",
+        "",
+        "the site this device stands at, e.g. rathaus (bundles published with --site reach it); empty: none",
+    ),
     Setting("mqtt.host", "127.0.0.1", "MQTT broker host (the network server's or the local broker)"),
     Setting("mqtt.port", 1883, "MQTT broker port", int),
     Setting("mqtt.username", "", "MQTT user name (TTS: app-id@tenant); empty for none"),
@@ -77,9 +82,15 @@ SETTINGS: tuple[Setting, ...] = (
         "sync.pin_sha256", "", "SHA-256 fingerprint of the server's certificate to trust alone (pinning)"
     ),
     Setting(
+        "sync.trusted_keys",
+        [],
+        "Ed25519 public keys (base64) bundles may be signed with, until a keys bundle lists others",
+        list,
+    ),
+    Setting(
         "sync.server_public_key",
         "",
-        "the server's Ed25519 public key (base64); empty: no bundles are fetched",
+        "one more trusted key (base64), as older configs name it; no key at all: no bundles are fetched",
     ),
     Setting(
         "sync.bundle_interval_s",
@@ -251,6 +262,7 @@ def parse(
         if eui in devices:
             raise ConfigError(f"{where}: [[devices]] #{i + 1}: DevEUI {eui} is listed twice")
         devices[eui] = Device(eui, d["codec"].lower(), d["name"])
+    _check_trust(raw, where)
     return EdgeConfig(
         device_id=raw["device"]["id"],
         data_dir=Path(raw["device"]["data_dir"]),
@@ -263,3 +275,20 @@ def parse(
 def load(path: str | Path) -> EdgeConfig:
     """Read and check ``edge.toml`` (``ConfigError`` with a one-line reason on any problem)."""
     return parse(read_toml(path), where=str(path))
+
+
+def _check_trust(raw: Mapping[str, Any], where: str) -> None:
+    """``device.site`` a slug, and every key of ``sync.trusted_keys`` and ``sync.server_public_key`` a key."""
+    site = raw["device"]["site"]
+    if site and not bundles.is_slug(site):
+        raise ConfigError(
+            f"{where}: device.site must be lower-case letters and digits joined by single hyphens"
+            f" (like a device id), not {site!r:.60}"
+        )
+    keys = [("sync.trusted_keys", k) for k in raw["sync"]["trusted_keys"]]
+    for name, text in [*keys, ("sync.server_public_key", raw["sync"]["server_public_key"])]:
+        if text.strip():
+            try:
+                bundles.load_public_key(text)
+            except bundles.BundleError as exc:
+                raise ConfigError(f"{where}: {name}: {exc}") from None

@@ -4,7 +4,7 @@ Every ``[forecast] refresh_s`` (and as soon as the model changes) the runner on 
 ``a2d-forecast``:
 
 1. takes the model in use: the ``[forecast] model`` file, else the applied ``model`` bundle
-   (verified again against ``sync.server_public_key`` on reading, see :mod:`edge_agent.bundles`);
+   (checked again with the device's trusted keys on reading, see :mod:`edge_agent.bundles`);
 2. builds the hourly series: the counts shipped in the bundle, overlaid with this device's own
    stored ``people_in`` measurements (one counter's, or all counters' summed);
 3. forecasts from today's local midnight (the origin the model was trained for) 336 hours ahead:
@@ -136,21 +136,19 @@ class ModelSource:
     Read again only when the file changes (size, modification time, inode).
     """
 
-    def __init__(self, model_file: str, data_dir: Path, server_public_key: str) -> None:
+    def __init__(self, model_file: str, data_dir: Path, trust: edge_bundles.DeviceTrust) -> None:
         self.model_file = Path(model_file) if model_file else None
         self.bundle_file = edge_bundles.bundle_dir(data_dir) / "model.json"
         self.data_dir = data_dir
-        self.public_key = server_public_key
+        self.trust = trust
         self._stamp: tuple[int, int, int] | None = None
         self._model: Model | None = None
 
     def current(self) -> Model:
         """The model, or :class:`NoForecast` saying why there is none."""
-        path = self.model_file or (self.bundle_file if self.public_key else None)
+        path = self.model_file or (self.bundle_file if self.trust.enabled else None)
         if path is None:
-            raise NoModel(
-                "no model: set [forecast] model, or sync.server_public_key to receive model bundles"
-            )
+            raise NoModel("no model: set [forecast] model, or sync.trusted_keys to receive model bundles")
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -167,7 +165,7 @@ class ModelSource:
             if self.model_file is not None:
                 content, origin = path.read_bytes(), "file"
             else:
-                bundle = edge_bundles.current(self.data_dir, "model", self.public_key)
+                bundle = edge_bundles.current(self.data_dir, "model", self.trust)
                 if bundle is None:
                     raise NoModel("no model bundle applied yet")
                 content, origin = bundle.content, "bundle"
@@ -305,13 +303,13 @@ class ForecastRunner(Worker):
     thread_name = "a2d-forecast"
 
     def __init__(
-        self, settings: ForecastSettings, *, db_path: Path, server_public_key: str, write: WriteFn,
+        self, settings: ForecastSettings, *, db_path: Path, trust: edge_bundles.DeviceTrust, write: WriteFn,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:  # fmt: skip
         super().__init__()
         self.settings = settings
         self.db_path = db_path
-        self.source = ModelSource(settings.model, db_path.parent, server_public_key)
+        self.source = ModelSource(settings.model, db_path.parent, trust)
         self.write = write
         self.clock = clock
         self._once = Once(log)

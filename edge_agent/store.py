@@ -201,6 +201,12 @@ def m006_forecasts(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_bundle_counters(db: sqlite3.Connection) -> None:
+    """The counter of each kind's applied bundle: a bundle with a lower one is a replay."""
+    db.execute("ALTER TABLE bundles_state ADD COLUMN counter INTEGER")
+
+
 #: The full-disk policy: streams thinned first come first; feedback votes are never thinned.
 THINNING_ORDER: tuple[tuple[str, str], ...] = (
     ("network", ""),

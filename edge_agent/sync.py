@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,15 @@ class SyncSettings:
     timeout_s: float = 15.0
     ca_file: str = ""
     verify_tls: bool = True
-    server_public_key: str = ""
     bundle_interval_s: float = 300.0
     pin_sha256: bytes = b""
+    #: the keys bundles are checked with, and this device's id and site for their targets
+    trust: edge_bundles.DeviceTrust = field(default_factory=edge_bundles.DeviceTrust)
+
+    @property
+    def fetches_bundles(self) -> bool:
+        """Bundles are fetched only when a key to check them with is configured."""
+        return self.trust.enabled
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> SyncSettings | None:
@@ -86,18 +92,13 @@ class SyncSettings:
                 pin = tlspin.parse_pin(s["pin_sha256"])
             except tlspin.PinError as exc:
                 raise SyncConfigError(f"sync.pin_sha256: {exc}") from None
-        if s["server_public_key"]:
-            try:
-                a2d_bundles.load_public_key(s["server_public_key"])
-            except a2d_bundles.BundleError as exc:
-                raise SyncConfigError(f"sync.server_public_key: {exc}") from None
         return cls(
             url=s["url"].rstrip("/"), token=token, interval_s=s["interval_s"], heartbeat_s=s["heartbeat_s"],
             batch_records=min(s["batch_records"], syncwire.MAX_BATCH_RECORDS),
             batch_bytes=min(s["batch_bytes"], syncwire.MAX_BODY_BYTES - 1024),
             max_records_per_s=s["max_records_per_s"], timeout_s=s["timeout_s"], ca_file=s["ca_file"],
-            verify_tls=s["verify_tls"], server_public_key=s["server_public_key"],
-            bundle_interval_s=s["bundle_interval_s"], pin_sha256=pin,
+            verify_tls=s["verify_tls"], bundle_interval_s=s["bundle_interval_s"], pin_sha256=pin,
+            trust=edge_bundles.DeviceTrust.from_config(raw),
         )  # fmt: skip
 
 
@@ -174,7 +175,7 @@ class SyncClient(Worker):
                         if time.monotonic() >= next_beat:
                             self._heartbeat(http, db)
                             next_beat = time.monotonic() + self.settings.heartbeat_s
-                        if self.settings.server_public_key and time.monotonic() >= next_bundles:
+                        if self.settings.fetches_bundles and time.monotonic() >= next_bundles:
                             self._fetch_bundles(http, etags)
                             next_bundles = time.monotonic() + self.settings.bundle_interval_s
                     finally:
@@ -301,23 +302,24 @@ class SyncClient(Worker):
         return 200, len({p.record_id for p in batch}.intersection(a for a in acked if isinstance(a, str)))
 
     def _applied_etags(self) -> dict[str, str]:
-        """ETags of the bundles in use (verified again), so the server can answer 304."""
-        if not self.settings.server_public_key:
-            log.info("no sync.server_public_key: configuration, content and model bundles are not fetched")
+        """ETags of the bundles in use (checked again), so the server can answer 304."""
+        if not self.settings.fetches_bundles:
+            log.info("no sync.trusted_keys nor sync.server_public_key: no bundles are fetched")
             return {}
         etags = {}
         for kind in a2d_bundles.KINDS:
             try:
-                b = edge_bundles.current(self.db_path.parent, kind, self.settings.server_public_key)
+                b = edge_bundles.current(self.db_path.parent, kind, self.settings.trust)
             except a2d_bundles.BundleError as exc:
-                log.warning("the %s bundle in use does not verify (%s); fetching it again", kind, exc)
+                log.warning("the %s bundle in use does not check out (%s); fetching it again", kind, exc)
                 continue
             if b is not None:
                 etags[kind] = b.etag
         return etags
 
     def _fetch_bundles(self, http: httpx.Client, etags: dict[str, str]) -> None:
-        """Fetch each kind of bundle if it changed; apply it only if signature and hash check out."""
+        """Fetch each kind of bundle if it changed (``keys`` first); apply it only if it checks out:
+        a trusted key's signature, its hash, this device as its target, a counter above the last."""
         for kind in a2d_bundles.KINDS:
             headers = {"If-None-Match": etags[kind]} if kind in etags else {}
             try:
@@ -329,17 +331,21 @@ class SyncClient(Worker):
             if r.status_code != 200:
                 raise _Retry(f"bundle {kind}: HTTP {r.status_code}")
             try:
-                bundle = edge_bundles.apply(
-                    self.db_path.parent, r.json(), kind, self.settings.server_public_key
-                )
+                bundle = edge_bundles.apply(self.db_path.parent, r.json(), kind, self.settings.trust)
             except (a2d_bundles.BundleError, ValueError) as exc:
-                self._once.failed(f"bundle:{r.headers.get('etag')}", "rejected a %s bundle (%s); the last good one"
-                                  " stays in use", kind, exc)  # fmt: skip
+                self._once.failed(f"bundle:{kind}:{r.headers.get('etag')}", "refused a %s bundle (%s); the last"
+                                  " good one stays in use", kind, exc)  # fmt: skip
                 self._write(edge_bundles.record, kind, self.clock(), None, str(exc))
                 continue
             etags[kind] = bundle.etag
             self._write(edge_bundles.record, kind, self.clock(), bundle, None)
-            log.info("applied %s bundle %s", kind, bundle.version)
+            log.info(
+                "applied %s bundle %s (counter %d, for %s)",
+                kind,
+                bundle.version,
+                bundle.counter,
+                bundle.target,
+            )
 
     def _heartbeat(self, http: httpx.Client, db: Any) -> None:
         beat = syncwire.Heartbeat(

@@ -173,11 +173,17 @@ class Kiosk:
         """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen."""
         from .client import AgentClient
         from .lotsen import LotsenLock
+        from .signedcontent import ContentTrust
         from .speech import Speaker
 
         self.worker = Worker()
         if client is None:
-            client = AgentClient(self.cfg.agent_url, self.cfg.cache_dir, self.cfg.kiosk_id)
+            client = AgentClient(
+                self.cfg.agent_url,
+                self.cfg.cache_dir,
+                self.cfg.kiosk_id,
+                trust=ContentTrust.from_config(self.cfg.raw),
+            )
             client.start()
         self.client = client
         client.on_content = lambda pack: Clock.schedule_once(lambda _dt: self._new_pack(pack), 0)

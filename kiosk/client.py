@@ -3,9 +3,10 @@
 :class:`AgentClient` never blocks a tap on the network: :meth:`AgentClient.vote` and
 :meth:`AgentClient.help` commit to the kiosk's durable outbox and return the id at once; a
 background thread (``a2d-kiosk-client``) delivers the outbox and refreshes the content pack with
-``If-None-Match``. When the agent is unreachable the kiosk goes on with the cached pack (or the
-demo pack on a kiosk that never reached an agent) and delivers later; the agent stores every id
-once, so an item sent twice is counted once.
+``If-None-Match``. The pack arrives as a signed bundle document that the kiosk checks with its own
+keys (:mod:`kiosk.signedcontent`); one that does not check out is never shown. When the agent is
+unreachable the kiosk goes on with the cached pack (or the demo pack on a kiosk that never reached
+an agent) and delivers later; the agent stores every id once, so an item sent twice is counted once.
 
 The agent is found at the configured URL or, without one, by zeroconf (``_a2d-edge._tcp``);
 zeroconf is imported only then. Only the standard library talks HTTP here, so the kiosk starts lean.
@@ -31,15 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from a2d import contentpack, localapi
+from a2d.bundles import BundleError
 from a2d.contentpack import ContentError, ContentPack, TransparencyRecord
+from a2d.logs import Once
 from a2d.timeutil import utc_now
 
 from .outbox import Outbox
+from .signedcontent import CONTENT_FILE as CONTENT_FILE  # where the cached pack lives
+from .signedcontent import ContentTrust, SignedCache
 
 log = logging.getLogger(__name__)
 
 THREAD_NAME = "a2d-kiosk-client"
-CONTENT_FILE = "content.json"
 ETAG_FILE = "content.etag"
 OUTBOX_FILE = "outbox.db"
 MAX_RESPONSE_BYTES = contentpack.MAX_PACK_BYTES + 1024
@@ -123,6 +127,7 @@ class AgentClient:
         discover_timeout: float = 3.0,
         zeroconf_interfaces: Sequence[str] | None = None,
         send: bool = True,
+        trust: ContentTrust | None = None,
     ) -> None:
         self._configured = base_url.rstrip("/") if base_url else None
         self._url = self._configured
@@ -140,6 +145,9 @@ class AgentClient:
         #: called with the new pack (on the client's thread) whenever the agent sent a new one
         self.on_content: Callable[[ContentPack], None] | None = None
         self._outbox = Outbox(self.cache_dir / OUTBOX_FILE)
+        #: the content is taken only signed with the keys of ``trust`` (none: only the demo pack)
+        self._signed = SignedCache(self.cache_dir, trust or ContentTrust())
+        self._refused = Once(log)
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self._lock = threading.Lock()
         self._deliver_lock = threading.Lock()
@@ -289,14 +297,13 @@ class AgentClient:
             return self._pack
 
     def _cached_pack(self) -> ContentPack | None:
-        path = self.cache_dir / CONTENT_FILE
-        if not path.exists():
-            return None
+        """The cached pack if its signed document checks out again (keys, target, hash)."""
         try:
-            return contentpack.load(path)
-        except ContentError as exc:
-            log.error("ignoring the cached content pack: %s", exc)
+            found = self._signed.cached_content()
+        except (BundleError, ContentError) as exc:
+            self._refused.failed("cache", "ignoring the cached content pack: %s", exc)
             return None
+        return None if found is None else found[1]
 
     def refresh(self) -> bool:
         """Ask the agent for its pack now (``If-None-Match``); True when a new pack was taken."""
@@ -311,6 +318,7 @@ class AgentClient:
         headers = {}
         if have_cache and etag_path.exists():
             headers["If-None-Match"] = etag_path.read_text().strip()
+        self._refresh_keys()
         try:
             resp = self._request("GET", "/content", headers=headers)
         except _Unreachable:
@@ -327,11 +335,13 @@ class AgentClient:
                 self._trouble(f"the agent answered GET /v1/content with {resp.status}")
             return False
         try:
-            pack = contentpack.loads(resp.data)
-        except ContentError as exc:
-            self._trouble(f"the agent's content pack is broken, keeping the last good one: {exc}")
+            bundle, pack = self._signed.accept_content(resp.data)
+        except (BundleError, ContentError) as exc:
+            self._refused.failed(
+                "content", "refused the agent's content (%s); the last good pack stays on screen", exc
+            )
             return False
-        _write_atomic(self.cache_dir / CONTENT_FILE, resp.data)
+        self._refused.recovered("content", "the agent's content checks out again")
         etag = resp.headers.get("ETag") or resp.headers.get("Etag") or ""
         if etag:
             _write_atomic(etag_path, etag.encode())
@@ -339,10 +349,31 @@ class AgentClient:
             etag_path.unlink()
         with self._lock:
             self._pack, self._pack_source = pack, "agent"
-        log.info("content pack %s of %s from the agent", pack.version, pack.town)
+        log.info(
+            "content pack %s of %s from the agent (bundle counter %d)",
+            pack.version,
+            pack.town,
+            bundle.counter,
+        )
         if self.on_content is not None:
             self.on_content(pack)
         return True
+
+    def _refresh_keys(self) -> None:
+        """Take the agent's ``keys`` bundle when it checks out with the keys trusted now."""
+        try:
+            resp = self._request("GET", "/keys")
+        except _Unreachable:
+            return
+        if resp.status != 200:
+            return
+        try:
+            bundle = self._signed.accept_keys(resp.data)
+        except BundleError as exc:
+            self._refused.failed("keys", "refused the agent's keys bundle (%s)", exc)
+            return
+        self._refused.recovered("keys", "the agent's keys bundle checks out again")
+        log.debug("the agent's keys bundle %d checks out", bundle.counter)
 
     def transparency(self) -> list[TransparencyRecord]:
         """The agent's records (pack + its sensors); offline the pack's own records."""

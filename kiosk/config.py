@@ -35,6 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk.lotsen_log", "", "file for the log of Lotsen session starts and ends; empty: lotsen.log in cache_dir"),
     Setting("kiosk.speech", True, "offer read-aloud (espeak-ng); false hides the Vorlesen button", bool),
     Setting("kiosk.volume", 50, "speech volume in percent (0-100) that every session starts with and returns to", int),
+    Setting("kiosk.trusted_keys", [], "Ed25519 public keys (base64) the agent's content must be signed with, until a keys bundle lists others", list),
+    Setting("kiosk.agent_device_id", "", "the device id of the edge agent this kiosk uses (content for device:ID reaches it); empty: none"),
+    Setting("device.site", "", "the site this kiosk stands at, e.g. rathaus (content for site:SITE reaches it); empty: none"),
     Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
     Setting("display.width", 1280, "window width in pixels when not full screen", int),
     Setting("display.height", 800, "window height in pixels when not full screen", int),
@@ -89,7 +92,9 @@ def parse(
     for section, table in data.items():
         known = {s.key.split(".", 1)[1] for s in SETTINGS if s.key.startswith(section + ".")}
         if not known:
-            raise ConfigError(f"{where}: unknown section [{section}] (kiosk.toml has [kiosk] and [display])")
+            raise ConfigError(
+                f"{where}: unknown section [{section}] (kiosk.toml has [kiosk], [display] and [device])"
+            )
         if isinstance(table, Mapping):
             for key in table:
                 if key not in known:
@@ -109,6 +114,7 @@ def parse(
     url = k["agent_url"].strip().rstrip("/")
     if url and not url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: kiosk.agent_url must start with http:// or https://, not {url!r:.60}")
+    _check_trust(raw, where)
     cache_dir = Path(k["cache_dir"]).expanduser() if k["cache_dir"] else _default_cache_dir()
     pin_hash = k["pin_hash"] or (_demo_pin_hash() if demo else "")
     return KioskConfig(
@@ -129,6 +135,28 @@ def parse(
         demo=demo,
         raw=raw,
     )
+
+
+def _check_trust(raw: Mapping[str, Any], where: str) -> None:
+    """Every ``kiosk.trusted_keys`` entry a public key; ``device.site`` and the agent's id slugs."""
+    k = raw["kiosk"]
+    if not (k["trusted_keys"] or k["agent_device_id"] or raw["device"]["site"]):
+        return
+    from a2d import bundles  # cryptography: only when there is something to check (a lean start)
+
+    for text in raw["kiosk"]["trusted_keys"]:
+        try:
+            bundles.load_public_key(text)
+        except bundles.BundleError as exc:
+            raise ConfigError(f"{where}: kiosk.trusted_keys: {exc}") from None
+    for name, value in (
+        ("device.site", raw["device"]["site"]),
+        ("kiosk.agent_device_id", raw["kiosk"]["agent_device_id"]),
+    ):
+        if value and not bundles.is_slug(value):
+            raise ConfigError(
+                f"{where}: {name} must be lower-case letters and digits joined by hyphens, not {value!r:.60}"
+            )
 
 
 def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> KioskConfig:

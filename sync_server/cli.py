@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from a2d import logs
-from a2d.bundles import KINDS, MAX_BUNDLE_BYTES
+from a2d.bundles import KINDS, MAX_BUNDLE_BYTES, is_slug
 from a2d.commandline import with_example
 from a2d.errors import KnownError
 from a2d.timeutil import utc_now
@@ -28,18 +28,22 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = {
     "run": "a2d server run --db sqlite:////var/lib/a2d/server.db --host 0.0.0.0 --port 8080",
-    "device": "a2d server device add edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db --json",
-    "device add": "a2d server device add edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db --json",
+    "device": "a2d server device add edge-rathaus-1 --site rathaus --db sqlite:////var/lib/a2d/server.db --json",
+    "device add": "a2d server device add edge-rathaus-1 --site rathaus --db sqlite:////var/lib/a2d/server.db --json",
     "device list": "a2d server device list --db postgresql://a2d@db.example:5432/a2d --json",
     "device revoke": "a2d server device revoke edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
     "device rotate-token": "a2d server device rotate-token edge-rathaus-1 --db sqlite:////var/lib/a2d/server.db",
     "admin-token": "a2d server admin-token --db sqlite:////var/lib/a2d/server.db",
     "events": "a2d server events --db sqlite:////var/lib/a2d/server.db --device edge-rathaus-1 --json",
     "prune": "a2d server prune --config /etc/a2d/server.toml",
-    "signing-key": "a2d server signing-key --key /var/lib/a2d/signing.key",
+    "signing-key": "a2d server signing-key rotate --keep-old-until 2026-12-31 --db sqlite:////var/lib/a2d/server.db",
     "bundle": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db",
-    "bundle publish": "a2d server bundle publish content kiosk-content.zip --db sqlite:////var/lib/a2d/server.db "
-    "--key /var/lib/a2d/signing.key --device edge-rathaus-1",
+    "bundle publish": "a2d server bundle publish content content-offenburg.json --db sqlite:////var/lib/a2d/server.db "
+    "--key /var/lib/a2d/signing.key --site rathaus",
+    "bundle export": "a2d server bundle export content content-offenburg.json --site rathaus "
+    "--db sqlite:////var/lib/a2d/server.db --out unsigned.json",
+    "bundle sign": "a2d server bundle sign unsigned.json --key /media/usb/signing.key --out signed.json",
+    "bundle upload": "a2d server bundle upload signed.json --db sqlite:////var/lib/a2d/server.db",
     "bundle list": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db --json",
 }
 _KEY_HELP = (
@@ -88,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     dsub = device.add_subparsers(dest="action", required=True, metavar="action")
     dadd = add(dsub, "add", "device add", "register a device; prints its id and its token (shown once)")
     dadd.add_argument("name", help="a name staff recognise; the id is its slug, made unique")
+    dadd.add_argument("--site", default="", help="the site it stands at, e.g. rathaus (default: none)")
     _common(dadd, "print {device_id, token} as JSON")
     _common(add(dsub, "list", "device list", "list registered devices"), "one JSON object per line")
     drev = add(dsub, "revoke", "device revoke", "revoke a device: its token stops working at once")
@@ -114,28 +119,71 @@ def parser() -> argparse.ArgumentParser:
         sub,
         "signing-key",
         "signing-key",
-        "create the Ed25519 key bundles are signed with; prints its public key",
+        "create the Ed25519 key bundles are signed with (prints its public key); rotate it; list the"
+        " server's keys; trust one kept elsewhere",
     )
-    _common(key, "print {key, public_key} as JSON")
+    key.add_argument(
+        "action", nargs="?", default="create", choices=("create", "rotate", "list", "trust"),
+        help="create (default): a new key file; rotate: a new key, devices told by a keys bundle signed with"
+        " the old one; list: the server's public keys; trust PUBLIC_KEY: accept uploads signed with a key"
+        " kept elsewhere",
+    )  # fmt: skip
+    key.add_argument("public_key", nargs="?", help="with trust: the public key (base64)")
+    _common(key, "print the result as JSON")
     key.add_argument("--key", help=_KEY_HELP)
+    key.add_argument(
+        "--keep-old-until", metavar="TIME",
+        help="with rotate: devices trust the old key until then (default: 90 days from now)",
+    )  # fmt: skip
     which = key.add_mutually_exclusive_group()
-    which.add_argument(
-        "--rotate", action="store_true", help="replace an existing key (devices need the new public key)"
-    )
+    which.add_argument("--rotate", action="store_true", help="the same as the rotate action")
     which.add_argument(
         "--public", action="store_true", help="only print the public key of the existing key file"
     )
 
-    bundle = add(sub, "bundle", "bundle", "publish signed config, content and model bundles; list them")
+    bundle = add(
+        sub, "bundle", "bundle", "publish signed keys, config, content and model bundles; sign offline; list"
+    )
     bsub = bundle.add_subparsers(dest="action", required=True, metavar="action")
     pub = add(bsub, "publish", "bundle publish", "sign FILE and make it the KIND bundle devices download")
-    pub.add_argument("kind", choices=KINDS, help="what FILE is: " + ", ".join(KINDS))
-    pub.add_argument("file", type=Path, help=f"the bundle's content, at most {MAX_BUNDLE_BYTES // 2**20} MiB")
-    pub.add_argument("--device", action="append", default=[], metavar="ID",
-                     help="for this device only (repeat for more); default: every device without its own")  # fmt: skip
-    pub.add_argument("--version", help="the bundle's version (default: the UTC time now)")
+    exp = add(
+        bsub, "export", "bundle export",
+        "write FILE as an unsigned KIND bundle with its counter, to be signed elsewhere with bundle sign",
+    )  # fmt: skip
+    for p_ in (pub, exp):
+        p_.add_argument("kind", choices=KINDS, help="what FILE is: " + ", ".join(KINDS))
+        p_.add_argument(
+            "file", type=Path, help=f"the bundle's content, at most {MAX_BUNDLE_BYTES // 2**20} MiB"
+        )
+        aim = p_.add_mutually_exclusive_group()
+        aim.add_argument("--device", action="append", default=[], metavar="ID",
+                         help="for this device only (repeat for more: one bundle each)")  # fmt: skip
+        aim.add_argument("--site", metavar="SITE", help="for the devices of this site")
+        p_.add_argument("--version", help="the bundle's version label (default: the UTC time now)")
     pub.add_argument("--key", help=_KEY_HELP)
-    _common(pub, "print {kind, version, sha256, size, published_at, targets} as JSON")
+    _common(pub, "print {kind, version, sha256, size, published_at, targets, counters} as JSON")
+    exp.add_argument("--out", type=Path, required=True, help="the unsigned bundle file to write")
+    _common(exp, "print {out, targets, counters} as JSON")
+    sgn = add(
+        bsub, "sign", "bundle sign",
+        "sign the unsigned bundle(s) in FILE with a key file; needs no database (run it where the key is)",
+    )  # fmt: skip
+    sgn.add_argument(
+        "file", type=Path, help="unsigned bundle(s) from bundle export, or any content with --kind"
+    )
+    sgn.add_argument("--key", required=True, help="the private key file (PEM) to sign with")
+    sgn.add_argument("--out", type=Path, required=True, help="the signed bundle file to write")
+    sgn.add_argument("--kind", choices=KINDS, help="FILE is content to sign as a bundle of this kind")
+    sgn.add_argument("--counter", type=int, default=1, help="with --kind: the counter (default 1)")
+    sgn.add_argument("--target", default="all", help="with --kind: all, site:SITE or device:ID (default all)")
+    sgn.add_argument("--version", help="with --kind: the version label (default: the UTC time now)")
+    sgn.add_argument("--json", action="store_true", help="print {out, key_id, counters} as JSON")
+    upl = add(
+        bsub, "upload", "bundle upload",
+        "store bundles signed elsewhere, checked against the server's keys and counters",
+    )  # fmt: skip
+    upl.add_argument("file", type=Path, help="the signed bundle(s) from bundle sign")
+    _common(upl, "print {kind, version, sha256, size, published_at, targets, counters} as JSON")
     blist = add(
         bsub, "list", "bundle list", "list the bundles devices get: per kind, for every device (*) or one"
     )
@@ -159,6 +207,9 @@ def main(argv: Sequence[str]) -> int:
 
         return forecast_cli.main(argv[1:])
     args = parser().parse_args(argv)
+    if args.command == "bundle" and args.action == "sign":  # no settings, no database
+        bundle_commands.sign(args)
+        return 0
     settings = config.load(
         args.config,
         db=args.db,
@@ -170,7 +221,9 @@ def main(argv: Sequence[str]) -> int:
     )
     if args.command == "run":
         return _run(settings)
-    if args.command == "signing-key":
+    if args.command == "signing-key" and args.rotate:
+        args.action = "rotate"
+    if args.command == "signing-key" and args.action == "create":
         bundle_commands.signing_key(args, settings)
         return 0
     creating = args.command == "admin-token" or getattr(args, "action", None) == "add"
@@ -181,6 +234,8 @@ def main(argv: Sequence[str]) -> int:
             _device(db, args)
         elif args.command == "bundle":
             bundle_commands.bundle(db, args, settings)
+        elif args.command == "signing-key":
+            bundle_commands.signing_key_db(db, args, settings)
         elif args.command == "admin-token":
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
@@ -282,12 +337,17 @@ def _listen(host: str, port: int) -> socket.socket:
 def _device(db: Database, args: argparse.Namespace) -> None:
     now = utc_now()
     if args.action == "add":
+        if args.site and not is_slug(args.site):
+            raise KnownError(
+                f"--site: lower-case letters and digits joined by single hyphens, not {args.site!r:.60}"
+            )
         token = registry.new_token()
         device_id = db.add_device(
-            args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now
+            args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now, args.site
         )
-        say(args.json, {"device_id": device_id, "token": token},
-             f"added device {device_id}\ntoken (shown only now, keep it safe): {token}")  # fmt: skip
+        at = f" at site {args.site}" if args.site else ""
+        say(args.json, {"device_id": device_id, "token": token, "site": args.site},
+             f"added device {device_id}{at}\ntoken (shown only now, keep it safe): {token}")  # fmt: skip
     elif args.action == "list":
         _devices(db.devices(), args.json)
     elif args.action == "revoke":
@@ -309,7 +369,10 @@ def _devices(devices: list[Device], as_json: bool) -> None:
         return
     for d in devices:
         state = "active" if d.active else f"REVOKED {d.revoked_at}"
-        out.write(f"{d.device_id:<32} {state:<36} added {d.created_at}  token {d.token_set_at}  {d.name}\n")
+        site = f"site {d.site}" if d.site else "no site"
+        out.write(
+            f"{d.device_id:<32} {site:<24} {state:<36} added {d.created_at}  token {d.token_set_at}  {d.name}\n"
+        )
     if not devices:
         out.write("no devices yet: a2d server device add NAME\n")
 

@@ -1,13 +1,19 @@
 """The server's Ed25519 signing key: one PEM file, readable by its owner only.
 
-Only ``a2d server bundle publish`` reads the private key; the running server never does, it
-serves documents that were signed when they were published. Devices hold the public key
-(:func:`a2d.bundles.public_key_text`) in ``sync.server_public_key``.
+Only the commands that sign (``a2d server bundle publish``, ``a2d server signing-key rotate``) read
+the private key; the running server never does, it serves documents that were signed when they
+were published. Devices hold the public key (:func:`a2d.bundles.public_key_text`) in
+``sync.trusted_keys``. A town that signs offline keeps the file on another machine.
 
 Where the key lives: the ``server.signing_key`` setting (``A2D_SERVER_SIGNING_KEY``); when it is
 empty, ``signing.key`` in the folder of the SQLite database, or in the working directory when the
 database is PostgreSQL. The file is PKCS#8 PEM without a passphrase, mode ``0600``; it is written
 to a temporary file first and moved into place, so a crash never leaves half a key behind.
+
+A rotation writes the new key beside the old one first (``signing.key.next``); once the database
+holds the ``keys`` bundle naming it, the old file is renamed to
+``signing.key.retired-<key id>-until-<time>`` and the new one takes its place. A retired file is
+deleted by the next rotation or publish after its time.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 import os
 import stat
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -27,7 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from a2d.bundles import new_private_key
+from a2d.bundles import key_id, new_private_key
 from a2d.errors import KnownError
 
 from .db import sqlite_path
@@ -52,21 +59,75 @@ def key_path(setting: str, db_url: str) -> Path:
     return Path(db_file).parent / KEY_FILE if db_file else Path(KEY_FILE)
 
 
-def create(path: Path, *, rotate: bool = False) -> Ed25519PrivateKey:
-    """Write a new key to ``path`` (mode 0600); an existing file is replaced only with ``rotate``."""
-    if path.exists() and not rotate:
-        raise SigningKeyError(
-            f"{path} already exists; use --rotate to replace it (devices then need the new public key)"
-        )
+def create(path: Path) -> Ed25519PrivateKey:
+    """Write a new key to ``path`` (mode 0600); an existing file is never replaced."""
+    if path.exists():
+        raise SigningKeyError(f"{path} already exists; to change keys: a2d server signing-key rotate")
+    key = _write_key(path, replace=False)
+    log.info("created signing key %s", path)
+    return key
+
+
+def _write_key(path: Path, *, replace: bool) -> Ed25519PrivateKey:
     key = new_private_key()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(path, pem, replace=rotate)
+        _write_new(path, pem, replace=replace)
     except OSError as exc:
         raise SigningKeyError(f"cannot write the signing key {path}: {exc.strerror or exc}") from None
-    log.info("%s signing key %s", "rotated" if rotate else "created", path)
     return key
+
+
+def staged_path(path: Path) -> Path:
+    return path.with_name(path.name + ".next")
+
+
+def stage_next(path: Path) -> Ed25519PrivateKey:
+    """The new key of a rotation, written beside ``path``; one left by an interrupted rotation is reused."""
+    staged = staged_path(path)
+    if staged.exists():
+        key = load(staged)
+        log.info("resuming the rotation to the key %s in %s", key_id(key), staged)
+        return key
+    return _write_key(staged, replace=True)
+
+
+def _retired_prefix(path: Path) -> str:
+    return f"{path.name}.retired-"
+
+
+def retired_path(path: Path, old_key_id: str, until: datetime) -> Path:
+    return path.with_name(f"{_retired_prefix(path)}{old_key_id}-until-{until.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+
+
+def finish_rotation(path: Path, old_key_id: str, until: datetime) -> Path:
+    """Rename the old key file to its retired name and put the staged new key in its place."""
+    retired = retired_path(path, old_key_id, until)
+    try:
+        os.replace(path, retired)
+        os.replace(staged_path(path), path)
+        _sync_folder(path.parent)
+    except OSError as exc:
+        raise SigningKeyError(
+            f"cannot move the rotated key files beside {path}: {exc.strerror or exc}"
+        ) from None
+    return retired
+
+
+def remove_expired(path: Path, now: datetime) -> list[Path]:
+    """Delete the retired key files beside ``path`` whose time has passed; the ones removed."""
+    removed = []
+    for old in sorted(path.parent.glob(_retired_prefix(path) + "*-until-*")):
+        try:
+            until = datetime.strptime(old.name.rsplit("-until-", 1)[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if now >= until:
+            old.unlink(missing_ok=True)
+            log.info("deleted the retired signing key %s (its time is up)", old)
+            removed.append(old)
+    return removed
 
 
 def _write_new(path: Path, data: bytes, *, replace: bool) -> None:
@@ -86,7 +147,9 @@ def _write_new(path: Path, data: bytes, *, replace: bool) -> None:
             try:
                 os.link(tmp, path)  # unlike a rename, fails if someone created the file meanwhile
             except FileExistsError:
-                raise SigningKeyError(f"{path} already exists; use --rotate to replace it") from None
+                raise SigningKeyError(
+                    f"{path} already exists; to change keys: a2d server signing-key rotate"
+                ) from None
     finally:
         tmp.unlink(missing_ok=True)
     _sync_folder(path.parent)

@@ -14,6 +14,7 @@ from typing import Any
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
 from tests.conftest import free_port
+from tests.signedpack import EDGE_TRUST
 
 
 class LocalEdge:
@@ -41,8 +42,8 @@ class LocalEdge:
             f'[api]\nhost = "127.0.0.1"\nport = {self.port}\nadvertise = {str(self.advertise).lower()}\n'
             'advertise_interfaces = "127.0.0.1"\n'
         )
-        if self.pack is not None:
-            text += f'[content]\npack = "{self.pack}"\n'
+        if self.pack is not None:  # a signed pack (tests.signedpack): the agent trusts the tests' key
+            text += f'[content]\npack = "{self.pack}"\n{EDGE_TRUST}'
         if self.model is not None:
             text += f'[forecast]\nmodel = "{self.model}"\n'
         return text + self.extra

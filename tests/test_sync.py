@@ -59,8 +59,8 @@ class Server:
         assert r.returncode == 0, r.stderr
         return r.stdout
 
-    def add_device(self, name: str) -> tuple[str, str]:
-        d = json.loads(self.cli("device", "add", name, "--json"))
+    def add_device(self, name: str, *site: str) -> tuple[str, str]:
+        d = json.loads(self.cli("device", "add", name, *(("--site", *site) if site else ()), "--json"))
         return d["device_id"], d["token"]
 
     def record_ids(self, device_id: str) -> list[str]:
@@ -258,6 +258,7 @@ def test_a_wrong_token_stores_nothing_and_says_why(
 def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
     server: Server, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
+    from a2d.bundles import Identity, TrustedKeys
     from edge_agent import bundles as edge_bundles
 
     def cli(*args: str) -> str:
@@ -277,16 +278,19 @@ def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
     cfg = edge_config_for(tmp_path, mosquitto.port, f"http://127.0.0.1:{server.port}", device_id, token)
     path = tmp_path / "edge.toml"
     path.write_text(
-        path.read_text().replace(
+        path.read_text().replace(  # the key as older configs name it: sync.server_public_key
             "[sync]\n", f'[sync]\nserver_public_key = "{public}"\nbundle_interval_s = 0.2\n'
         )
     )
     cfg = edge_config.load(path)
+    trust = edge_bundles.DeviceTrust(TrustedKeys.configured([public]), Identity(device_id))
     agent = run_agent(cfg)
     try:
         wait_for(lambda: (cfg.data_dir / "bundles" / "content.json").exists(), what="the first bundle")
-        first = edge_bundles.current(cfg.data_dir, "content", public)
+        first = edge_bundles.current(cfg.data_dir, "content", trust)
         assert first is not None and first.version == "v1" and first.content == good.read_bytes()
+        # an admin made the server accept a stray key: devices still refuse what it signs
+        cli("signing-key", "trust", cli("signing-key", "--key", str(rogue), "--public"), "--db", server.db)
         evil = tmp_path / "content-v2.json"
         evil.write_text('{"services": ["phishing"]}')
         cli(
@@ -304,8 +308,66 @@ def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
         wait_for(lambda: _bundle_error(cfg.db_path), what="the refusal to be recorded")
     finally:
         agent.stop()
-    kept = edge_bundles.current(cfg.data_dir, "content", public)
+    kept = edge_bundles.current(cfg.data_dir, "content", trust)
     assert kept is not None and kept.version == "v1"
+
+
+def test_the_agent_follows_a_key_rotation_and_a_site_bundle(
+    server: Server, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The real sync client: keys bundle first, then the bundles the new key signed; its site's."""
+    from a2d import bundles
+    from edge_agent import bundles as edge_bundles
+
+    def cli(*args: str) -> str:
+        r = subprocess.run([*A2D, "server", *args], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    key = tmp_path / "srv" / "signing.key"
+    old = json.loads(cli("signing-key", "--key", str(key), "--json"))["public_key"]
+    device_id, token = server.add_device("edge-rotation", "rathaus")
+    (tmp_path / "pack.json").write_text('{"services": ["Fundbuero"]}')
+    cli("bundle", "publish", "content", str(tmp_path / "pack.json"), "--db", server.db, "--key", str(key))
+    edge_config_for(tmp_path, mosquitto.port, f"http://127.0.0.1:{server.port}", device_id, token)
+    path = tmp_path / "edge.toml"
+    path.write_text(path.read_text().replace(
+        "[sync]\n", f'[sync]\ntrusted_keys = ["{old}"]\nbundle_interval_s = 0.2\n'
+    ).replace("[device]\n", '[device]\nsite = "rathaus"\n'))  # fmt: skip
+    cfg = edge_config.load(path)
+
+    def applied() -> dict[str, tuple[int, str | None]]:
+        db = open_reader(cfg.db_path)
+        try:
+            return {b["kind"]: (b["counter"], b["last_error"]) for b in edge_bundles.status(db)}
+        finally:
+            db.close()
+
+    agent = run_agent(cfg)
+    try:
+        wait_for(lambda: applied().get("content", (0, None))[0] == 1, what="the first content bundle")
+        new = json.loads(cli("signing-key", "rotate", "--key", str(key), "--db", server.db, "--json"))[
+            "public_key"
+        ]
+        wait_for(
+            lambda: applied().get("content", (0, None))[0] == 2, what="the content signed with the new key"
+        )
+        assert applied()["keys"] == (1, None)
+        (tmp_path / "zell.json").write_text('{"services": ["Ortsverwaltung"]}')
+        cli("bundle", "publish", "content", str(tmp_path / "zell.json"), "--site", "ov-zell-weierbach",
+            "--db", server.db, "--key", str(key))  # fmt: skip
+        (tmp_path / "rathaus.json").write_text('{"services": ["Buergerbuero"]}')
+        cli("bundle", "publish", "content", str(tmp_path / "rathaus.json"), "--site", "rathaus",
+            "--db", server.db, "--key", str(key))  # fmt: skip
+        wait_for(lambda: applied()["content"][0] == 4, what="the Rathaus site's content")
+    finally:
+        agent.stop()
+    trust = edge_bundles.DeviceTrust(
+        bundles.TrustedKeys.configured([old]), bundles.Identity(device_id, "rathaus")
+    )
+    now = edge_bundles.current(cfg.data_dir, "content", trust)
+    assert now is not None and now.content == b'{"services": ["Buergerbuero"]}'
+    assert now.key_id == bundles.key_id(new) and now.target == "site:rathaus"
 
 
 def _bundle_error(db_path: Path) -> bool:
@@ -313,7 +375,7 @@ def _bundle_error(db_path: Path) -> bool:
 
     db = open_reader(db_path)
     try:
-        return any(b["last_error"] and "signature" in b["last_error"] for b in edge_bundles.status(db))
+        return any(b["last_error"] and "not trusted here" in b["last_error"] for b in edge_bundles.status(db))
     finally:
         db.close()
 

@@ -1,13 +1,19 @@
-"""The content pack kiosks show: the ``[content] pack`` file, or else the applied ``content`` bundle.
+"""What kiosks are served as content: a signed ``content`` bundle document, and the ``keys`` bundle.
 
-Both are read again only when the file changes (size, modification time, inode) and checked with
-:func:`a2d.contentpack.loads` first; a file that turns bad keeps the last good pack in service
-and is logged once. The ETag is the sha256 of the pack's bytes in quotes, as for bundles.
+The content is the ``[content] pack`` file, which must be a signed bundle document
+(``a2d server bundle sign``), or else the applied ``content`` bundle. Kiosks get the document
+itself, signature and all, and check it with their own trusted keys, so no agent can show them
+content nobody signed. The agent checks it too: the signature with its trusted keys, its target
+against this device, the pack inside with :func:`a2d.contentpack.loads`. Both are read again only
+when the file changes (size, modification time, inode); a file that turns bad keeps the last good
+document in service and is logged once. The ETag is the bundle's (counter and sha256).
+
+The ``keys`` bundle the agent applied is served as it is, so kiosks learn a rotated key.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import os
 import threading
@@ -17,16 +23,26 @@ from pathlib import Path
 from a2d import bundles as a2d_bundles
 from a2d import contentpack
 from a2d.contentpack import ContentError, ContentPack
+from a2d.errors import KnownError
 from a2d.logs import Once
 
 from .. import bundles as edge_bundles
 
 log = logging.getLogger(__name__)
 
+SIGN_HINT = (
+    "sign it first: a2d server bundle sign {path} --kind content --key KEYFILE --out {path}.signed.json"
+    " (the key's public key in sync.trusted_keys here and in kiosk.trusted_keys on the kiosks)"
+)
+
+
+class PackFileError(KnownError):
+    """``[content] pack`` names a file that is not a signed content bundle this agent accepts."""
+
 
 @dataclass(frozen=True)
 class Content:
-    """One checked pack: the bytes as served, their ETag, and the parsed pack."""
+    """One checked document: the bytes as served, their ETag, and the pack inside."""
 
     body: bytes
     etag: str
@@ -34,26 +50,39 @@ class Content:
     origin: str  # "file" or "bundle"
 
 
-def check_pack_file(path: Path) -> None:
-    """``ContentError`` (a KnownError) naming the problem if the configured pack is unusable."""
-    contentpack.load(path)
+@dataclass(frozen=True)
+class Document:
+    """A signed document served as it is (the keys bundle)."""
+
+    body: bytes
+    etag: str
 
 
 class ContentSource:
-    """Answers :meth:`current`: the pack to serve now, or ``None`` when there is none."""
+    """Answers :meth:`current`: the content to serve now, or ``None`` when there is none."""
 
-    def __init__(self, pack_file: str, data_dir: Path, server_public_key: str) -> None:
+    def __init__(self, pack_file: str, data_dir: Path, trust: edge_bundles.DeviceTrust) -> None:
         self.pack_file = Path(pack_file) if pack_file else None
         self.bundle_file = edge_bundles.bundle_dir(data_dir) / "content.json"
+        self.keys_file = edge_bundles.bundle_dir(data_dir) / "keys.json"
         self.data_dir = data_dir
-        self.public_key = server_public_key
+        self.trust = trust
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._content: Content | None = None
         self._once = Once(log)
 
+    def check_pack_file(self) -> None:
+        """:class:`PackFileError` (one line) unless the configured pack file can be served."""
+        if self.pack_file is None:
+            return
+        try:
+            self._load_file(self.pack_file)
+        except (a2d_bundles.BundleError, ContentError) as exc:
+            raise PackFileError(f"[content] pack {self.pack_file}: {exc}") from None
+
     def current(self) -> Content | None:
-        path = self.pack_file or (self.bundle_file if self.public_key else None)
+        path = self.pack_file or (self.bundle_file if self.trust.enabled else None)
         if path is None:
             return None
         try:
@@ -69,24 +98,60 @@ class ContentSource:
                 self._reload(path)
             return self._content
 
+    def keys(self) -> Document | None:
+        """The applied ``keys`` bundle, checked again; ``None`` when there is none (or it is bad)."""
+        try:
+            bundle = edge_bundles.current(self.data_dir, "keys", self.trust)
+        except a2d_bundles.BundleError as exc:
+            self._once.failed("keys", "not serving the keys bundle %s (%s)", self.keys_file, exc)
+            return None
+        if bundle is None:
+            return None
+        self._once.recovered("keys", "serving the keys bundle %s again", self.keys_file)
+        return Document(json.dumps(bundle.as_dict()).encode(), bundle.etag)
+
+    def _load_file(self, path: Path) -> Content:
+        data, bundle = self._signed_file(path)
+        return Content(data, bundle.etag, contentpack.loads(bundle.content), "file")
+
+    def _signed_file(self, path: Path) -> tuple[bytes, a2d_bundles.Bundle]:
+        try:
+            return edge_bundles.check_file(path, self.data_dir, "content", self.trust)
+        except a2d_bundles.BundleError as exc:
+            if _is_plain_pack(path):
+                raise a2d_bundles.BundleError(
+                    f"a plain content pack, not a signed bundle; {SIGN_HINT.format(path=path)}"
+                ) from None
+            if not self.trust.enabled:
+                raise a2d_bundles.BundleError(f"{exc}; no key is configured: set sync.trusted_keys") from None
+            raise
+
     def _reload(self, path: Path) -> None:
         try:
             if self.pack_file is not None:
-                body, origin = path.read_bytes(), "file"
+                content = self._load_file(path)
             else:
-                bundle = edge_bundles.current(self.data_dir, "content", self.public_key)
+                bundle = edge_bundles.current(self.data_dir, "content", self.trust)
                 if bundle is None:
                     return
-                body, origin = bundle.content, "bundle"
-            pack = contentpack.loads(body)
+                body = json.dumps(bundle.as_dict()).encode()
+                content = Content(body, bundle.etag, contentpack.loads(bundle.content), "bundle")
         except (OSError, ContentError, a2d_bundles.BundleError) as exc:
             self._once.failed(
                 "pack", "cannot serve the content pack %s (%s); keeping the last good one", path, exc
             )
             return
         self._once.recovered("pack", "the content pack %s is readable again", path)
-        self._content = Content(body, a2d_bundles.etag(hashlib.sha256(body).hexdigest()), pack, origin)
-        log.info("serving content pack version %s from the %s %s", pack.version, origin, path)
+        self._content = content
+        log.info("serving content pack version %s from the %s %s", content.pack.version, content.origin, path)
+
+
+def _is_plain_pack(path: Path) -> bool:
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == contentpack.FORMAT
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

@@ -10,7 +10,7 @@ from a2d.contentpack import record_as_json
 from a2d.localapi import PREFIX, HelpRequest, LocalApiError, Vote
 
 from . import forecast, helpdesk, status, votes
-from .content import etag_matches
+from .content import Content, Document, etag_matches
 from .context import ApiContext
 from .server import HttpError, Request, Response, Router
 
@@ -27,6 +27,7 @@ def router(api: ApiContext) -> Router:
 
     route("GET", "/healthz", healthz)
     route("GET", "/content", content)
+    route("GET", "/keys", keys)
     route("GET", "/transparency", transparency)
     route("POST", "/feedback", feedback)
     route("GET", "/polls/{poll_id}/results", poll_results)
@@ -60,13 +61,21 @@ def healthz(api: ApiContext, req: Request) -> Response:
 
 
 def content(api: ApiContext, req: Request) -> Response:
-    c = api.content.current()
-    if c is None:
-        raise HttpError(404, "this edge agent has no content pack")
-    headers = {"ETag": c.etag, "Cache-Control": "no-cache"}
-    if etag_matches(req.headers.get("If-None-Match"), c.etag):
+    return _signed(req, api.content.current(), "this edge agent has no content pack")
+
+
+def keys(api: ApiContext, req: Request) -> Response:
+    return _signed(req, api.content.keys(), "this edge agent has applied no keys bundle")
+
+
+def _signed(req: Request, doc: Content | Document | None, missing: str) -> Response:
+    """A signed bundle document as it is, with its ETag (304 when the kiosk has it already)."""
+    if doc is None:
+        raise HttpError(404, missing)
+    headers = {"ETag": doc.etag, "Cache-Control": "no-cache"}
+    if etag_matches(req.headers.get("If-None-Match"), doc.etag):
         return Response(304, b"", headers)
-    return Response(200, c.body, {"Content-Type": "application/json", **headers})
+    return Response(200, doc.body, {"Content-Type": "application/json", **headers})
 
 
 def transparency(api: ApiContext, req: Request) -> Response:

@@ -13,8 +13,9 @@ from typing import Any
 from a2d.errors import KnownError
 from a2d.localapi import PREFIX
 
+from ..bundles import DeviceTrust
 from .advert import Advert
-from .content import ContentSource, check_pack_file
+from .content import ContentSource
 from .context import ApiContext, WriteFn
 from .routes import router
 from .server import JsonServer
@@ -60,7 +61,7 @@ class LocalApi:
 
     def __init__(
         self, settings: ApiSettings, *, device_id: str, db_path: Path, sync_enabled: bool,
-        server_public_key: str, write: WriteFn, sync_online: Callable[[], bool | None] = lambda: None,
+        trust: DeviceTrust, write: WriteFn, sync_online: Callable[[], bool | None] = lambda: None,
     ) -> None:  # fmt: skip
         self.settings = settings
         data_dir = db_path.parent
@@ -69,7 +70,7 @@ class LocalApi:
             data_dir=data_dir,
             db_path=db_path,
             sync_enabled=sync_enabled,
-            content=ContentSource(settings.pack, data_dir, server_public_key),
+            content=ContentSource(settings.pack, data_dir, trust),
             write=write,
             sync_online=sync_online,
         )
@@ -91,8 +92,7 @@ class LocalApi:
 
     def bind(self) -> None:
         """Check the content pack and take the port; :class:`ApiConfigError` if either fails."""
-        if self.settings.pack:
-            check_pack_file(Path(self.settings.pack))
+        self.context.content.check_pack_file()
         address = (self.settings.host, self.settings.port)
         try:
             self._server = JsonServer(address, router(self.context))

@@ -48,6 +48,7 @@ class Device:
     created_at: str
     token_set_at: str
     revoked_at: str | None
+    site: str = ""  # "" when the device belongs to no site
 
     @property
     def active(self) -> bool:
@@ -57,6 +58,7 @@ class Device:
         return {
             "device_id": self.device_id,
             "name": self.name,
+            "site": self.site,
             "created_at": self.created_at,
             "token_set_at": self.token_set_at,
             "revoked_at": self.revoked_at,
@@ -70,20 +72,38 @@ class StoredHeartbeat(NamedTuple):
     heartbeat: str  # JSON text of syncwire.Heartbeat.as_dict()
 
 
-#: ``target`` of a bundle meant for every device that has none of its own
-ALL_DEVICES = "*"
+#: ``target`` of a bundle meant for every device that has no more specific one
+ALL_DEVICES = "all"
 
 
 class BundleInfo(NamedTuple):
     """A published bundle without its document: what ``a2d server bundle list`` shows."""
 
-    target: str  # a device id, or ALL_DEVICES
+    target: str  # all, site:<site> or device:<device id> (a2d.bundles.check_target)
     kind: str
     version: str
     sha256: str
     size: int
     published_at: str
     replaced_at: str | None = None  # set once a newer bundle took its place
+    counter: int = 0  # 0: published before bundles had counters (a device refuses it)
+
+
+class StaleBundle(DatabaseError):
+    """A bundle's counter is not above the highest published of its kind: a newer one came first."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One of the server's public signing keys: bundles signed with it are accepted until ``retire_at``."""
+
+    key_id: str
+    public_key: str  # base64 of the raw 32 bytes
+    added_at: str
+    retire_at: str | None = None  # ISO time; None: no end
+
+    def active_at(self, now: str) -> bool:
+        return self.retire_at is None or now < self.retire_at
 
 
 class Database(ABC):
@@ -106,8 +126,10 @@ class Database(ABC):
 
     # devices ---------------------------------------------------------------------------------
     @abstractmethod
-    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
-        """Register a device under the first free id of ``candidates``; returns that id."""
+    def add_device(
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+    ) -> str:
+        """Register a device (at ``site``) under the first free id of ``candidates``; returns that id."""
 
     @abstractmethod
     def devices(self) -> list[Device]: ...
@@ -226,21 +248,43 @@ class Database(ABC):
 
     # bundles ---------------------------------------------------------------------------------
     @abstractmethod
-    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
-        """Make ``document`` the current bundle of each row's ``(target, kind)``, in one transaction.
+    def assign_bundle_counter(self, kind: str) -> int:
+        """The next counter of ``kind``'s one sequence (across all targets), never handed out twice."""
 
-        A bundle it replaces moves to the history; the history keeps the document of the latest
-        replaced bundle of each ``(target, kind)`` only, and the metadata of all.
+    @abstractmethod
+    def bundle_counters(self, kind: str) -> tuple[int, int]:
+        """``(assigned, published)``: the highest counter of ``kind`` handed out, and published."""
+
+    @abstractmethod
+    def publish_bundles(
+        self, bundles: Sequence[tuple[BundleInfo, str]], signing_keys: Sequence[SigningKey] | None = None
+    ) -> None:
+        """Make each document the current bundle of its row's ``(target, kind)``, in one transaction.
+
+        Each counter must be above the highest published of its kind (:class:`StaleBundle` if not,
+        and nothing is stored). A bundle it replaces moves to the history; the history keeps the
+        document of the latest replaced bundle of each ``(target, kind)`` only, and the metadata of
+        all. ``signing_keys`` (with a ``keys`` bundle), in the same transaction, become the server's
+        list of signing keys: added or updated, and a key not among them retired at the time the
+        first bundle was published.
         """
 
     @abstractmethod
     def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
-        """The bundle ``device_id`` gets: its own of this ``kind``, else the one for every device."""
+        """The bundle ``device_id`` gets: its own of this ``kind``, else its site's, else the one for all."""
 
     @abstractmethod
-    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
-        """``(sha256, document)`` of the current bundle of ``(target, kind)``, as one read."""
+    def bundle_document(self, target: str, kind: str) -> tuple[int, str, str] | None:
+        """``(counter, sha256, document)`` of the current bundle of ``(target, kind)``, as one read."""
 
     @abstractmethod
     def bundles(self, history: bool = False) -> list[BundleInfo]:
         """The current bundles by kind and target; with ``history`` the replaced ones too, oldest first."""
+
+    @abstractmethod
+    def signing_keys(self) -> list[SigningKey]:
+        """The server's public signing keys, the retired ones too, in the order they were added."""
+
+    @abstractmethod
+    def add_signing_key(self, key: SigningKey) -> bool:
+        """Add a public signing key (``False`` if its key id is there already: nothing changes)."""

@@ -17,15 +17,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from a2d.timeutil import utc_now
 
+from . import _bundles
 from . import _hourly_postgres as hourly_sql
 from . import _sql as sql
 from ._base import (
-    ALL_DEVICES,
     BundleInfo,
     Database,
     DatabaseError,
     Device,
     RecordRow,
+    SigningKey,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -119,12 +120,14 @@ class PostgresDatabase(Database):
         return applied
 
     # devices ---------------------------------------------------------------------------------
-    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
+    def add_device(
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+    ) -> str:
         with self._conn() as conn:
             for device_id in candidates:
                 cur = conn.execute(
                     pg(sql.ADD_DEVICE),
-                    (device_id, name, token_hash, now, now),
+                    (device_id, name, token_hash, now, now, site),
                 )
                 if cur.rowcount == 1:
                     return device_id
@@ -265,37 +268,53 @@ class PostgresDatabase(Database):
             return hourly_sql.tallies(conn, window, limit)
 
     # bundles ---------------------------------------------------------------------------------
-    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
+    def assign_bundle_counter(self, kind: str) -> int:
+        with self._conn() as conn:
+            row = conn.execute(pg(sql.ASSIGN_BUNDLE_COUNTER), (kind,)).fetchone()
+        assert row is not None  # RETURNING of an upsert always gives the row
+        return int(row[0])
+
+    def bundle_counters(self, kind: str) -> tuple[int, int]:
+        with self._conn() as conn:
+            row = conn.execute(pg(sql.BUNDLE_COUNTERS), (kind,)).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def publish_bundles(
+        self, bundles: Sequence[tuple[BundleInfo, str]], signing_keys: Sequence[SigningKey] | None = None
+    ) -> None:
         with self._conn() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BUNDLE_LOCK,))
-            for b in bundles:
-                conn.execute(
-                    pg(sql.ARCHIVE_BUNDLE),
-                    (b.published_at, b.target, b.kind),
-                )
-                conn.execute(
-                    pg(sql.DROP_OLD_BUNDLE_DOCUMENTS),
-                    (b.target, b.kind, b.target, b.kind),
-                )
-                conn.execute(
-                    pg(sql.UPSERT_BUNDLE),
-                    (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
-                )
+
+            def published(kind: str) -> int:
+                row = conn.execute(pg(sql.BUNDLE_COUNTERS), (kind,)).fetchone()
+                return 0 if row is None else int(row[1])
+
+            for statement, params in _bundles.statements(bundles, signing_keys, published):
+                conn.execute(pg(statement), params)
 
     def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
         with self._conn() as conn:
-            row = conn.execute(
-                pg(sql.BUNDLE_FOR),
-                (kind, device_id, ALL_DEVICES, ALL_DEVICES),
-            ).fetchone()
+            row = conn.execute(pg(sql.BUNDLE_FOR), (kind, f"device:{device_id}", device_id)).fetchone()
         return None if row is None else BundleInfo(*row)
 
-    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
+    def bundle_document(self, target: str, kind: str) -> tuple[int, str, str] | None:
         with self._conn() as conn:
             row = conn.execute(pg(sql.BUNDLE_DOCUMENT), (target, kind)).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
 
     def bundles(self, history: bool = False) -> list[BundleInfo]:
         with self._conn() as conn:
             rows = conn.execute(pg(sql.BUNDLES_WITH_HISTORY) if history else pg(sql.BUNDLES)).fetchall()
         return [BundleInfo(*row) for row in rows]
+
+    def signing_keys(self) -> list[SigningKey]:
+        with self._conn() as conn:
+            rows = conn.execute(pg(sql.SIGNING_KEYS)).fetchall()
+        return [SigningKey(*row) for row in rows]
+
+    def add_signing_key(self, key: SigningKey) -> bool:
+        with self._conn() as conn:
+            cur = conn.execute(
+                pg(sql.ADD_SIGNING_KEY), (key.key_id, key.public_key, key.added_at, key.retire_at)
+            )
+            return cur.rowcount == 1

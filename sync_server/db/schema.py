@@ -143,6 +143,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)
         """,
     ),
+    both(
+        4,
+        "sites of devices; bundle targets, counters and the server's public signing keys",
+        """
+        ALTER TABLE devices ADD COLUMN site TEXT NOT NULL DEFAULT '';
+        ALTER TABLE bundles ADD COLUMN counter {BIGINT} NOT NULL DEFAULT 0;
+        ALTER TABLE bundle_history ADD COLUMN counter {BIGINT} NOT NULL DEFAULT 0;
+        UPDATE bundles SET target = CASE WHEN target = '*' THEN 'all' ELSE 'device:' || target END;
+        UPDATE bundle_history SET target = CASE WHEN target = '*' THEN 'all' ELSE 'device:' || target END;
+        CREATE TABLE bundle_counters (
+            kind TEXT PRIMARY KEY,
+            assigned {BIGINT} NOT NULL,
+            published {BIGINT} NOT NULL
+        );
+        CREATE TABLE signing_keys (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            retire_at TEXT
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

@@ -18,15 +18,16 @@ from typing import TypeVar
 
 from a2d.timeutil import utc_now
 
+from . import _bundles
 from . import _hourly_sqlite as hourly_sql
 from . import _sql as sql
 from ._base import (
-    ALL_DEVICES,
     BundleInfo,
     Database,
     DatabaseError,
     Device,
     RecordRow,
+    SigningKey,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -135,12 +136,14 @@ class SQLiteDatabase(Database):
         return self._writer.call(apply)
 
     # devices ---------------------------------------------------------------------------------
-    def add_device(self, name: str, candidates: Iterable[str], token_hash: str, now: str) -> str:
+    def add_device(
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+    ) -> str:
         def insert(conn: sqlite3.Connection) -> str:
             for device_id in candidates:
                 cur = conn.execute(
                     sql.ADD_DEVICE,
-                    (device_id, name, token_hash, now, now),
+                    (device_id, name, token_hash, now, now, site),
                 )
                 if cur.rowcount == 1:
                     return device_id
@@ -306,37 +309,49 @@ class SQLiteDatabase(Database):
         return self._read(lambda c: hourly_sql.tallies(c, window, limit))
 
     # bundles ---------------------------------------------------------------------------------
-    def publish_bundle(self, bundles: Sequence[BundleInfo], document: str) -> None:
+    def assign_bundle_counter(self, kind: str) -> int:
+        return int(self._writer.call(lambda c: c.execute(sql.ASSIGN_BUNDLE_COUNTER, (kind,)).fetchone()[0]))
+
+    def bundle_counters(self, kind: str) -> tuple[int, int]:
+        row = self._read(lambda c: c.execute(sql.BUNDLE_COUNTERS, (kind,)).fetchone())
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def publish_bundles(
+        self, bundles: Sequence[tuple[BundleInfo, str]], signing_keys: Sequence[SigningKey] | None = None
+    ) -> None:
         def publish(conn: sqlite3.Connection) -> None:
-            for b in bundles:
-                conn.execute(
-                    sql.ARCHIVE_BUNDLE,
-                    (b.published_at, b.target, b.kind),
-                )
-                conn.execute(
-                    sql.DROP_OLD_BUNDLE_DOCUMENTS,
-                    (b.target, b.kind, b.target, b.kind),
-                )
-                conn.execute(
-                    sql.UPSERT_BUNDLE,
-                    (b.target, b.kind, b.version, b.sha256, b.size, document, b.published_at),
-                )
+            for statement, params in _bundles.statements(
+                bundles, signing_keys, lambda kind: self._published(conn, kind)
+            ):
+                conn.execute(statement, params)
 
         self._writer.call(publish)
 
+    @staticmethod
+    def _published(conn: sqlite3.Connection, kind: str) -> int:
+        row = conn.execute(sql.BUNDLE_COUNTERS, (kind,)).fetchone()
+        return 0 if row is None else int(row[1])
+
     def bundle_for(self, device_id: str, kind: str) -> BundleInfo | None:
         row = self._read(
-            lambda c: c.execute(
-                sql.BUNDLE_FOR,
-                (kind, device_id, ALL_DEVICES, ALL_DEVICES),
-            ).fetchone()
+            lambda c: c.execute(sql.BUNDLE_FOR, (kind, f"device:{device_id}", device_id)).fetchone()
         )
         return None if row is None else BundleInfo(*row)
 
-    def bundle_document(self, target: str, kind: str) -> tuple[str, str] | None:
+    def bundle_document(self, target: str, kind: str) -> tuple[int, str, str] | None:
         row = self._read(lambda c: c.execute(sql.BUNDLE_DOCUMENT, (target, kind)).fetchone())
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
 
     def bundles(self, history: bool = False) -> list[BundleInfo]:
         query = sql.BUNDLES_WITH_HISTORY if history else sql.BUNDLES
         return [BundleInfo(*row) for row in self._read(lambda c: c.execute(query).fetchall())]
+
+    def signing_keys(self) -> list[SigningKey]:
+        return [SigningKey(*row) for row in self._read(lambda c: c.execute(sql.SIGNING_KEYS).fetchall())]
+
+    def add_signing_key(self, key: SigningKey) -> bool:
+        def add(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(sql.ADD_SIGNING_KEY, (key.key_id, key.public_key, key.added_at, key.retire_at))
+            return cur.rowcount == 1
+
+        return bool(self._writer.call(add))

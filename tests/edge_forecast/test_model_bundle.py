@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from a2d.bundles import Identity, TrustedKeys
 from edge_agent import bundles as edge_bundles
 from tests.test_sync import A2D, ROOT, Server
 
@@ -46,5 +47,6 @@ def test_a_published_model_bundle_reaches_the_device_and_forecasts(server: Serve
     assert "[forecast]" not in edge.toml()  # no model file: the bundle is the only way in
     doc = edge.first_forecast(40, "a forecast from the model bundle")
     assert doc["model"]["version"] == "test-1" and len(doc["hours"]) == 336
-    applied = edge_bundles.current(edge.data_dir, "model", public)
+    trust = edge_bundles.DeviceTrust(TrustedKeys.configured([public]), Identity(device_id))
+    applied = edge_bundles.current(edge.data_dir, "model", trust)
     assert applied is not None and applied.version == "m1" and applied.content == model.read_bytes()

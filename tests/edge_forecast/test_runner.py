@@ -13,6 +13,7 @@ import pytest
 from a2d import forecastfeatures as ff
 from a2d import forecastwire, timeutil
 from edge_agent import forecaststore
+from edge_agent.bundles import DeviceTrust
 from edge_agent.forecast import (
     Model,
     ModelSource,
@@ -187,13 +188,13 @@ def test_too_few_counts_is_no_forecast() -> None:
 
 def test_no_model_or_a_broken_one_is_no_forecast(tmp_path: Path) -> None:
     with pytest.raises(NoModel):
-        ModelSource("", tmp_path, "").current()
+        ModelSource("", tmp_path, DeviceTrust()).current()
     with pytest.raises(NoModel):
-        ModelSource(str(tmp_path / "missing.model"), tmp_path, "").current()
+        ModelSource(str(tmp_path / "missing.model"), tmp_path, DeviceTrust()).current()
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"not a zip")
     with pytest.raises(NoForecast, match="cannot use the model"):
-        ModelSource(str(bad), tmp_path, "").current()
+        ModelSource(str(bad), tmp_path, DeviceTrust()).current()
 
 
 def _hours(day_p50: dict[int, float]) -> list[forecastwire.HourForecast]:

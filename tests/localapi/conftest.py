@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
+from tests.signedpack import EDGE_TRUST, write_signed_pack
 
 
 def text(de: str) -> dict[str, str]:
@@ -70,8 +70,8 @@ def pack_doc(version: str = "1") -> dict[str, Any]:
 
 
 def write_pack(path: Path, version: str = "1") -> Path:
-    path.write_text(json.dumps(pack_doc(version), ensure_ascii=False), encoding="utf-8")
-    return path
+    """The pack as a signed content bundle (tests.signedpack.KEY), newer than the one it replaces."""
+    return write_signed_pack(path, pack_doc(version))
 
 
 def edge_config_file(tmp: Path, extra: str = "", device_id: str = "edge-api-test") -> Path:
@@ -122,6 +122,6 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., RunningApi]]:
 
 @pytest.fixture
 def api(tmp_path: Path, api_factory: Callable[..., RunningApi]) -> RunningApi:
-    """The agent with a content pack file."""
+    """The agent with a signed content pack file (it trusts the tests' key)."""
     pack = write_pack(tmp_path / "pack.json")
-    return api_factory(f'[content]\npack = "{pack}"\n')
+    return api_factory(f'[content]\npack = "{pack}"\n{EDGE_TRUST}')

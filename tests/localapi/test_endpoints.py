@@ -16,6 +16,7 @@ from a2d.localapi import MAX_BODY_BYTES, Status
 from edge_agent import bundles as edge_bundles
 from edge_agent import cli as edge_cli
 from tests.localapi.conftest import RunningApi, pack_doc, write_pack
+from tests.signedpack import EDGE_TRUST, PUBLIC, pack_in, signed, write_signed_pack
 
 
 def events(db: Path, sql: str = "SELECT key, source, kind, stream, device_name, decoded FROM events") -> list:
@@ -29,25 +30,31 @@ def test_healthz_names_the_device(api: RunningApi) -> None:
     assert r.json() == {"ok": True, "device_id": "edge-api-test"}
 
 
-def test_content_is_the_pack_file_with_an_etag_and_304(api: RunningApi, tmp_path: Path) -> None:
+def test_content_is_the_signed_pack_file_with_an_etag_and_304(api: RunningApi, tmp_path: Path) -> None:
     r = api.http.get("/content")
     assert r.status_code == 200
-    assert r.json() == pack_doc("1")
+    assert r.content == (tmp_path / "pack.json").read_bytes()  # the signed document, as the file holds it
+    assert r.json()["format"] == bundles.FORMAT and pack_in(r.json()) == pack_doc("1")
     etag = r.headers["etag"]
-    assert etag.startswith('"') and len(etag) == 66
+    assert etag == bundles.etag(1, r.json()["sha256"])
     again = api.http.get("/content", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert api.http.get("/content", headers={"If-None-Match": '"other"'}).status_code == 200
     write_pack(tmp_path / "pack.json", version="2")  # a new pack is served without a restart
     newer = api.http.get("/content", headers={"If-None-Match": etag})
-    assert newer.status_code == 200 and newer.json()["version"] == "2" and newer.headers["etag"] != etag
+    assert (
+        newer.status_code == 200 and pack_in(newer.json())["version"] == "2" and newer.headers["etag"] != etag
+    )
 
 
 def test_a_broken_pack_file_keeps_the_last_good_one(api: RunningApi, tmp_path: Path) -> None:
     etag = api.http.get("/content").headers["etag"]
-    (tmp_path / "pack.json").write_text('{"format": "a2d-content/1", "services": "none"}')
+    write_signed_pack(tmp_path / "pack.json", {"format": "a2d-content/1", "services": "none"})
     r = api.http.get("/content")
-    assert r.status_code == 200 and r.headers["etag"] == etag and r.json()["version"] == "1"
+    assert r.status_code == 200 and r.headers["etag"] == etag and pack_in(r.json())["version"] == "1"
+    (tmp_path / "pack.json").write_text(json.dumps(pack_doc("unsigned")))  # and an unsigned one
+    r = api.http.get("/content")
+    assert r.status_code == 200 and r.headers["etag"] == etag and pack_in(r.json())["version"] == "1"
 
 
 def test_without_content_there_is_404_and_no_transparency(api_factory: Callable[..., RunningApi]) -> None:
@@ -55,33 +62,48 @@ def test_without_content_there_is_404_and_no_transparency(api_factory: Callable[
     r = run.http.get("/content")
     assert r.status_code == 404 and r.json() == {"error": "this edge agent has no content pack"}
     assert run.http.get("/transparency").json() == {"records": []}
+    assert run.http.get("/keys").status_code == 404
+
+
+def _trust(device_id: str = "edge-api-test") -> edge_bundles.DeviceTrust:
+    return edge_bundles.DeviceTrust(bundles.TrustedKeys.configured([PUBLIC]), bundles.Identity(device_id))
 
 
 def test_content_comes_from_the_applied_bundle(
     api_factory: Callable[..., RunningApi], tmp_path: Path
 ) -> None:
-    key = bundles.new_private_key()
-    body = json.dumps(pack_doc("bundle-7")).encode()
-    bundle = bundles.sign(key, "content", "2026-06-02T08:00:00Z", body)
+    doc = signed(pack_doc("bundle-7"), counter=7)
     (tmp_path / "data").mkdir(exist_ok=True)
-    edge_bundles.apply(tmp_path / "data", bundle.as_dict(), "content", bundles.public_key_text(key))
-    run = api_factory(f'[sync]\nserver_public_key = "{bundles.public_key_text(key)}"\n')
+    bundle = edge_bundles.apply(tmp_path / "data", doc, "content", _trust())
+    run = api_factory(EDGE_TRUST)
     r = run.http.get("/content")
-    assert r.status_code == 200 and r.content == body
-    assert r.headers["etag"] == bundle.etag  # the same ETag the sync server uses
+    assert r.status_code == 200 and r.json() == doc  # the signed document, for the kiosk to check
+    assert r.headers["etag"] == bundle.etag == bundles.etag(7, doc["sha256"])  # the sync server's ETag
     assert run.http.get("/content", headers={"If-None-Match": bundle.etag}).status_code == 304
 
 
-def test_a_tampered_bundle_is_not_served(api_factory: Callable[..., RunningApi], tmp_path: Path) -> None:
-    key = bundles.new_private_key()
-    doc = bundles.sign(key, "content", "v1", json.dumps(pack_doc()).encode()).as_dict()
+def test_the_applied_keys_bundle_is_served(api_factory: Callable[..., RunningApi], tmp_path: Path) -> None:
+    new = bundles.new_private_key()
+    listed = bundles.keys_content(
+        [bundles.trusted_key(bundles.public_key_text(new)), bundles.trusted_key(PUBLIC)]
+    )
+    doc = signed(listed, kind="keys", counter=3)
     (tmp_path / "data").mkdir(exist_ok=True)
-    edge_bundles.apply(tmp_path / "data", doc, "content", bundles.public_key_text(key))
+    edge_bundles.apply(tmp_path / "data", doc, "keys", _trust())
+    run = api_factory(EDGE_TRUST)
+    r = run.http.get("/keys")
+    assert r.status_code == 200 and r.json() == doc and r.headers["etag"] == bundles.etag(3, doc["sha256"])
+    assert run.http.get("/keys", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+
+
+def test_a_tampered_bundle_is_not_served(api_factory: Callable[..., RunningApi], tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    edge_bundles.apply(tmp_path / "data", signed(pack_doc()), "content", _trust())
     stored = edge_bundles.bundle_dir(tmp_path / "data") / "content.json"
     tampered = json.loads(stored.read_text())
     tampered["content"] = base64.b64encode(json.dumps(pack_doc("evil")).encode()).decode()
     stored.write_text(json.dumps(tampered))
-    run = api_factory(f'[sync]\nserver_public_key = "{bundles.public_key_text(key)}"\n')
+    run = api_factory(EDGE_TRUST)
     assert run.http.get("/content").status_code == 404
 
 

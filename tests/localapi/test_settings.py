@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from a2d import bundles
 from a2d.errors import KnownError
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
-from tests.localapi.conftest import edge_config_file
+from tests.localapi.conftest import edge_config_file, pack_doc
+from tests.signedpack import EDGE_TRUST, write_signed_pack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,20 +67,49 @@ def test_bad_api_settings(tmp_path: Path, extra: str, message: str, monkeypatch:
 
 
 def test_a_bad_content_pack_stops_the_start(tmp_path: Path) -> None:
-    bad = tmp_path / "pack.json"
-    bad.write_text(
-        '{"format": "a2d-content/1", "default_language": "de", "languages": ["de"], "services": []}'
+    bad = write_signed_pack(
+        tmp_path / "pack.json",
+        {"format": "a2d-content/1", "default_language": "de", "languages": ["de"], "services": []},
     )
-    agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{bad}"\n')))
+    agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{bad}"\n{EDGE_TRUST}')))
     with pytest.raises(KnownError, match="services"):
         agent.start()
     agent.stop()
     missing = Agent(
-        edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{tmp_path / "no.json"}"\n'))
+        edge_config.load(
+            edge_config_file(tmp_path, f'[content]\npack = "{tmp_path / "no.json"}"\n{EDGE_TRUST}')
+        )
     )
-    with pytest.raises(KnownError, match="does not exist"):
+    with pytest.raises(KnownError, match="cannot read"):
         missing.start()
     missing.stop()
+
+
+def test_a_plain_unknown_or_foreign_pack_file_is_refused_at_start(tmp_path: Path) -> None:
+    def start(pack: Path, trust: str = EDGE_TRUST) -> str:
+        agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{pack}"\n{trust}')))
+        try:
+            with pytest.raises(KnownError) as err:
+                agent.start()
+        finally:
+            agent.stop()
+        assert str(err.value).count("\n") == 0
+        return str(err.value)
+
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(pack_doc()), encoding="utf-8")
+    assert "a plain content pack, not a signed bundle" in start(plain)
+    assert "a2d server bundle sign" in start(plain)
+    other_key = write_signed_pack(tmp_path / "other.json", pack_doc(), key=bundles.new_private_key())
+    assert "not trusted here" in start(other_key)
+    foreign = write_signed_pack(tmp_path / "foreign.json", pack_doc(), target="device:edge-elsewhere")
+    assert "meant for device:edge-elsewhere" in start(foreign)
+    assert "set sync.trusted_keys" in start(write_signed_pack(tmp_path / "ok.json", pack_doc()), trust="")
+    # the same signed file is served once the agent trusts the key and is its target
+    mine = write_signed_pack(tmp_path / "mine.json", pack_doc(), target="device:edge-api-test")
+    agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{mine}"\n{EDGE_TRUST}')))
+    agent.start()
+    agent.stop()
 
 
 def test_the_api_can_be_switched_off(tmp_path: Path) -> None:

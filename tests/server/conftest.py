@@ -120,11 +120,11 @@ def client(db: Database, db_url: str) -> Iterator[TestClient]:
         yield c
 
 
-def add_device(db: Database, name: str) -> tuple[str, str]:
-    """Register a device straight in the database: (device_id, token)."""
+def add_device(db: Database, name: str, site: str = "") -> tuple[str, str]:
+    """Register a device (at ``site``) straight in the database: (device_id, token)."""
     token = new_token()
     return db.add_device(
-        name, device_id_candidates(name), hash_token(token), "2026-06-02T08:00:00.000000Z"
+        name, device_id_candidates(name), hash_token(token), "2026-06-02T08:00:00.000000Z", site
     ), token
 
 

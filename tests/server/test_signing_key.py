@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.bundles import MAX_BUNDLE_BYTES, load_public_key
+from a2d.bundles import MAX_BUNDLE_BYTES, key_id, load_public_key
 from sync_server import signing
 from sync_server.db import Database
 
@@ -22,8 +22,8 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_a_new_key_is_0600_and_never_overwritten_without_rotate(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_a_new_key_is_0600_and_never_overwritten(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Database, db_url: str
 ) -> None:
     key = tmp_path / "etc" / "signing.key"
     old_umask = os.umask(0)
@@ -40,17 +40,22 @@ def test_a_new_key_is_0600_and_never_overwritten_without_rotate(
     assert json.loads(run(capsys, "signing-key", "--key", str(key), "--public", "--json")[1]) == {
         "key": str(key),
         "public_key": public,
+        "key_id": key_id(public),
     }
 
     before = key.read_bytes()
     code, out, err = run(capsys, "signing-key", "--key", str(key))
-    assert code == 1 and out == "" and err.count("\n") == 1 and "--rotate" in err
+    assert code == 1 and out == "" and err.count("\n") == 1 and "signing-key rotate" in err
     assert key.read_bytes() == before
 
-    code, out, _ = run(capsys, "signing-key", "--key", str(key), "--rotate", "--json")
+    # --rotate is the rotate action: a new key, and the old one kept beside it, both 0600
+    code, out, err = run(capsys, "signing-key", "--key", str(key), "--rotate", "--db", db_url, "--json")
+    assert code == 0, err
     rotated = json.loads(out)["public_key"]
-    assert code == 0 and rotated != public and key.read_bytes() != before and mode(key) == 0o600
+    assert rotated != public and key.read_bytes() != before and mode(key) == 0o600
     assert run(capsys, "signing-key", "--key", str(key), "--public")[1] == rotated + "\n"
+    (old,) = key.parent.glob("signing.key.retired-*")
+    assert old.read_bytes() == before and mode(old) == 0o600
 
 
 def test_key_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -126,5 +131,5 @@ def test_publish_errors_are_one_line_and_exit_1(
     code, out, err = run(capsys, *publish, "model", str(big), "--device", "edge-1", "--version", "2026.06")
     assert code == 0, err
     assert out.startswith("published model bundle 2026.06 (67108864 bytes, sha256 ") and out.endswith(
-        " for edge-1\n"
+        " for device:edge-1 (counter 1)\n"
     )

@@ -15,6 +15,7 @@ import pytest
 
 from a2d import contentpack
 from tests.edgeharness import LocalEdge
+from tests.signedpack import write_signed_pack
 
 
 class EdgeAgent(LocalEdge):
@@ -34,10 +35,8 @@ class EdgeAgent(LocalEdge):
 
 @pytest.fixture
 def pack_file(tmp_path: Path) -> Path:
-    """A copy of the demo pack the test may change."""
-    path = tmp_path / "pack.json"
-    path.write_bytes(contentpack.DEMO_PACK.read_bytes())
-    return path
+    """The demo pack, signed with the tests' key, for the test to change (tests.signedpack)."""
+    return write_signed_pack(tmp_path / "pack.json", contentpack.DEMO_PACK.read_bytes())
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.request
@@ -15,14 +14,16 @@ from a2d import contentpack
 from kiosk.client import CONTENT_FILE, ETAG_FILE, OUTBOX_FILE, AgentClient, discover_agent
 from kiosk.outbox import Outbox
 from tests.conftest import wait_for
+from tests.signedpack import kiosk_trust, pack_of, write_signed_pack
 
 from .conftest import EdgeAgent
 
 
 def set_version(pack: Path, version: str) -> None:
-    doc = json.loads(pack.read_text(encoding="utf-8"))
+    """Change the signed pack's version: signed again, with the next counter."""
+    doc = pack_of(pack)
     doc["version"] = version
-    pack.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    write_signed_pack(pack, doc)
 
 
 def counted(results: dict[str, int] | None) -> dict[str, int]:
@@ -34,6 +35,7 @@ def counted(results: dict[str, int] | None) -> dict[str, int]:
 def client_for(url: str | None, cache: Path, **kw: object) -> AgentClient:
     kw.setdefault("interval_s", 0.1)
     kw.setdefault("timeout", 2.0)
+    kw.setdefault("trust", kiosk_trust())
     return AgentClient(url, cache, "kiosk-eg", discover=url is None, **kw)  # type: ignore[arg-type]
 
 

@@ -31,6 +31,7 @@ for key, value in {
 # the real edge agent of the kiosk-core tests (its fixtures are re-used here)
 from tests.conftest import wait_for  # noqa: E402
 from tests.kiosk.core.conftest import EdgeAgent, edge_factory, pack_file  # noqa: E402
+from tests.signedpack import kiosk_trust  # noqa: E402
 
 __all__ = ["EdgeAgent", "edge_factory", "pack_file", "wait_for"]
 
@@ -136,7 +137,13 @@ def make_kiosk(window: Any, tmp_path: Path, pin_hash: str) -> Iterator[Callable[
         k.go("attract")
         pump(2)
         client = AgentClient(
-            agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0, interval_s=0.1
+            agent_url,
+            cfg.cache_dir,
+            cfg.kiosk_id,
+            discover=False,
+            timeout=1.0,
+            interval_s=0.1,
+            trust=kiosk_trust(),
         )
         client.start()
         k.after_first_frame(client)
