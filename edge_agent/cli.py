@@ -172,7 +172,8 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
             if o["refused"]:
                 lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
         for b in st.get("bundles", []):
-            applied = f"version {b['version']} applied {b['applied_at']}" if b["version"] else "none applied"
+            applied = (f"version {b['version']} (counter {b['counter']}) applied {b['applied_at']}" if b["version"]
+                       else "none applied")  # fmt: skip
             lines.append(f"  bundle {b['kind']:<8} {applied}")
             if b["last_error"]:
                 lines.append(f"    last refused {b['last_error_at']}: {b['last_error']}")

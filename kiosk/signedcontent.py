@@ -23,6 +23,7 @@ from typing import Any
 from a2d import bundles, contentpack
 from a2d.bundles import Applied, Bundle, BundleError, Identity, TrustedKeys
 from a2d.contentpack import ContentPack
+from a2d.logs import Once
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,19 @@ class SignedCache:
         self.trust = trust
         self.clock = clock
         self._lock = threading.Lock()
+        self._once = Once(log)
 
     def keys(self) -> TrustedKeys:
         """The keys trusted now: the last cached ``keys`` bundle's list, else ``kiosk.trusted_keys``."""
         try:
-            return bundles.walk_keys(self._chain(), self.trust.anchors, self.trust.identity)[0]
+            keys = bundles.walk_keys(self._chain(), self.trust.anchors, self.trust.identity)[0]
         except BundleError as exc:
-            log.warning("ignoring the cached keys bundles (%s); trusting kiosk.trusted_keys", exc)
+            self._once.failed(
+                "keys", "ignoring the cached keys bundles (%s); trusting kiosk.trusted_keys", exc
+            )
             return self.trust.anchors
+        self._once.recovered("keys", "the cached keys bundles check out again")
+        return keys
 
     def _chain(self) -> list[Any]:
         chain = self._load(KEYS_FILE)

@@ -17,6 +17,7 @@ import pytest
 
 from a2d import bundles, contentpack
 from kiosk.client import CONTENT_FILE, AgentClient
+from kiosk.signedcontent import KEYS_FILE
 from tests.signedpack import KEY, PUBLIC, kiosk_trust, signed
 
 DEMO = json.loads(contentpack.DEMO_PACK.read_text(encoding="utf-8"))
@@ -156,3 +157,21 @@ def test_the_kiosk_follows_a_key_rotation_through_its_agent(agent: FakeAgent, tm
         assert client.refresh() is True and shown(client) == ("new key", "agent")
     with kiosk(agent, tmp_path / "cache") as again:  # the list is kept: a restart still knows the new key
         assert shown(again) == ("new key", "cache")
+
+
+def test_a_key_list_written_into_the_cache_is_not_trusted(
+    agent: FakeAgent, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rogue = bundles.new_private_key()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    own = signed(
+        bundles.keys_content([bundles.trusted_key(bundles.public_key_text(rogue))]), kind="keys", key=rogue
+    )
+    (cache / KEYS_FILE).write_text(json.dumps([own]))  # a list naming its own key, signed by it
+    with kiosk(agent, cache) as client:
+        agent.documents["/v1/content"] = signed(pack("rogue"), key=rogue)
+        assert client.refresh() is False and shown(client)[1] == "demo"
+        agent.documents["/v1/content"] = signed(pack("good"))  # the configured key still works
+        assert client.refresh() is True and shown(client) == ("good", "agent")
+    assert caplog.text.count("ignoring the cached keys bundles") == 1
