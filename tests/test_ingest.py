@@ -243,6 +243,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m004_thinning",
             "m005_help_requests",
             "m006_forecasts",
+            "m007_bundle_counters",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
