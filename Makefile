@@ -51,12 +51,16 @@ bench: venv
 	$(BIN)/python bench/button_latency.py
 	$(BIN)/python bench/kiosk_start.py
 
+# The acceptance checks live outside the repository: name their folder, e.g.
+# `make acceptance ACCEPTANCE=/path/to/acceptance` (nothing in the checkout reads outside it).
+ACCEPTANCE ?=
 acceptance: venv
-	../shared/acceptance/ingest
-	../shared/acceptance/sync
-	../shared/acceptance/bridge
-	../shared/acceptance/kiosk
-	../shared/acceptance/forecast
+	@test -n "$(ACCEPTANCE)" || { echo "make acceptance needs ACCEPTANCE=<folder of the acceptance checks>"; exit 1; }
+	$(ACCEPTANCE)/ingest
+	$(ACCEPTANCE)/sync
+	$(ACCEPTANCE)/bridge
+	$(ACCEPTANCE)/kiosk
+	$(ACCEPTANCE)/forecast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
