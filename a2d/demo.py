@@ -1,6 +1,7 @@
 """`a2d demo`: the edge agent and the sync server on this machine, fed by simulated devices.
 
-Starts a private Mosquitto on a free loopback port, writes an ``edge.toml`` for simulated
+Starts a private Mosquitto on a free loopback port (users and ACLs from :mod:`a2d.brokerconf`,
+fresh passwords each run), writes an ``edge.toml`` for simulated
 devices (feedback buttons, tree-pit soil sensors, people counters), runs ``a2d edge run``,
 publishes ChirpStack and The Things Stack uplinks, kills the agent with SIGKILL half-way (as a
 power cut would) and restarts it, and shows each stored event as it arrives. The agent hands
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import logs
+from . import brokerconf, logs
 from .contentpack import DEMO_PACK
 from .errors import KnownError
 from .ports import free_port, wait_port
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
 #: the Lotsen PIN of the demo kiosk
 DEMO_PIN = "1234"
+#: the simulated serial button box; the bridge's broker user may publish for this source alone
+DEMO_BOX = "box-marktplatz"
 
 
 def _wait_port(port: int, timeout: float = 10) -> None:
@@ -66,6 +69,7 @@ class Demo:
         self.token = ""
         self.last_id = 0
         self.shown = 0
+        self.users = brokerconf.local_users([DEMO_BOX])
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -77,15 +81,11 @@ class Demo:
             raise KnownError(
                 "mosquitto is not installed (make demo installs it; or apt-get install mosquitto)"
             )
-        conf = self.data / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_inflight_messages 1000\nmax_queued_messages 100000\n"
-            + ("user root\n" if os.geteuid() == 0 else "")
-        )
-        self.procs.append(
-            subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
+        # users, passwords (hashed) and ACLs: the agent reads, the bridge and the simulated network
+        # server each write their own topics, nobody else gets in
+        files = brokerconf.write(self.data / "broker", self.port, self.users)
+        log_file = (self.data / "mosquitto.log").open("ab")
+        self.procs.append(subprocess.Popen([exe, "-c", str(files.conf)], stdout=log_file, stderr=log_file))
         _wait_port(self.port)
 
     def start_server(self) -> None:
@@ -120,23 +120,25 @@ class Demo:
         return sum(1 for line in r.stdout.splitlines() if line.strip())
 
     def write_config(self) -> None:
-        self.cfg.write_text(
-            "# written by `a2d demo`\n"
+        agent = self.users.agent
+        brokerconf.write_private(
+            self.cfg,
+            "# written by `a2d demo` (mode 0600: it holds the agent's broker password and sync token)\n"
             f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data}"\n\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'username = "{agent.name}"\npassword = "{agent.password}"\n\n'
             f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n\n'
             f'[api]\nport = {self.api_port}\n\n[content]\npack = "{DEMO_PACK}"\n\n'
             + (f'[forecast]\nmodel = "{self.model}"\n\n' if self.model else "")
             + '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
-            + devices_toml(self.devices)
+            + devices_toml(self.devices),
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
 
     def start_agent(self) -> subprocess.Popen[bytes]:
         log_file = (self.data / "agent.log").open("ab")
-        env = {k: v for k, v in os.environ.items() if k != "A2D_API_PORT"}  # the port is in edge.toml
         agent = subprocess.Popen(
-            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file, env=env
+            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file, env=_own_env()
         )
         self.procs.append(agent)
         end = time.monotonic() + 15
@@ -168,7 +170,11 @@ class Demo:
 
     def publish_part(self, fmt: str, count: int, rate: float, seed: int) -> None:
         msgs = uplinks(self.devices, fmt, count, seed)
-        publish("127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate)
+        ns = self.users.network_server
+        publish(
+            "127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate,
+            username=ns.name, password=ns.password,
+        )  # fmt: skip
 
     def start_button_box(self) -> Path:
         """A serial button box on a pty pair (socat), read by ``a2d bridge run``; returns the box's end."""
@@ -189,22 +195,27 @@ class Demo:
             time.sleep(0.05)
         (self.data / "bridge").mkdir(exist_ok=True)
         cfg = self.data / "bridge.toml"
-        cfg.write_text(
-            "# written by `a2d demo`\n"
+        bridge = self.users.bridge
+        brokerconf.write_private(
+            cfg,
+            "# written by `a2d demo` (mode 0600: it holds the bridge's broker password)\n"
             f'[bridge]\ndata_dir = "{self.data / "bridge"}"\n\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
-            f'[[serial]]\nport = "{bridge_end}"\nbaud = 115200\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'username = "{bridge.name}"\npassword = "{bridge.password}"\n\n'
+            f'[[serial]]\nport = "{bridge_end}"\nbaud = 115200\n',
         )
         log_file = (self.data / "bridge.log").open("ab")
         self.procs.append(
-            subprocess.Popen(_a2d("bridge", "run", "--config", str(cfg)), stdout=log_file, stderr=log_file)
+            subprocess.Popen(
+                _a2d("bridge", "run", "--config", str(cfg)), stdout=log_file, stderr=log_file, env=_own_env()
+            )
         )
         return box_end
 
     def press_box(self, box_end: Path, presses: int) -> None:
         """Press the simulated box's buttons; it resends each press until the bridge acknowledged it."""
         r = subprocess.run(
-            _a2d("bridge", "simulate-box", "--port", str(box_end), "--box", "box-marktplatz",
+            _a2d("bridge", "simulate-box", "--port", str(box_end), "--box", DEMO_BOX,
                  "--presses", str(presses), "--interval", "0.25", "--timeout", "20"),
             capture_output=True, text=True,
         )  # fmt: skip
@@ -311,6 +322,12 @@ class Demo:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+
+
+def _own_env() -> dict[str, str]:
+    """This environment without the variables that would override the demo's own configs: the API
+    port and the broker login are in edge.toml and bridge.toml."""
+    return {k: v for k, v in os.environ.items() if k != "A2D_API_PORT" and not k.startswith("A2D_MQTT_")}
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
