@@ -88,9 +88,12 @@ class RateLimit:
     """A token bucket per key: ``wait(key)`` is 0 when the request may go, else seconds to wait."""
 
     def __init__(
-        self, burst: int = BURST, rate_per_s: float = RATE_PER_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.burst, self.rate, self.clock = burst, rate_per_s, clock
+        self, burst: int | None = None, rate_per_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self.burst = BURST if burst is None else burst
+        self.rate = RATE_PER_S if rate_per_s is None else rate_per_s
+        self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 

@@ -39,7 +39,7 @@ def test_every_setting_is_documented_with_default_and_variable() -> None:
 
 def test_every_documented_setting_exists() -> None:
     keys = {s.key for s in SETTINGS}
-    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", configuration_section(), re.M))
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_0-9]+)` \|", configuration_section(), re.M))
     assert documented == keys
 
 
@@ -57,11 +57,12 @@ def test_demo_configuration_has_every_default_and_a_demo_pin() -> None:
     assert (cfg.fullscreen, cfg.width, cfg.height) == (False, 1280, 800)
     assert cfg.cache_dir.name == "a2d-kiosk"
     assert cfg.lotsen_log == cfg.cache_dir / "lotsen.log"
-    assert verify_pin("1234", cfg.pin_hash)
+    assert verify_pin("123456", cfg.pin_hash)
+    assert cfg.token == "" and cfg.refused_days == 30 and cfg.site == ""
 
 
 def test_a_file_and_overrides(tmp_path: Path) -> None:
-    pin = hash_pin("8642")
+    pin = hash_pin("864208")
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "kiosk-rathaus-eg"\nagent_url = "http://127.0.0.1:8780/"\ncache_dir = "{tmp_path / "c"}"\n'
