@@ -42,7 +42,8 @@ def test_unusable_pins_are_refused(pin: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "1234", "scrypt-pin6$16384$8$1$!!$!!", "pbkdf2$1$2$3$4$5", HASH[:-8], HASH.replace("-pin6", "")]
+    "bad",
+    ["", "1234", "scrypt-pin6$16384$8$1$!!$!!", "pbkdf2$1$2$3$4$5", HASH[:-8], HASH.replace("-pin6", "")],
 )
 def test_a_bad_pin_hash_is_a_known_error(bad: str) -> None:
     with pytest.raises(PinError, match="a2d kiosk hash-pin"):

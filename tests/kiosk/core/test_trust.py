@@ -187,21 +187,25 @@ def test_a_fake_advert_registered_first_does_not_capture_the_kiosk(
             f.close()
     # the TLS fake failed the pin in the handshake: it got no request at all
     assert fakes[0].requests == []
-    # the plain-HTTP fake on loopback got one token-less healthz at most, never a token or a vote
-    assert all(m == "GET" and p == "/v1/healthz" and auth == "" for m, p, auth in fakes[1].requests)
+    # the plain-HTTP fake on loopback was asked for its token-less healthz, never sent a token or a vote
+    assert fakes[1].requests and all(r == ("GET", "/v1/healthz", "") for r in fakes[1].requests)
 
 
 def test_a_fake_alone_gets_nothing(tmp_path: Path, zc: Zeroconf) -> None:
+    """Alone on the network, neither a TLS fake nor a plain-HTTP one on loopback gets a token."""
     device_id = f"edge-lonely-{id(tmp_path) % 100000}"
     (tmp_path / "tls").mkdir()
-    fake = FakeAgent(device_id, tmp_path / "tls")
+    fakes = [FakeAgent(device_id, tmp_path / "tls"), FakeAgent("edge-impostor")]
     try:
-        advertise(zc, "only-a-fake", fake.port, device_id, "https")
+        advertise(zc, "fake-tls", fakes[0].port, device_id, "https")
+        advertise(zc, "fake-http", fakes[1].port, device_id, "http")
         with AgentClient(None, tmp_path / "cache", "kiosk-demo", zeroconf_interfaces=["127.0.0.1"],
                          discover_timeout=3, token="a2dk_secret", agent_device_id=device_id,
                          pin_sha256="CD" * 32) as kiosk:  # fmt: skip
             kiosk.vote("zufriedenheit", "5", "de")
             assert kiosk.flush(2) is False and kiosk.base_url is None and kiosk.pending() == 1
     finally:
-        fake.close()
-    assert fake.requests == []
+        for f in fakes:
+            f.close()
+    assert fakes[0].requests == []
+    assert fakes[1].requests and all(r == ("GET", "/v1/healthz", "") for r in fakes[1].requests)
