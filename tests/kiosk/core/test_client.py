@@ -266,3 +266,29 @@ def test_a_read_only_client_reads_the_agent_and_never_sends_to_it(tmp_path: Path
         assert client.results("zufriedenheit") is not None  # reading works
         assert client.close_help("anything") is False
     assert edge.stored_votes() == []
+
+
+def test_the_client_prunes_its_outbox_when_it_starts(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from a2d.timeutil import iso, utc_now
+
+    cache = tmp_path / "cache"
+    box = Outbox(cache / OUTBOX_FILE)
+    for item_id in ("refused-long-ago", "waiting"):
+        box.put("vote", {"id": item_id, "kiosk_id": "k", "poll_id": "p", "choice": "1", "at": utc_now()})
+    box.refuse("refused-long-ago", "bad")
+    box._db.execute("UPDATE refused SET at = ?", (iso(datetime.now(UTC) - timedelta(days=31)),))
+    box.close()
+
+    def refused() -> int:
+        check = Outbox(cache / OUTBOX_FILE)
+        try:
+            return check.refused_count()
+        finally:
+            check.close()
+
+    with client_for("http://127.0.0.1:9", cache, refused_days=30) as client:
+        client.start()
+        wait_for(lambda: refused() == 0, 5, "the refused item pruned")
+        assert client.pending() == 1  # the vote still waiting for its agent stays
