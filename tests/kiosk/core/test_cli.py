@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,16 @@ from a2d.errors import KnownError
 from kiosk import cli
 from kiosk.config import DEMO_PIN
 from kiosk.lotsen import hash_pin
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """`a2d kiosk` sets up logging on this test's stderr: put the root logger back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_without_config_it_says_it_is_the_demo_and_refuses_full_screen(
