@@ -29,12 +29,12 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
 from a2d import __version__
 from a2d.localapi import MAX_BODY_BYTES
-from a2d.logs import Once
 
 from .guard import Guard
 from .http import MAX_HEAD_BYTES, Head, HttpError, Request, Response, Router, content_length, parse_head
@@ -50,6 +50,8 @@ BODY_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 10.0
 WORKERS = 4
 DRAIN_BYTES = 1 << 20
+#: a refused connection is logged once per client and this many seconds
+REPEAT_WARNING_S = 3600.0
 SERVER = f"a2d-edge/{__version__}"
 
 
@@ -76,7 +78,7 @@ class JsonServer:
             raise
         self.router, self.guard, self.tls = router, guard, tls
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="a2d-api-worker")
-        self._once = Once(log)
+        self._warned: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -133,14 +135,13 @@ class JsonServer:
         peer = writer.get_extra_info("peername") or ("?",)
         ip, local = str(peer[0]), str((writer.get_extra_info("sockname") or ("",))[0])
         if sum(self._open.values()) >= MAX_CONNECTIONS:
-            self._once.failed(
-                "all", "the local API has %d open connections; closing new ones", MAX_CONNECTIONS
-            )
+            self._refused("", "the local API has %d open connections; closing new ones", MAX_CONNECTIONS)
             writer.transport.abort()
             return
         if self._open.get(ip, 0) >= MAX_PER_CLIENT:
-            self._once.failed(f"client {ip}", "%s holds %d connections to the local API; closing its new ones",
-                              ip, MAX_PER_CLIENT)  # fmt: skip
+            self._refused(
+                ip, "%s holds %d connections to the local API; closing its new ones", ip, MAX_PER_CLIENT
+            )
             writer.transport.abort()
             return
         self._tasks.add(task)
@@ -164,11 +165,20 @@ class JsonServer:
                 writer.transport.abort()
             self._tasks.discard(task)
             self._open[ip] -= 1
-            if not self._open[ip]:  # a failure is logged once, its end once (not per connection)
+            if not self._open[ip]:
                 del self._open[ip]
-                self._once.recovered(f"client {ip}", "%s holds no connection to the local API any more", ip)
-            if sum(self._open.values()) < MAX_CONNECTIONS // 2:
-                self._once.recovered("all", "the local API accepts connections again")
+
+    def _refused(self, key: str, message: str, *args: object) -> None:
+        """Log a refused connection once per client (or for the cap in all) and hour: a slow client
+        that keeps coming back is one line an hour, not one per connection."""
+        now = time.monotonic()
+        if now - self._warned.get(key, -REPEAT_WARNING_S) < REPEAT_WARNING_S:
+            log.debug(message, *args)
+            return
+        if len(self._warned) > 1000:  # many addresses (IPv6): forget the old ones
+            self._warned = {k: t for k, t in self._warned.items() if now - t < REPEAT_WARNING_S}
+        self._warned[key] = now
+        log.warning(message, *args)
 
     async def _exchange(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, local: str, first: bool

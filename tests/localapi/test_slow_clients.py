@@ -67,7 +67,9 @@ def api_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("a2d-api")]
 
 
-def test_64_slow_connections_do_not_stop_a_real_request(api: RunningApi, short_deadlines: None) -> None:
+def test_64_slow_connections_do_not_stop_a_real_request(
+    api: RunningApi, short_deadlines: None, caplog: pytest.LogCaptureFixture
+) -> None:
     assert api.agent.api is not None
     slow = Tricklers(api.agent.api.port, 64)
     try:
@@ -81,8 +83,12 @@ def test_64_slow_connections_do_not_stop_a_real_request(api: RunningApi, short_d
             assert time.monotonic() - t0 < 2.0
         # a slow client costs no thread: the loop and at most its workers
         assert len(api_threads()) <= 1 + server.WORKERS
+        # the 16 that got in run into the header deadline too, and come back: still one log line
+        wait_for(lambda: slow.closed >= 64 + server.MAX_PER_CLIENT, 10, "a round of header deadlines")
     finally:
         slow.close()
+    refused = [r for r in caplog.records if "holds 16 connections" in r.getMessage()]
+    assert len([r for r in refused if r.levelname == "WARNING"]) == 1
 
 
 def test_a_silent_connection_is_closed_at_the_header_deadline(api: RunningApi, short_deadlines: None) -> None:
