@@ -55,10 +55,6 @@ REPEAT_WARNING_S = 3600.0
 SERVER = f"a2d-edge/{__version__}"
 
 
-class _Closed(Exception):
-    """The client went away, or missed a deadline: end the connection without an answer."""
-
-
 class JsonServer:
     """Serves a :class:`.http.Router` behind a :class:`.guard.Guard`; HTTPS when given ``tls``."""
 
@@ -156,8 +152,8 @@ class JsonServer:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(WRITE_TIMEOUT_S):
                     await writer.wait_closed()
-        except (_Closed, TimeoutError, ConnectionError, ssl.SSLError, OSError, asyncio.IncompleteReadError):
-            pass
+        except (TimeoutError, ConnectionError, ssl.SSLError, OSError, asyncio.IncompleteReadError):
+            pass  # the client went away, or missed a deadline: end the connection without an answer
         except Exception:  # noqa: BLE001 - one broken connection must not take the API down
             log.exception("the local API failed on a connection from %s", ip)
         finally:
