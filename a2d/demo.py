@@ -39,7 +39,9 @@ from .uplinks import devices_toml, footfall, make_devices
 log = logging.getLogger(__name__)
 EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
 #: the Lotsen PIN of the demo kiosk
-DEMO_PIN = "1234"
+DEMO_PIN = "123456"
+#: the demo kiosk, paired with the agent as ``a2d edge kiosk add`` pairs one
+KIOSK_NAME = "kiosk-rathaus-1"
 #: the simulated serial button box; the bridge's broker user may publish for this source alone
 DEMO_BOX = "box-marktplatz"
 
@@ -67,6 +69,7 @@ class Demo:
         self.model: Path | None = None
         self.device_id = ""
         self.token = ""
+        self.kiosk: dict[str, Any] = {}
         self.last_id = 0
         self.shown = 0
         self.users = brokerconf.local_users([DEMO_BOX])
@@ -134,6 +137,20 @@ class Demo:
             + devices_toml(self.devices),
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
+
+    def pair_kiosk(self) -> None:
+        """Pair the demo kiosk with the agent (``a2d edge kiosk add --json``): its id and token."""
+        r = subprocess.run(
+            _a2d("edge", "kiosk", "add", KIOSK_NAME, "--config", str(self.cfg), "--json"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"could not pair the demo kiosk: {r.stderr.strip()[-300:]}")
+        self.kiosk = json.loads(r.stdout)
+
+    @property
+    def kiosk_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.kiosk.get('token', '')}"}
 
     def start_agent(self) -> subprocess.Popen[bytes]:
         log_file = (self.data / "agent.log").open("ab")
@@ -250,7 +267,7 @@ class Demo:
     def show_forecast(self) -> None:
         """What the kiosk's "Wann ist es voll?" chart says, from the agent's local API."""
         try:
-            doc = _get(f"http://127.0.0.1:{self.api_port}/v1/forecast")
+            doc = _get(f"http://127.0.0.1:{self.api_port}/v1/forecast", self.kiosk_headers)
         except OSError as exc:
             self.say(f"forecast: none served ({exc})")
             return
@@ -268,9 +285,11 @@ class Demo:
         if r.returncode != 0:
             raise KnownError(f"could not make the demo's Lotsen PIN hash: {r.stderr.strip()}")
         cfg = self.data / "kiosk.toml"
+        cfg.touch(mode=0o600)  # it holds the kiosk's token
         cfg.write_text(
             "# written by `a2d demo`\n"
-            f'[kiosk]\nid = "kiosk-rathaus-1"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
+            f'[kiosk]\nid = "{self.kiosk["kiosk_id"]}"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
+            f'token = "{self.kiosk["token"]}"\nagent_device_id = "{self.kiosk["device_id"]}"\n'
             f'cache_dir = "{self.data / "kiosk"}"\npin_hash = "{r.stdout.strip()}"\n'
         )
         return cfg
@@ -281,11 +300,11 @@ class Demo:
         pack = json.loads(DEMO_PACK.read_text(encoding="utf-8"))
         poll = pack["polls"][0]
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        vote = {"id": f"demo-vote-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "poll_id": poll["id"],
-                "choice": poll["choices"][-1]["id"], "at": now, "lang": "de"}  # fmt: skip
-        _post(f"{base}/feedback", vote)
-        _post(f"{base}/help", {"id": f"demo-help-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "at": now})
-        results = _get(f"{base}/polls/{poll['id']}/results")
+        vote = {"id": f"demo-vote-{time.time_ns()}", "poll_id": poll["id"], "choice": poll["choices"][-1]["id"],
+                "at": now, "lang": "de"}  # fmt: skip
+        _post(f"{base}/feedback", vote, self.kiosk_headers)
+        _post(f"{base}/help", {"id": f"demo-help-{time.time_ns()}", "at": now}, self.kiosk_headers)
+        results = _get(f"{base}/polls/{poll['id']}/results", self.kiosk_headers)
         self.say(
             f"kiosk: a vote on {poll['question']['de']!r} is stored (results so far: {results['counts']});"
             " a help request waits for a Lotse (a2d edge help-requests)"
@@ -330,16 +349,17 @@ def _own_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "A2D_API_PORT" and not k.startswith("A2D_MQTT_")}
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
     req = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}, method="POST"
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
         return dict(json.loads(resp.read()))
 
 
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
+def _get(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
         return dict(json.loads(resp.read()))
 
 
@@ -396,6 +416,7 @@ def main(argv: Sequence[str]) -> int:
         demo.start_server()
         demo.train_forecast()
         demo.write_config()
+        demo.pair_kiosk()
         demo.start_agent()
         demo.say(
             f"edge agent running; broker 127.0.0.1:{demo.port}; sync server http://127.0.0.1:{demo.server_port};"

@@ -80,7 +80,7 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     kiosk = Kiosk(cfg)
     Window.add_widget(kiosk.root)
     # reads the agent's content, never sends it the selftest's votes, help requests or closings
-    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0, send=False)
+    client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
     kiosk.go("attract")
     _pump()
     kiosk.after_first_frame(client)

@@ -37,13 +37,18 @@ class ManualClock:
         self.now += seconds
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
-    """Poll ``pred`` until it is true; fail the test after ``timeout`` seconds naming ``what``."""
+def wait_for(
+    pred: Callable[[], object], timeout: float = 30, what: str = "condition", interval: float = 0.02
+) -> None:
+    """Poll ``pred`` every ``interval`` s until it is true; fail after ``timeout`` s naming ``what``.
+
+    (A ``pred`` that asks the local API polls slower than a kiosk's rate limit, ``interval=0.5``.)
+    """
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
-        time.sleep(0.02)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
 
 
