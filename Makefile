@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := edge,kiosk,bridge,server,train,dev
+# every package of those extras, pinned with the hashes of its files (x86_64 and aarch64): `make lock`
+LOCK := requirements.lock
+comma := ,
 # mosquitto: tests and demo start their own broker; socat: serial-port tests;
 # python3-venv: Debian's python3 needs it for `python3 -m venv`; postgresql: the sync-server tests
 # start a throwaway cluster with its initdb/pg_ctl (both backends run the same suite; no service is used).
@@ -13,25 +16,37 @@ EXTRAS := edge,kiosk,bridge,server,train,dev
 DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql \
   espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium
 
-.PHONY: help deps venv test lint demo bench acceptance clean
+.PHONY: help deps venv lock test lint demo bench acceptance clean
 
 help:
 	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
 	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
 	@echo "make bench  - the benchmarks in bench/ (the forecast evaluation runs on its own: bench/forecast_eval.py)"
-	@echo "make venv   - create .venv with every extra"
+	@echo "make venv   - create .venv with every extra, exactly as requirements.lock pins them"
+	@echo "make lock   - write requirements.lock again from pyproject.toml (LOCK_FLAGS=--upgrade for the newest)"
 
 deps:
 	@scripts/debian-packages $(DEBIAN_PACKAGES)
 
 venv: deps $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
+# The lock's pins and hashes only: a Pi in the field gets exactly what was tested. The project
+# itself comes last, built by the locked setuptools in the venv (no build isolation, no other download).
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	@touch $@
+
+# Keeps today's pins where pyproject.toml still admits them; LOCK_FLAGS=--upgrade takes the newest.
+LOCK_FLAGS ?=
+lock:
+	@test -x $(BIN)/uv || { echo "make lock runs $(BIN)/uv (the dev extra): make venv first"; exit 1; }
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	  $(foreach extra,$(subst $(comma), ,$(EXTRAS)),--extra $(extra)) \
+	  --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -51,12 +66,16 @@ bench: venv
 	$(BIN)/python bench/button_latency.py
 	$(BIN)/python bench/kiosk_start.py
 
+# The acceptance checks live outside the repository: name their folder, e.g.
+# `make acceptance ACCEPTANCE=/path/to/acceptance` (nothing in the checkout reads outside it).
+ACCEPTANCE ?=
 acceptance: venv
-	../shared/acceptance/ingest
-	../shared/acceptance/sync
-	../shared/acceptance/bridge
-	../shared/acceptance/kiosk
-	../shared/acceptance/forecast
+	@test -n "$(ACCEPTANCE)" || { echo "make acceptance needs ACCEPTANCE=<folder of the acceptance checks>"; exit 1; }
+	$(ACCEPTANCE)/ingest
+	$(ACCEPTANCE)/sync
+	$(ACCEPTANCE)/bridge
+	$(ACCEPTANCE)/kiosk
+	$(ACCEPTANCE)/forecast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info

@@ -1,6 +1,7 @@
 """`a2d demo`: the edge agent and the sync server on this machine, fed by simulated devices.
 
-Starts a private Mosquitto on a free loopback port, writes an ``edge.toml`` for simulated
+Starts a private Mosquitto on a free loopback port (users and ACLs from :mod:`a2d.brokerconf`,
+fresh passwords each run), writes an ``edge.toml`` for simulated
 devices (feedback buttons, tree-pit soil sensors, people counters), runs ``a2d edge run``,
 publishes ChirpStack and The Things Stack uplinks, kills the agent with SIGKILL half-way (as a
 power cut would) and restarts it, and shows each stored event as it arrives. The agent hands
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import bundles, logs
+from . import brokerconf, bundles, logs
 from .contentpack import DEMO_PACK
 from .errors import KnownError
 from .ports import free_port, wait_port
@@ -39,7 +40,11 @@ from .uplinks import devices_toml, footfall, make_devices
 log = logging.getLogger(__name__)
 EXAMPLE = "a2d demo --devices 6 --count 120 --rate 4"
 #: the Lotsen PIN of the demo kiosk
-DEMO_PIN = "1234"
+DEMO_PIN = "123456"
+#: the demo kiosk, paired with the agent as ``a2d edge kiosk add`` pairs one
+KIOSK_NAME = "kiosk-rathaus-1"
+#: the simulated serial button box; the bridge's broker user may publish for this source alone
+DEMO_BOX = "box-marktplatz"
 
 
 def _wait_port(port: int, timeout: float = 10) -> None:
@@ -67,8 +72,10 @@ class Demo:
         self.model: Path | None = None
         self.device_id = ""
         self.token = ""
+        self.kiosk: dict[str, Any] = {}
         self.last_id = 0
         self.shown = 0
+        self.users = brokerconf.local_users([DEMO_BOX])
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -80,15 +87,11 @@ class Demo:
             raise KnownError(
                 "mosquitto is not installed (make demo installs it; or apt-get install mosquitto)"
             )
-        conf = self.data / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_inflight_messages 1000\nmax_queued_messages 100000\n"
-            + ("user root\n" if os.geteuid() == 0 else "")
-        )
-        self.procs.append(
-            subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
+        # users, passwords (hashed) and ACLs: the agent reads, the bridge and the simulated network
+        # server each write their own topics, nobody else gets in
+        files = brokerconf.write(self.data / "broker", self.port, self.users)
+        log_file = (self.data / "mosquitto.log").open("ab")
+        self.procs.append(subprocess.Popen([exe, "-c", str(files.conf)], stdout=log_file, stderr=log_file))
         _wait_port(self.port)
 
     def start_server(self) -> None:
@@ -133,24 +136,40 @@ class Demo:
 
     def write_config(self) -> None:
         self.sign_pack()
-        self.cfg.write_text(
-            "# written by `a2d demo`\n"
+        agent = self.users.agent
+        brokerconf.write_private(
+            self.cfg,
+            "# written by `a2d demo` (mode 0600: it holds the agent's broker password and sync token)\n"
             f'[device]\nid = "{self.device_id}"\ndata_dir = "{self.data}"\n\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'username = "{agent.name}"\npassword = "{agent.password}"\n\n'
             f'[sync]\nurl = "http://127.0.0.1:{self.server_port}"\ntoken = "{self.token}"\ninterval_s = 1\n'
             f'trusted_keys = ["{self.public_key}"]\n\n'
             f'[api]\nport = {self.api_port}\n\n[content]\npack = "{self.pack}"\n\n'
             + (f'[forecast]\nmodel = "{self.model}"\n\n' if self.model else "")
             + '[[sources]]\nkind = "chirpstack"\n\n[[sources]]\nkind = "tts"\n\n'
-            + devices_toml(self.devices)
+            + devices_toml(self.devices),
             # codecs by DevEUI for ChirpStack; The Things Stack names the model in version_ids too
         )
 
+    def pair_kiosk(self) -> None:
+        """Pair the demo kiosk with the agent (``a2d edge kiosk add --json``): its id and token."""
+        r = subprocess.run(
+            _a2d("edge", "kiosk", "add", KIOSK_NAME, "--config", str(self.cfg), "--json"),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"could not pair the demo kiosk: {r.stderr.strip()[-300:]}")
+        self.kiosk = json.loads(r.stdout)
+
+    @property
+    def kiosk_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.kiosk.get('token', '')}"}
+
     def start_agent(self) -> subprocess.Popen[bytes]:
         log_file = (self.data / "agent.log").open("ab")
-        env = {k: v for k, v in os.environ.items() if k != "A2D_API_PORT"}  # the port is in edge.toml
         agent = subprocess.Popen(
-            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file, env=env
+            _a2d("edge", "run", "--config", str(self.cfg)), stdout=log_file, stderr=log_file, env=_own_env()
         )
         self.procs.append(agent)
         end = time.monotonic() + 15
@@ -182,7 +201,11 @@ class Demo:
 
     def publish_part(self, fmt: str, count: int, rate: float, seed: int) -> None:
         msgs = uplinks(self.devices, fmt, count, seed)
-        publish("127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate)
+        ns = self.users.network_server
+        publish(
+            "127.0.0.1", self.port, _showing(msgs, self, every=max(1, int(rate))), count, rate,
+            username=ns.name, password=ns.password,
+        )  # fmt: skip
 
     def start_button_box(self) -> Path:
         """A serial button box on a pty pair (socat), read by ``a2d bridge run``; returns the box's end."""
@@ -203,22 +226,27 @@ class Demo:
             time.sleep(0.05)
         (self.data / "bridge").mkdir(exist_ok=True)
         cfg = self.data / "bridge.toml"
-        cfg.write_text(
-            "# written by `a2d demo`\n"
+        bridge = self.users.bridge
+        brokerconf.write_private(
+            cfg,
+            "# written by `a2d demo` (mode 0600: it holds the bridge's broker password)\n"
             f'[bridge]\ndata_dir = "{self.data / "bridge"}"\n\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n\n'
-            f'[[serial]]\nport = "{bridge_end}"\nbaud = 115200\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'username = "{bridge.name}"\npassword = "{bridge.password}"\n\n'
+            f'[[serial]]\nport = "{bridge_end}"\nbaud = 115200\n',
         )
         log_file = (self.data / "bridge.log").open("ab")
         self.procs.append(
-            subprocess.Popen(_a2d("bridge", "run", "--config", str(cfg)), stdout=log_file, stderr=log_file)
+            subprocess.Popen(
+                _a2d("bridge", "run", "--config", str(cfg)), stdout=log_file, stderr=log_file, env=_own_env()
+            )
         )
         return box_end
 
     def press_box(self, box_end: Path, presses: int) -> None:
         """Press the simulated box's buttons; it resends each press until the bridge acknowledged it."""
         r = subprocess.run(
-            _a2d("bridge", "simulate-box", "--port", str(box_end), "--box", "box-marktplatz",
+            _a2d("bridge", "simulate-box", "--port", str(box_end), "--box", DEMO_BOX,
                  "--presses", str(presses), "--interval", "0.25", "--timeout", "20"),
             capture_output=True, text=True,
         )  # fmt: skip
@@ -253,7 +281,7 @@ class Demo:
     def show_forecast(self) -> None:
         """What the kiosk's "Wann ist es voll?" chart says, from the agent's local API."""
         try:
-            doc = _get(f"http://127.0.0.1:{self.api_port}/v1/forecast")
+            doc = _get(f"http://127.0.0.1:{self.api_port}/v1/forecast", self.kiosk_headers)
         except OSError as exc:
             self.say(f"forecast: none served ({exc})")
             return
@@ -271,11 +299,13 @@ class Demo:
         if r.returncode != 0:
             raise KnownError(f"could not make the demo's Lotsen PIN hash: {r.stderr.strip()}")
         cfg = self.data / "kiosk.toml"
+        cfg.touch(mode=0o600)  # it holds the kiosk's token
         cfg.write_text(
             "# written by `a2d demo`\n"
-            f'[kiosk]\nid = "kiosk-rathaus-1"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
+            f'[kiosk]\nid = "{self.kiosk["kiosk_id"]}"\nagent_url = "http://127.0.0.1:{self.api_port}"\n'
+            f'token = "{self.kiosk["token"]}"\nagent_device_id = "{self.kiosk["device_id"]}"\n'
             f'cache_dir = "{self.data / "kiosk"}"\npin_hash = "{r.stdout.strip()}"\n'
-            f'trusted_keys = ["{self.public_key}"]\nagent_device_id = "{self.device_id}"\n'
+            f'trusted_keys = ["{self.public_key}"]\n'
         )
         return cfg
 
@@ -285,11 +315,11 @@ class Demo:
         pack = json.loads(DEMO_PACK.read_text(encoding="utf-8"))
         poll = pack["polls"][0]
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        vote = {"id": f"demo-vote-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "poll_id": poll["id"],
-                "choice": poll["choices"][-1]["id"], "at": now, "lang": "de"}  # fmt: skip
-        _post(f"{base}/feedback", vote)
-        _post(f"{base}/help", {"id": f"demo-help-{time.time_ns()}", "kiosk_id": "kiosk-rathaus-1", "at": now})
-        results = _get(f"{base}/polls/{poll['id']}/results")
+        vote = {"id": f"demo-vote-{time.time_ns()}", "poll_id": poll["id"], "choice": poll["choices"][-1]["id"],
+                "at": now, "lang": "de"}  # fmt: skip
+        _post(f"{base}/feedback", vote, self.kiosk_headers)
+        _post(f"{base}/help", {"id": f"demo-help-{time.time_ns()}", "at": now}, self.kiosk_headers)
+        results = _get(f"{base}/polls/{poll['id']}/results", self.kiosk_headers)
         self.say(
             f"kiosk: a vote on {poll['question']['de']!r} is stored (results so far: {results['counts']});"
             " a help request waits for a Lotse (a2d edge help-requests)"
@@ -328,16 +358,23 @@ class Demo:
                     p.wait()
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+def _own_env() -> dict[str, str]:
+    """This environment without the variables that would override the demo's own configs: the API
+    port and the broker login are in edge.toml and bridge.toml."""
+    return {k: v for k, v in os.environ.items() if k != "A2D_API_PORT" and not k.startswith("A2D_MQTT_")}
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
     req = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}, method="POST"
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
         return dict(json.loads(resp.read()))
 
 
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
+def _get(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a loopback URL we built
         return dict(json.loads(resp.read()))
 
 
@@ -394,6 +431,7 @@ def main(argv: Sequence[str]) -> int:
         demo.start_server()
         demo.train_forecast()
         demo.write_config()
+        demo.pair_kiosk()
         demo.start_agent()
         demo.say(
             f"edge agent running; broker 127.0.0.1:{demo.port}; sync server http://127.0.0.1:{demo.server_port};"

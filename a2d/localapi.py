@@ -1,16 +1,29 @@
 """The edge agent's local HTTP API for kiosks on the same Pi or the same office network.
 
-Plain HTTP/1.1 with JSON bodies (UTF-8), served by ``a2d edge run`` on ``[api] host:port``
-(default ``127.0.0.1:8780``) and announced with zeroconf as :data:`SERVICE_TYPE` with the TXT
-properties ``device_id`` and ``api`` (= :data:`VERSION`). The kiosk and the edge agent share
-nothing but this module and the content-pack format (:mod:`a2d.contentpack`).
+HTTP/1.1 with JSON bodies (UTF-8), served by ``a2d edge run`` on ``[api] host:port`` (default
+``127.0.0.1:8780``): plain HTTP when ``api.host`` is a loopback address, HTTPS with the agent's own
+self-signed certificate otherwise (kiosks pin its SHA-256 fingerprint). Announced with zeroconf as
+:data:`SERVICE_TYPE` with the TXT properties ``device_id``, ``api`` (= :data:`VERSION`) and
+``scheme`` (``http`` or ``https``). The kiosk and the edge agent share nothing but this module, the
+content-pack format (:mod:`a2d.contentpack`) and certificate pinning (:mod:`a2d.tlspin`).
+
+**Pairing.** ``a2d edge kiosk add NAME`` gives a kiosk its ``kiosk_id`` and a token. Every route but
+``GET /v1/healthz`` needs ``Authorization: Bearer <token>`` (``401`` with ``WWW-Authenticate:
+Bearer`` without one, or for an unknown or revoked token). A request whose ``Host`` is not one of
+the agent's own names or addresses is ``421``; a POST whose ``Content-Type`` is not
+``application/json`` is ``415``; a kiosk sending more than its rate gets ``429`` with
+``Retry-After`` (seconds). Votes and help requests are stored under the kiosk id of the token:
+the body's ``kiosk_id`` is optional and ignored (a kiosk keeps items made before it was paired,
+under its old demo id, in its outbox; refusing them would lose citizens' answers, while
+overwriting makes the claim meaningless either way).
 
 Every write is idempotent: the kiosk makes the ``id`` (a UUID) when the citizen taps, keeps the
 item in its own outbox until the agent answered 2xx, and may send it again any number of
 times; the agent stores it once and answers only after the commit.
 
 ``GET  /v1/healthz``
-    ``200 {"ok": true, "device_id": "..."}``.
+    ``200 {"ok": true, "device_id": "..."}``; no token needed (kiosks check the device id with it
+    before they send their token to an agent they found).
 ``GET  /v1/content``
     ``200`` the current content pack (a JSON object, see :mod:`a2d.contentpack`) with an
     ``ETag``; ``If-None-Match`` gives ``304``; ``404 {"error": ...}`` when there is none.
@@ -53,6 +66,10 @@ SERVICE_TYPE = "_a2d-edge._tcp.local."
 DEFAULT_PORT = 8780
 MAX_BODY_BYTES = 64 * 1024
 PREFIX = "/v1"
+#: the header that carries a kiosk's token: ``Authorization: Bearer <token>``
+AUTHORIZATION = "Authorization"
+#: the zeroconf TXT property saying whether the API speaks ``http`` or ``https``
+TXT_SCHEME = "scheme"
 
 
 class LocalApiError(ValueError):
@@ -83,7 +100,7 @@ class Vote:
             raise LocalApiError("the body must be a JSON object")
         return cls(
             id=_text(body, "id", limit=64),
-            kiosk_id=_text(body, "kiosk_id", limit=64),
+            kiosk_id=_text(body, "kiosk_id", required=False, limit=64),
             poll_id=_text(body, "poll_id", limit=64),
             choice=_text(body, "choice", limit=64),
             at=_text(body, "at", limit=40),
@@ -109,7 +126,7 @@ class HelpRequest:
             raise LocalApiError("the body must be a JSON object")
         return cls(
             id=_text(body, "id", limit=64),
-            kiosk_id=_text(body, "kiosk_id", limit=64),
+            kiosk_id=_text(body, "kiosk_id", required=False, limit=64),
             at=_text(body, "at", limit=40),
             topic=_text(body, "topic", required=False, limit=64),
         )

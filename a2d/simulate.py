@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -40,6 +42,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mqtt", type=_host_port, default=("127.0.0.1", 1883), help="broker HOST:PORT")
     p.add_argument(
+        "--username",
+        default="",
+        help="MQTT user (a network server's user on a broker with ACLs); the password comes from A2D_MQTT_PASSWORD",
+    )
+    p.add_argument(
         "--format", choices=("chirpstack", "tts"), default="chirpstack", help="network-server JSON"
     )
     p.add_argument("--devices", type=int, default=3, help="number of simulated devices (kinds in turn)")
@@ -67,20 +74,45 @@ def uplinks(devices: list[SimDevice], fmt: str, count: int, seed: int) -> Iterat
 
 
 def publish(
-    host: str, port: int, msgs: Iterable[tuple[str, bytes]], total: int, rate: float, qos: int = 1
+    host: str,
+    port: int,
+    msgs: Iterable[tuple[str, bytes]],
+    total: int,
+    rate: float,
+    qos: int = 1,
+    *,
+    username: str = "",
+    password: str = "",
 ) -> None:
-    """Publish ``msgs`` at ``rate`` per second (0 = flat out), waiting for every QoS 1 PUBACK."""
+    """Publish ``msgs`` at ``rate`` per second (0 = flat out), waiting for every QoS 1 PUBACK.
+
+    ``username``/``password`` log in to a broker with users; a refused login is a :class:`KnownError`.
+    """
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"a2d-simulate-{random.getrandbits(32):08x}")
     client.max_inflight_messages_set(1000)
+    if username:
+        client.username_pw_set(username, password or None)
+    answered = threading.Event()
+    refused: list[str] = []
+
+    def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if getattr(reason, "is_failure", False):
+            refused.append(str(reason))
+        answered.set()
+
+    client.on_connect = on_connect
     try:
         client.connect(host, port)
     except OSError as exc:
         raise KnownError(f"cannot reach the MQTT broker at {host}:{port}: {exc.strerror or exc}") from None
     client.loop_start()
     try:
+        if not answered.wait(15) or refused:
+            why = refused[0] if refused else "no answer to the login within 15 s"
+            raise KnownError(f"the MQTT broker at {host}:{port} refused the connection: {why}")
         start = time.monotonic()
         pending = []
         step = max(1, total // 10)
@@ -114,7 +146,10 @@ def main(argv: Sequence[str]) -> int:
         return 0
     host, port = args.mqtt
     msgs = uplinks(devices, args.format, args.count, args.seed)
-    publish(host, port, msgs, args.count, args.rate, args.qos)
+    publish(
+        host, port, msgs, args.count, args.rate, args.qos,
+        username=args.username, password=os.environ.get("A2D_MQTT_PASSWORD", ""),
+    )  # fmt: skip
     log.info(
         "done: %d %s uplinks from %d devices to %s:%d", args.count, args.format, args.devices, host, port
     )

@@ -39,7 +39,8 @@ from sync_server.forecast import calendar, export, series  # noqa: E402
 from sync_server.forecast.evaluate import evaluate  # noqa: E402
 from sync_server.forecast.model import ModelSettings, Prepared, naive_scale, rows  # noqa: E402
 
-CORPUS = ROOT / ".." / "shared" / "corpus"
+#: the real series (origin and licence in each folder's SOURCE.md)
+DATA = ROOT / "tests" / "data"
 #: hours of history statsforecast sees at each origin
 SF_WINDOW = 8 * 168
 
@@ -58,12 +59,12 @@ class Case:
 
 
 CASES = {
-    "auckland": Case("Auckland 45 Queen Street", CORPUS / "pedestrian_counts/auckland_45_queen_street_hourly_2019_2023.csv",
+    "auckland": Case("Auckland 45 Queen Street", DATA / "pedestrian_counts/auckland_45_queen_street_hourly_2019_2023.csv",
                      "NZ-AUK", "Pacific/Auckland", "2023-01-01", "2024-01-01"),
-    "moers": Case("Moers Steinstraße", CORPUS / "pedestrian_counts/moers_steinstrasse_hourly_2022-05_2022-07.csv",
+    "moers": Case("Moers Steinstraße", DATA / "pedestrian_counts/moers_steinstrasse_hourly_2022-05_2022-07.csv",
                   "DE-NW", "Europe/Berlin", "2022-07-01", "2022-08-01"),
     "energy": Case("Konstanz household grid import (kWh/h)",
-                   CORPUS / "energy/opsd_household_konstanz_residential4_60min_cumulative_kwh_2015_2017.csv",
+                   DATA / "energy/opsd_household_konstanz_residential4_60min_grid_import_kwh_2015_2017.csv",
                    "DE-BW", "Europe/Berlin", "2016-11-01", "2017-02-01",
                    value_column="DE_KN_residential4_grid_import", timestamp_column="utc_timestamp",
                    cumulative=True),

@@ -119,8 +119,9 @@ def kiosk_toml(tmp: Path, agent_url: str) -> Path:
     path = tmp / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "kiosk-bench"\nagent_url = "{agent_url}"\ncache_dir = "{tmp / "kiosk-cache"}"\n'
-        f'pin_hash = "{hash_pin("2468")}"\ntrusted_keys = ["{bench_key_text(tmp)}"]\n'
-        f"[display]\nwidth = {WIDTH}\nheight = {HEIGHT}\n"
+        f'pin_hash = "{hash_pin("246802")}"\ntrusted_keys = ["{bench_key_text(tmp)}"]\n'
+        + (f'token_file = "{tmp / "kiosk.token"}"\n' if (tmp / "kiosk.token").exists() else "")
+        + f"[display]\nwidth = {WIDTH}\nheight = {HEIGHT}\n"
     )
     return path
 
@@ -316,6 +317,13 @@ def edge_agent(tmp: Path) -> tuple[subprocess.Popen[Any], str]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     wait_port(port)
+    paired = subprocess.run(  # the kiosk's token (a2d edge kiosk add), kept in a private file
+        [sys.executable, "-m", "a2d.cli", "edge", "kiosk", "add", "kiosk-bench", "--config", str(config), "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    token = tmp / "kiosk.token"
+    token.touch(mode=0o600)
+    token.write_text(json.loads(paired.stdout)["token"])
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -334,16 +342,13 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
     from kiosk.client import AgentClient
     from kiosk.config import load
     from kiosk.screens.widgets import named
-    from kiosk.signedcontent import ContentTrust
 
     cfg = load(kiosk_toml(tmp, agent_url))
     EventLoop.ensure_window()
     Window.size = (WIDTH, HEIGHT)
     kiosk = Kiosk(cfg)
     Window.add_widget(kiosk.root)
-    client = AgentClient(
-        cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, trust=ContentTrust.from_config(cfg.raw)
-    )
+    client = AgentClient.from_config(cfg, discover=False)
     client.start()
     kiosk.after_first_frame(client)
     stored_at: list[float] = []

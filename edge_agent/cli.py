@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from a2d import logs
-from a2d.commandline import app_parser
+from a2d.commandline import app_parser, with_example
 from a2d.errors import KnownError
 
 from . import config as edge_config
@@ -24,6 +24,12 @@ EXAMPLES = {
     "status": "a2d edge status --config edge.toml",
     "codecs": "a2d edge codecs",
     "help-requests": "a2d edge help-requests --config edge.toml",
+    "kiosk": "a2d edge kiosk add kiosk-buergerbuero-1 --config edge.toml",
+}
+KIOSK_EXAMPLES = {
+    "add": "a2d edge kiosk add kiosk-buergerbuero-1 --config edge.toml --json",
+    "list": "a2d edge kiosk list --config edge.toml",
+    "revoke": "a2d edge kiosk revoke kiosk-buergerbuero-1 --config edge.toml",
 }
 
 
@@ -37,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         sp = add_command(name, help)
-        if name != "codecs":
+        if name not in ("codecs", "kiosk"):
             sp.add_argument("--config", required=True, help="the agent's edge.toml")
         return sp
 
@@ -58,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
     hr = add("help-requests", "list the help requests kiosks sent, newest first (open ones unless --all)")
     hr.add_argument("--json", action="store_true", help="one JSON object per line")
     hr.add_argument("--all", action="store_true", help="closed requests too")
+    kiosk = add("kiosk", "pair kiosks with this agent's local API: add, list, revoke")
+    actions = kiosk.add_subparsers(dest="action", required=True, metavar="action")
+    for action, help in (
+        ("add", "pair a kiosk: prints its token (once) and what its kiosk.toml needs"),
+        ("list", "the kiosks paired with this agent"),
+        ("revoke", "unpair a kiosk: its token stops working within seconds"),
+    ):
+        sp = actions.add_parser(action, help=help, description=help, **with_example(KIOSK_EXAMPLES[action]))
+        if action != "list":
+            sp.add_argument("name", help="the kiosk's name or id, e.g. kiosk-buergerbuero-1")
+        sp.add_argument("--config", required=True, help="the agent's edge.toml")
+        if action != "revoke":
+            sp.add_argument("--json", action="store_true", help="JSON instead of text")
     return p
 
 
@@ -70,6 +89,8 @@ def main(argv: Sequence[str]) -> int:
             sys.stdout.write(f"{name:<32} {get(name).description}\n")
         return 0
     cfg = edge_config.load(args.config)
+    if args.command == "kiosk":
+        return _kiosk(cfg, args)
     if args.command == "run":
         logs.setup(cfg.get("log.level"))
         from .agent import Agent
@@ -103,6 +124,22 @@ def main(argv: Sequence[str]) -> int:
             )
     finally:
         db.close()
+    return 0
+
+
+def _kiosk(cfg: edge_config.EdgeConfig, args: argparse.Namespace) -> int:
+    from .localapi import kiosks, pairing
+
+    out = sys.stdout
+    if args.action == "add":
+        doc = pairing.pair(cfg, args.name)
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n" if args.json else pairing.summary(doc))
+    elif args.action == "list":
+        found = [kiosks.as_json(k) for k in kiosks.load(cfg.data_dir)]
+        _emit(found, args.json, lambda k: f"{k['kiosk_id']:<32} added {k['added_at']}  {k['name']}")
+    else:
+        gone = kiosks.revoke(cfg.data_dir, args.name)
+        out.write(f"revoked kiosk {gone.kiosk_id}: its token no longer works\n")
     return 0
 
 

@@ -102,10 +102,19 @@ SETTINGS: tuple[Setting, ...] = (
         "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
     ),
     Setting("api.enabled", True, "serve the local HTTP API for kiosks", bool),
-    Setting("api.host", "127.0.0.1", "address the local API listens on (0.0.0.0: the office network too)"),
+    Setting(
+        "api.host",
+        "127.0.0.1",
+        "address the local API listens on (0.0.0.0: the office network too, then over HTTPS)",
+    ),
     Setting("api.port", DEFAULT_API_PORT, "port of the local API (0: any free port)", int),
     Setting("api.advertise", False, "announce the local API with zeroconf (_a2d-edge._tcp)", bool),
     Setting("api.advertise_interfaces", "127.0.0.1", "IPv4 addresses (comma-separated) to advertise on"),
+    Setting(
+        "api.allowed_hosts",
+        "",
+        "more host names (comma-separated) kiosks may use for the local API, beyond its own names and addresses",
+    ),
     Setting("content.pack", "", "content-pack JSON file for kiosks; empty: the server's content bundle"),
     Setting(
         "forecast.enabled",

@@ -172,18 +172,13 @@ class Kiosk:
     def after_first_frame(self, client: AgentClient | None = None) -> None:
         """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen."""
         from .client import AgentClient
+        from .lotsen import STATE_FILE as LOCK_STATE_FILE
         from .lotsen import LotsenLock
-        from .signedcontent import ContentTrust
         from .speech import Speaker
 
         self.worker = Worker()
         if client is None:
-            client = AgentClient(
-                self.cfg.agent_url,
-                self.cfg.cache_dir,
-                self.cfg.kiosk_id,
-                trust=ContentTrust.from_config(self.cfg.raw),
-            )
+            client = AgentClient.from_config(self.cfg)
             client.start()
         self.client = client
         client.on_content = lambda pack: Clock.schedule_once(lambda _dt: self._new_pack(pack), 0)
@@ -197,6 +192,7 @@ class Kiosk:
                 session_s=self.cfg.lotsen_session_s,
                 log_path=self.cfg.lotsen_log,
                 clock=self._clock,
+                state_path=self.cfg.cache_dir / LOCK_STATE_FILE,
             )
         self.worker.submit(_warm_imports)
         self.refresh_background()
@@ -524,7 +520,8 @@ class Kiosk:
 
         def fetch() -> dict[str, Any]:
             status: Status | None = client.status()
-            return {"status": status, "help": client.help_requests("open"), "agent": client.online}
+            return {"status": status, "help": client.help_requests("open"), "agent": client.online,
+                    "paired": client.paired}  # fmt: skip
 
         def done(data: dict[str, Any]) -> None:
             self._lotsen = data

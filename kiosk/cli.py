@@ -74,19 +74,40 @@ def prepare_kivy(cfg: kiosk_config.KioskConfig, *, offscreen: bool = False) -> N
 
 def _hash_pin(argv: Sequence[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
-        sys.stdout.write("usage: a2d kiosk hash-pin\n\nAsks for a PIN (4-12 digits) twice and prints the\n"
+        sys.stdout.write("usage: a2d kiosk hash-pin\n\nAsks for a PIN (6-12 digits) twice and prints the\n"
                          "hash for kiosk.pin_hash in kiosk.toml. Reads the PIN from stdin when it is no terminal.\n")  # fmt: skip
         return 0
     from .lotsen import hash_pin
 
     if sys.stdin.isatty():
-        pin = getpass.getpass("Lotsen PIN (4-12 digits): ")
+        pin = getpass.getpass("Lotsen PIN (6-12 digits): ")
         if getpass.getpass("again: ") != pin:
             raise KnownError("the two PINs differ")
     else:
         pin = sys.stdin.readline().strip()
     sys.stdout.write(hash_pin(pin) + "\n")
     return 0
+
+
+def _say_demo() -> None:
+    """Without ``--config`` the kiosk runs the demo: say so where an admin looks (stderr, the log)."""
+    text = (
+        "no --config: this is the demo configuration (demo content, the demo Lotsen PIN, not paired"
+        " with an agent); a kiosk in an office runs with a2d kiosk --config kiosk.toml"
+    )
+    sys.stderr.write(f"a2d kiosk: {text}\n")
+    logging.getLogger(__name__).warning("%s", text)
+
+
+def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:
+    """The demo configuration, or a kiosk.toml whose pin_hash is the demo PIN's."""
+    if cfg.demo:
+        return True
+    if not cfg.pin_hash:
+        return False
+    from .lotsen import verify_pin
+
+    return verify_pin(kiosk_config.DEMO_PIN, cfg.pin_hash)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -96,6 +117,8 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
     logs.setup("info")
     cfg = kiosk_config.load(args.config)
+    if cfg.demo:
+        _say_demo()
     if args.selftest:
         prepare_kivy(cfg, offscreen=True)
         from .selftest import run
@@ -109,6 +132,11 @@ def main(argv: Sequence[str]) -> int:
             f"{s['clipped_labels']} clipped labels\n"
         )
         return 0 if s["clipped_labels"] == 0 else 1
+    if cfg.fullscreen and uses_demo_pin(cfg):
+        raise KnownError(
+            "the kiosk does not run full screen with the demo Lotsen PIN: give it its own kiosk.toml"
+            " (a2d kiosk --config kiosk.toml) with a pin_hash from `a2d kiosk hash-pin`"
+        )
     prepare_kivy(cfg)
     from .app import Kiosk, KioskApp
 

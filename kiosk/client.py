@@ -8,17 +8,28 @@ keys (:mod:`kiosk.signedcontent`); one that does not check out is never shown. W
 unreachable the kiosk goes on with the cached pack (or the demo pack on a kiosk that never reached
 an agent) and delivers later; the agent stores every id once, so an item sent twice is counted once.
 
+Every request carries the kiosk's token (``a2d edge kiosk add``); an ``https://`` agent is reached
+only if its certificate has the pinned fingerprint (checked in the TLS handshake, before the token
+is sent). A 401 means "not paired": the items stay in the outbox, the Lotsen screen says so, and it
+is logged once. A 429 means "later": nothing more is sent before its ``Retry-After``.
+
 The agent is found at the configured URL or, without one, by zeroconf (``_a2d-edge._tcp``);
-zeroconf is imported only then. Only the standard library talks HTTP here, so the kiosk starts lean.
-The query methods (``results``, ``status``, ``help_requests``, ...) make one bounded request and
-belong in a worker thread, not on the Kivy thread.
+zeroconf is imported only then. Zeroconf finds, it never vouches: an advert is taken only once its
+agent proved itself (:meth:`AgentClient.proves`): its certificate matches
+``kiosk.agent_pin_sha256`` (or it is plain HTTP on a loopback address, this very machine), and its
+``GET /v1/healthz``, which needs no token, names ``kiosk.agent_device_id``. Only then does the
+kiosk send it its token and its votes. Only the standard library talks HTTP here, so the kiosk
+starts lean. The query methods (``results``, ``status``, ``help_requests``, ...) make one bounded
+request and belong in a worker thread, not on the Kivy thread.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 import urllib.error
@@ -37,7 +48,8 @@ from a2d.contentpack import ContentError, ContentPack, TransparencyRecord
 from a2d.logs import Once
 from a2d.timeutil import utc_now
 
-from .outbox import Outbox
+from .config import KioskConfig
+from .outbox import MAX_AGE_DAYS, Outbox
 from .signedcontent import CONTENT_FILE as CONTENT_FILE  # where the cached pack lives
 from .signedcontent import ContentTrust, SignedCache
 
@@ -47,10 +59,17 @@ THREAD_NAME = "a2d-kiosk-client"
 ETAG_FILE = "content.etag"
 OUTBOX_FILE = "outbox.db"
 MAX_RESPONSE_BYTES = contentpack.MAX_PACK_BYTES + 1024
+#: the longest pause a 429 can ask for; seconds between outbox prunings
+MAX_RETRY_AFTER_S = 300.0
+PRUNE_S = 3600.0
 
 
 class _Unreachable(Exception):
     """The agent did not answer (refused, timed out, reset)."""
+
+
+class _Later(_Unreachable):
+    """The agent asked for a pause (429 with ``Retry-After``) that has not ended: nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +82,26 @@ class _Response:
         return json.loads(self.data)
 
 
-def discover_agent(
-    timeout: float, interfaces: Sequence[str] | None = None, stop: threading.Event | None = None
-) -> str | None:
-    """The base URL of the first edge agent announcing :data:`a2d.localapi.SERVICE_TYPE`, or None.
+@dataclass(frozen=True)
+class Found:
+    """An agent's advert: where it says it is, and which device it says it is (unproven)."""
 
-    Waits at most ``timeout`` seconds (less when ``stop`` is set). ``interfaces`` limits zeroconf to
-    those addresses (tests use ``["127.0.0.1"]``); None uses every interface.
+    url: str
+    device_id: str
+    address: str
+    scheme: str
+
+
+def discover_agents(
+    timeout: float, interfaces: Sequence[str] | None = None, stop: threading.Event | None = None,
+    settle: float = 0.5,
+) -> list[Found]:  # fmt: skip
+    """The edge agents announcing :data:`a2d.localapi.SERVICE_TYPE` (our API version), in the
+    order of their advert names; none of them is trusted yet (see :meth:`AgentClient.proves`).
+
+    Waits at most ``timeout`` seconds for the first advert (less when ``stop`` is set), then
+    ``settle`` seconds more for others. ``interfaces`` limits zeroconf to those addresses (tests
+    use ``["127.0.0.1"]``); None uses every interface.
     """
     from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
 
@@ -78,7 +110,7 @@ def discover_agent(
     seen = threading.Event()
 
     def on_change(zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
-        if state_change is not ServiceStateChange.Removed:
+        if state_change is not ServiceStateChange.Removed and name not in names:
             names.append(name)
             seen.set()
 
@@ -86,29 +118,47 @@ def discover_agent(
         interfaces=list(interfaces) if interfaces else InterfaceChoice.All, ip_version=IPVersion.V4Only
     )
     browser = ServiceBrowser(zc, localapi.SERVICE_TYPE, handlers=[on_change])
+    found: list[Found] = []
     try:
         while not seen.is_set() and time.monotonic() < deadline:
             if stop is not None and stop.is_set():
-                return None
+                return []
             seen.wait(0.05)
-        for name in list(names):
+        if not seen.is_set():
+            return []
+        # more adverts may come in right behind the first (a fake one may be first on purpose)
+        (stop or threading.Event()).wait(
+            max(0.0, min(deadline, time.monotonic() + settle) - time.monotonic())
+        )
+        for name in sorted(names):
             left_ms = int(max(0.2, deadline - time.monotonic()) * 1000)
             info = zc.get_service_info(localapi.SERVICE_TYPE, name, timeout=left_ms)
             if info is None or not info.port:
                 continue
-            api = (info.properties or {}).get(b"api")
+            props = info.properties or {}
+            api = props.get(b"api")
             if api not in (None, localapi.VERSION.encode()):
                 log.warning(
                     "ignoring %s: it speaks local API version %r, we speak %s", name, api, localapi.VERSION
                 )
                 continue
-            addresses = info.parsed_addresses(IPVersion.V4Only)
-            if addresses:
-                return f"http://{addresses[0]}:{info.port}"
-        return None
+            scheme = (props.get(localapi.TXT_SCHEME.encode()) or b"http").decode(errors="replace")
+            device_id = (props.get(b"device_id") or b"").decode(errors="replace")
+            for address in info.parsed_addresses(IPVersion.V4Only):
+                if scheme in ("http", "https"):
+                    found.append(Found(f"{scheme}://{address}:{info.port}", device_id, address, scheme))
+        return found
     finally:
         browser.cancel()
         zc.close()
+
+
+def discover_agent(
+    timeout: float, interfaces: Sequence[str] | None = None, stop: threading.Event | None = None
+) -> str | None:
+    """The URL of the first agent announced (unproven: the kiosk itself uses :meth:`AgentClient.proves`)."""
+    found = discover_agents(timeout, interfaces, stop, settle=0)
+    return found[0].url if found else None
 
 
 class AgentClient:
@@ -127,6 +177,10 @@ class AgentClient:
         discover_timeout: float = 3.0,
         zeroconf_interfaces: Sequence[str] | None = None,
         send: bool = True,
+        token: str = "",
+        agent_device_id: str = "",
+        pin_sha256: str = "",
+        refused_days: int = 30,
         trust: ContentTrust | None = None,
     ) -> None:
         self._configured = base_url.rstrip("/") if base_url else None
@@ -144,11 +198,25 @@ class AgentClient:
         self.send = send
         #: called with the new pack (on the client's thread) whenever the agent sent a new one
         self.on_content: Callable[[ContentPack], None] | None = None
+        #: the pairing: the token sent with every request, the agent it belongs to, its certificate
+        self.token = token
+        self.agent_device_id = agent_device_id
+        self.pin_sha256 = pin_sha256
+        self.refused_days = refused_days
         self._outbox = Outbox(self.cache_dir / OUTBOX_FILE)
         #: the content is taken only signed with the keys of ``trust`` (none: only the demo pack)
         self._signed = SignedCache(self.cache_dir, trust or ContentTrust())
-        self._refused = Once(log)
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        if pin_sha256:
+            from a2d.tlspin import parse_pin, pinned_context
+
+            context = pinned_context(parse_pin(pin_sha256), "kiosk.agent_pin_sha256")
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
+        self._once = Once(log)
+        self._paired: bool | None = None
+        self._not_before = 0.0  # monotonic time before which the agent asked us not to call (429)
+        self._next_prune = 0.0
         self._lock = threading.Lock()
         self._deliver_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
@@ -160,6 +228,15 @@ class AgentClient:
         self._online = False
         self._problem = ""
         self._next_refresh = 0.0
+
+    @classmethod
+    def from_config(cls, cfg: KioskConfig, **kw: Any) -> AgentClient:
+        """The client ``kiosk.toml`` describes: its agent, cache and pairing (``kw`` for the rest)."""
+        return cls(
+            cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, token=cfg.token, agent_device_id=cfg.agent_device_id,
+            pin_sha256=cfg.agent_pin_sha256, refused_days=cfg.refused_days,
+            **{"trust": ContentTrust.from_config(cfg.raw), **kw},
+        )  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -193,12 +270,19 @@ class AgentClient:
         return self._online
 
     @property
+    def paired(self) -> bool | None:
+        """False: the agent refused this kiosk's token (401); None: not known yet."""
+        return self._paired
+
+    @property
     def base_url(self) -> str | None:
         """The agent's URL: configured, or discovered (None until found)."""
         return self._url
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if time.monotonic() >= self._next_prune:
+                self.prune()
             url = self._ensure_url(self.discover_timeout)
             if url is not None:
                 with self._deliver_lock:
@@ -209,24 +293,68 @@ class AgentClient:
                 wait = max(0.0, self._next_refresh - time.monotonic())
             else:
                 wait = self.interval_s
+            wait = max(wait, self._not_before - time.monotonic())  # the agent said: not before then
             self._wake.wait(wait)
             self._wake.clear()
 
     def _ensure_url(self, timeout: float) -> str | None:
         if self._url is None and self.discover and self._configured is None:
-            url = discover_agent(timeout, self.zeroconf_interfaces, self._stop)
-            if url is not None:
-                log.info("found the edge agent at %s", url)
-                self._url = url
+            found = discover_agents(timeout, self.zeroconf_interfaces, self._stop)
+            for agent in found:
+                if self.proves(agent):
+                    log.info("found the edge agent %s at %s; it proved itself", agent.device_id, agent.url)
+                    self._url = agent.url
+                    break
             else:
-                self._trouble(f"no edge agent announces {localapi.SERVICE_TYPE} here")
+                if found:
+                    self._trouble(f"no edge agent here proved to be {self.agent_device_id or 'ours'}")
+                else:
+                    self._trouble(f"no edge agent announces {localapi.SERVICE_TYPE} here")
         return self._url
+
+    def proves(self, agent: Found) -> bool:
+        """Whether a discovered agent is the one this kiosk is paired with; nothing but a token-less
+        ``GET /v1/healthz`` is sent to find out, and that only after the certificate matched."""
+        why = ""
+        if not self.agent_device_id:
+            why = "kiosk.agent_device_id is not set, so no agent can prove itself (a2d edge kiosk add prints it)"
+        elif agent.device_id and agent.device_id != self.agent_device_id:
+            why = f"it announces the device {agent.device_id!r}"
+        elif agent.scheme == "https" and not self.pin_sha256:
+            why = "it speaks https and kiosk.agent_pin_sha256 is not set"
+        elif agent.scheme == "http" and not _is_loopback(agent.address):
+            why = "it speaks plain http on the network (only an agent on this machine may)"
+        else:
+            req = urllib.request.Request(agent.url + localapi.PREFIX + "/healthz", method="GET")
+            try:
+                with self._opener.open(req, timeout=self.timeout) as resp:
+                    doc = json.loads(resp.read(4096))
+                if not isinstance(doc, dict) or doc.get("device_id") != self.agent_device_id:
+                    why = "its /v1/healthz names another device"
+            except ssl.SSLCertVerificationError:
+                why = "its certificate does not match kiosk.agent_pin_sha256"
+            except (urllib.error.URLError, OSError, HTTPException, ValueError) as exc:
+                reason = getattr(exc, "reason", exc)
+                why = (
+                    "its certificate does not match kiosk.agent_pin_sha256"
+                    if isinstance(reason, ssl.SSLCertVerificationError)
+                    else f"it did not answer /v1/healthz ({reason})"
+                )
+        if why:
+            self._once.failed(
+                f"advert {agent.url}", "not taking the edge agent advertised at %s: %s", agent.url, why
+            )
+            return False
+        self._once.recovered(f"advert {agent.url}", "the edge agent at %s proved itself", agent.url)
+        return True
 
     # --- HTTP ----------------------------------------------------------------------------------
 
     def _request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> _Response:
+        if time.monotonic() < self._not_before:
+            raise _Later("the agent asked for a pause (429)")
         url = self._ensure_url(min(self.timeout, self.discover_timeout))
         if url is None:
             self._online = False
@@ -234,6 +362,8 @@ class AgentClient:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(url + localapi.PREFIX + path, data=data, method=method)
         req.add_header("Accept", "application/json")
+        if self.token:
+            req.add_header(localapi.AUTHORIZATION, f"Bearer {self.token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         for k, v in (headers or {}).items():
@@ -250,7 +380,28 @@ class AgentClient:
                 self._url = None  # a discovered agent may come back elsewhere: look again
             raise _Unreachable(str(exc)) from None
         self._set_online(True)
+        self._answered(out)
         return out
+
+    def _answered(self, resp: _Response) -> None:
+        """Note what an answer says about the pairing (401) and the pace (429)."""
+        if resp.status == 401:
+            if self._paired is not False:
+                log.error(
+                    "the edge agent refuses this kiosk's token: not paired (a2d edge kiosk add on the agent,"
+                    " then kiosk.token); votes and help requests wait in the outbox"
+                )
+            self._paired = False
+        elif 200 <= resp.status < 300 or resp.status == 304:
+            if self._paired is False:
+                log.info("the edge agent takes this kiosk's token again")
+            self._paired = True
+        if resp.status == 429:
+            retry = _retry_after(resp.headers)
+            self._not_before = time.monotonic() + retry
+            self._once.failed("429", "the edge agent asks this kiosk to slow down (429); waiting %g s", retry)
+        else:
+            self._once.recovered("429", "the edge agent takes this kiosk's requests again")
 
     def _get_json(self, path: str) -> Any:
         """The JSON body of a 200 answer, else None (also when the agent is unreachable)."""
@@ -301,7 +452,7 @@ class AgentClient:
         try:
             found = self._signed.cached_content()
         except (BundleError, ContentError) as exc:
-            self._refused.failed("cache", "ignoring the cached content pack: %s", exc)
+            self._once.failed("cache", "ignoring the cached content pack: %s", exc)
             return None
         return None if found is None else found[1]
 
@@ -337,11 +488,11 @@ class AgentClient:
         try:
             bundle, pack = self._signed.accept_content(resp.data)
         except (BundleError, ContentError) as exc:
-            self._refused.failed(
+            self._once.failed(
                 "content", "refused the agent's content (%s); the last good pack stays on screen", exc
             )
             return False
-        self._refused.recovered("content", "the agent's content checks out again")
+        self._once.recovered("content", "the agent's content checks out again")
         etag = resp.headers.get("ETag") or resp.headers.get("Etag") or ""
         if etag:
             _write_atomic(etag_path, etag.encode())
@@ -370,9 +521,9 @@ class AgentClient:
         try:
             bundle = self._signed.accept_keys(resp.data)
         except BundleError as exc:
-            self._refused.failed("keys", "refused the agent's keys bundle (%s)", exc)
+            self._once.failed("keys", "refused the agent's keys bundle (%s)", exc)
             return
-        self._refused.recovered("keys", "the agent's keys bundle checks out again")
+        self._once.recovered("keys", "the agent's keys bundle checks out again")
         log.debug("the agent's keys bundle %d checks out", bundle.counter)
 
     def transparency(self) -> list[TransparencyRecord]:
@@ -407,6 +558,18 @@ class AgentClient:
         self._wake.set()
         return req.id
 
+    def prune(self) -> None:
+        """Drop refused items after ``refused_days`` and anything older than the vote retention."""
+        self._next_prune = time.monotonic() + PRUNE_S
+        refused, undelivered = self._outbox.prune(self.refused_days)
+        if refused:
+            log.info("deleted %d refused item(s) from the outbox after %d days", refused, self.refused_days)
+        if undelivered:
+            log.warning(
+                "deleted %d vote(s) or help request(s) the agent never took: older than the %d days"
+                " promised for votes", undelivered, MAX_AGE_DAYS,
+            )  # fmt: skip
+
     def pending(self) -> int:
         """Items in the outbox, not yet acknowledged by the agent."""
         return self._outbox.count()
@@ -440,6 +603,9 @@ class AgentClient:
                     return
                 if 200 <= resp.status < 300:
                     self._outbox.done(item.id)
+                elif resp.status in (401, 429):  # not paired, or too fast: kept, sent later
+                    self._outbox.failed(item.id, f"HTTP {resp.status}")
+                    return
                 elif resp.status in (400, 413, 422):
                     reason = _error_text(resp)
                     log.error(
@@ -491,6 +657,22 @@ class AgentClient:
     def forecast(self) -> dict[str, Any] | None:
         body = self._get_json("/forecast")
         return body if isinstance(body, dict) else None
+
+
+def _retry_after(headers: dict[str, str]) -> float:
+    """``Retry-After`` in seconds (1 when missing or a date), at most :data:`MAX_RETRY_AFTER_S`."""
+    text = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(text)))
+    except ValueError:
+        return 1.0
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _error_text(resp: _Response) -> str:

@@ -7,11 +7,13 @@ can be overridden by an environment variable ``A2D_KIOSK_<KEY>`` for ``[kiosk]``
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from a2d.config import ConfigError, Setting, environ, read_toml, resolve
 
@@ -19,8 +21,13 @@ LANGUAGE_CHOICES = ("de", "fr", "en", "ls")
 MIN_PROMPT_S = 20.0  #: WCAG 2.2.1: at least 20 s to ask for more time with one simple action
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("kiosk.id", "kiosk-demo", "this kiosk's id, sent with votes and help requests, e.g. kiosk-rathaus-eg"),
+    Setting("kiosk.id", "kiosk-demo", "this kiosk's name for itself (the agent stores votes under its token's kiosk id)"),
     Setting("kiosk.agent_url", "", "the edge agent's local API, e.g. http://127.0.0.1:8780; empty: find it with zeroconf"),
+    Setting("kiosk.token", "", "this kiosk's token from `a2d edge kiosk add` (or kiosk.token_file)"),
+    Setting("kiosk.token_file", "", "file holding this kiosk's token, readable by the kiosk alone (mode 0600)"),
+    Setting("kiosk.agent_device_id", "", "device id of the edge agent this kiosk is paired with (kiosk add prints it)"),
+    Setting("kiosk.agent_pin_sha256", "", "SHA-256 pin of the agent's certificate, for an https agent (kiosk add prints it)"),
+    Setting("kiosk.refused_days", 30, "days items the agent refused as malformed are kept before they are deleted", int),
     Setting("kiosk.cache_dir", "", "folder for the content cache and the vote outbox; empty: ~/.cache/a2d-kiosk"),
     Setting("kiosk.idle_s", 90.0, "seconds without a touch before the kiosk asks 'Brauchen Sie mehr Zeit?'", float),
     Setting("kiosk.prompt_s", 30.0, "seconds the 'more time?' prompt waits before the session is wiped (at least 20)", float),
@@ -36,7 +43,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk.speech", True, "offer read-aloud (espeak-ng); false hides the Vorlesen button", bool),
     Setting("kiosk.volume", 50, "speech volume in percent (0-100) that every session starts with and returns to", int),
     Setting("kiosk.trusted_keys", [], "Ed25519 public keys (base64) the agent's content must be signed with, until a keys bundle lists others", list),
-    Setting("kiosk.agent_device_id", "", "the device id of the edge agent this kiosk uses (content for device:ID reaches it); empty: none"),
     Setting("device.site", "", "the site this kiosk stands at, e.g. rathaus (content for site:SITE reaches it); empty: none"),
     Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
     Setting("display.width", 1280, "window width in pixels when not full screen", int),
@@ -44,7 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 #: The Lotsen PIN of the demo configuration (``load(None)``) only; a real kiosk sets ``pin_hash``.
-DEMO_PIN = "1234"
+DEMO_PIN = "123456"
+#: the longest a refused item may be kept: the retention promised for votes
+MAX_REFUSED_DAYS = 400
 
 
 def env_name(setting: Setting) -> str:
@@ -72,6 +80,12 @@ class KioskConfig:
     height: int
     demo: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: the pairing with the agent (``a2d edge kiosk add``)
+    token: str = field(default="", repr=False)
+    agent_device_id: str = ""
+    agent_pin_sha256: str = ""
+    refused_days: int = 30
+    site: str = ""
 
 
 def _default_cache_dir() -> Path:
@@ -111,12 +125,21 @@ def parse(
         raise ConfigError(f"{where}: kiosk.volume must be 0-100, not {k['volume']}")
     if d["width"] < 320 or d["height"] < 240:
         raise ConfigError(f"{where}: display.width and display.height must be at least 320 x 240")
-    url = k["agent_url"].strip().rstrip("/")
-    if url and not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: kiosk.agent_url must start with http:// or https://, not {url!r:.60}")
+    if not 1 <= k["refused_days"] <= MAX_REFUSED_DAYS:
+        raise ConfigError(
+            f"{where}: kiosk.refused_days must be 1-{MAX_REFUSED_DAYS}, not {k['refused_days']}"
+        )
+    url = _agent_url(k["agent_url"], k["agent_pin_sha256"], where)
     _check_trust(raw, where)
     cache_dir = Path(k["cache_dir"]).expanduser() if k["cache_dir"] else _default_cache_dir()
     pin_hash = k["pin_hash"] or (_demo_pin_hash() if demo else "")
+    if pin_hash:
+        from .lotsen import PinError, check_pin_hash
+
+        try:
+            check_pin_hash(pin_hash)
+        except PinError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     return KioskConfig(
         kiosk_id=k["id"],
         agent_url=url or None,
@@ -134,6 +157,11 @@ def parse(
         height=d["height"],
         demo=demo,
         raw=raw,
+        token=_token(k["token"], k["token_file"], where),
+        agent_device_id=k["agent_device_id"].strip(),
+        agent_pin_sha256=k["agent_pin_sha256"].strip(),
+        refused_days=k["refused_days"],
+        site=raw["device"]["site"].strip(),
     )
 
 
@@ -157,6 +185,69 @@ def _check_trust(raw: Mapping[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}: {name} must be lower-case letters and digits joined by hyphens, not {value!r:.60}"
             )
+
+
+def _agent_url(text: str, pin: str, where: str) -> str:
+    """``kiosk.agent_url``, checked: https needs the pin, plain http stays on this machine."""
+    url = text.strip().rstrip("/")
+    if pin.strip():
+        from a2d.tlspin import PinError, parse_pin  # ssl only for a kiosk that pins
+
+        try:
+            parse_pin(pin)
+        except PinError as exc:
+            raise ConfigError(f"{where}: kiosk.agent_pin_sha256 is no SHA-256 fingerprint ({exc})") from None
+    if not url:
+        return ""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: kiosk.agent_url must start with http:// or https://, not {url!r:.60}")
+    host = urlsplit(url).hostname or ""
+    if url.startswith("https://") and not pin.strip():
+        raise ConfigError(
+            f"{where}: kiosk.agent_url is https: set kiosk.agent_pin_sha256 to the agent's certificate pin"
+            " (a2d edge kiosk add prints it)"
+        )
+    if url.startswith("http://") and not _loopback(host):
+        raise ConfigError(
+            f"{where}: kiosk.agent_url may be plain http:// only on this machine (127.0.0.1, localhost);"
+            f" an agent on {host} speaks https:// with kiosk.agent_pin_sha256"
+        )
+    return url
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _token(token: str, token_file: str, where: str) -> str:
+    """The kiosk's token, from ``kiosk.token`` or the private file ``kiosk.token_file``."""
+    if token and token_file:
+        raise ConfigError(f"{where}: set kiosk.token or kiosk.token_file, not both")
+    if token_file:
+        path = Path(token_file).expanduser()
+        try:
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                raise ConfigError(
+                    f"{where}: kiosk.token_file {path} may be read by others (mode {mode & 0o777:04o}):"
+                    f" it must be mode 0600 (chmod 600 {path})"
+                )
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{where}: cannot read kiosk.token_file {path}: {exc.strerror or exc}"
+            ) from None
+        if not token:
+            raise ConfigError(f"{where}: kiosk.token_file {path} is empty")
+    token = token.strip()
+    if len(token) > 200 or any(c.isspace() or not c.isprintable() for c in token):
+        raise ConfigError(f"{where}: the kiosk token is not one a2d edge kiosk add prints")
+    return token
 
 
 def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> KioskConfig:

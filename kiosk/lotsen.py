@@ -1,9 +1,26 @@
 """Lotsen mode: a PIN unlocks the staff view beside a kiosk, for a limited time.
 
-The PIN is kept only as a salted scrypt hash (:func:`hash_pin`, ``a2d kiosk hash-pin``). Five
-wrong tries lock the PIN pad for five minutes; an unlocked session ends by itself after thirty
-minutes. Every session start and end (and every lockout) is appended to a local log as one JSON
-line with the time, the event and a short reason, never anything a citizen typed or chose.
+The PIN has 6 to 12 digits and is kept only as a salted scrypt hash (:func:`hash_pin`,
+``a2d kiosk hash-pin``). Hashes made for the old 4-digit minimum (scheme ``scrypt``) are refused at
+start: nobody can tell from a hash how long its PIN is, so the new ones say so in their scheme
+(``scrypt-pin6``). An unlocked session ends by itself after thirty minutes. Every session start
+and end (and every lockout) is appended to a local log as one JSON line with the time, the event
+and a short reason, never anything a citizen typed or chose.
+
+Wrong PINs lock the pad, longer each time::
+
+    5 wrong tries   -> locked  5 min      (lockout_s)
+    5 more wrong    -> locked 15 min      (x 3)
+    5 more wrong    -> locked 60 min      (x 4)
+    5 more wrong    -> locked  4 h, then 16 h, then 24 h each time (x 4, at most 24 h)
+
+The escalation lasts until the right PIN is entered, or a day passes without a wrong try. Why: a
+kiosk stands in public and anyone may try PINs. A 6-digit PIN has a million values; with these
+locks a stranger gets about 30 tries the first day and 5 a day after that, so a year of trying
+finds the PIN with a chance below 0.2 %. A Lotse who mistypes five times waits five minutes, as
+before. The count and the lock are kept in the kiosk's cache folder (``lotsen-lock.json``, written
+atomically, times as wall-clock seconds), so switching the kiosk off and on resets nothing; a
+clock that jumps cannot make a lock longer than it was.
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -27,9 +45,15 @@ from a2d.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
-SCHEME = "scrypt"
+SCHEME = "scrypt-pin6"
+#: the scheme of hashes made when 4 digits were enough: refused
+OLD_SCHEME = "scrypt"
 _N, _R, _P = 2**14, 8, 1  # 16 MiB of memory, about 50 ms on a Pi-class CPU
-_PIN = re.compile(r"^[0-9]{4,12}$")
+_PIN = re.compile(r"^[0-9]{6,12}$")
+#: the longest lock (see the module docstring), and the quiet time after which the escalation ends
+MAX_LOCKOUT_S = 24 * 3600.0
+ESCALATION_RESET_S = 24 * 3600.0
+STATE_FILE = "lotsen-lock.json"
 OUTCOMES = ("ok", "wrong", "locked")
 #: Reasons the log records; anything else is logged as ``other``, so no free text reaches the log.
 REASONS = ("pin", "lotse", "manual", "logout", "timeout", "idle", "wipe", "reset", "exit", "wrong-pins")
@@ -48,9 +72,9 @@ def _derive(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 
 def hash_pin(pin: str) -> str:
-    """``scrypt$N$r$p$<salt>$<hash>`` (base64) for a PIN of 4 to 12 digits, with a fresh salt."""
+    """``scrypt-pin6$N$r$p$<salt>$<hash>`` (base64) for a PIN of 6 to 12 digits, with a fresh salt."""
     if not _PIN.match(pin):
-        raise PinError("a Lotsen PIN must be 4 to 12 digits")
+        raise PinError("a Lotsen PIN must be 6 to 12 digits")
     salt = secrets.token_bytes(16)
     return f"{SCHEME}${_N}${_R}${_P}${_b64(salt)}${_b64(_derive(pin, salt, _N, _R, _P))}"
 
@@ -66,6 +90,11 @@ class _Hash:
     @classmethod
     def parse(cls, text: str) -> _Hash:
         parts = text.split("$")
+        if len(parts) == 6 and parts[0] == OLD_SCHEME:
+            raise PinError(
+                "kiosk.pin_hash was made when a Lotsen PIN could have 4 digits; a PIN now has at least 6:"
+                " make a new hash with `a2d kiosk hash-pin`"
+            )
         try:
             if len(parts) != 6 or parts[0] != SCHEME:
                 raise ValueError
@@ -79,6 +108,21 @@ class _Hash:
         except (ValueError, binascii.Error):
             raise PinError("kiosk.pin_hash is not a PIN hash made by `a2d kiosk hash-pin`") from None
         return cls(n, r, p, salt, digest)
+
+
+def check_pin_hash(pin_hash: str) -> None:
+    """``PinError`` unless ``pin_hash`` is a hash :func:`hash_pin` makes (no PIN is tried)."""
+    _Hash.parse(pin_hash)
+
+
+def lockout_for(level: int, first_s: float) -> float:
+    """How long the pad stays locked at the ``level``-th lock of an escalation (0 = the first).
+
+    >>> [lockout_for(k, 300) / 60 for k in range(6)]
+    [5.0, 15.0, 60.0, 240.0, 960.0, 1440.0]
+    """
+    factor = 1 if level == 0 else 3 * 4 ** (level - 1)
+    return float(min(MAX_LOCKOUT_S, first_s * factor))
 
 
 def verify_pin(pin: str, pin_hash: str) -> bool:
@@ -99,7 +143,8 @@ class UnlockResult:
 
 
 class LotsenLock:
-    """The PIN pad and the session state of Lotsen mode. ``clock`` is monotonic seconds."""
+    """The PIN pad and the session state of Lotsen mode. ``clock`` is monotonic seconds;
+    ``state_path`` keeps the wrong tries and the lock across restarts (``wall_clock`` seconds)."""
 
     def __init__(
         self,
@@ -110,6 +155,8 @@ class LotsenLock:
         session_s: float = 1800,
         clock: Callable[[], float] = time.monotonic,
         log_path: Path | None = None,
+        state_path: Path | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._hash = _Hash.parse(pin_hash)
         self._pin_hash = pin_hash
@@ -117,11 +164,17 @@ class LotsenLock:
         self.lockout_s = lockout_s
         self.session_s = session_s
         self._clock = clock
+        self._wall = wall_clock
         self.log_path = log_path
+        self.state_path = state_path
         self._lock = threading.Lock()
         self._failures = 0
+        self._level = 0  # locks so far in this escalation
         self._locked_until: float | None = None
+        self._last_wrong: float | None = None  # the last wrong try, or the end of the lock it caused
         self._started: float | None = None
+        self._state_error = False
+        self._load()
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -160,21 +213,29 @@ class LotsenLock:
                     return UnlockResult("locked", 0, self._locked_until - now)
                 self._locked_until = None
                 self._failures = 0
+            if self._last_wrong is not None and now - self._last_wrong >= ESCALATION_RESET_S:
+                self._level, self._failures = 0, 0  # a quiet day ends the escalation
             if verify_pin(pin, self._pin_hash):
-                self._failures = 0
+                if self._failures or self._level:
+                    self._failures, self._level, self._last_wrong = 0, 0, None
+                    self._save()
                 if self._started is None:
                     self._write("start", "pin")
                 self._started = now
                 return UnlockResult("ok", self.max_tries, 0.0)
             self._failures += 1
+            self._last_wrong = now
             if self._failures >= self.max_tries:
+                locked_for = lockout_for(self._level, self.lockout_s)
                 self._failures = 0
-                self._locked_until = now + self.lockout_s
+                self._level += 1
+                self._locked_until = now + locked_for
+                self._last_wrong = self._locked_until  # the quiet day is counted from the lock's end
+                self._save()
                 self._write("lockout", "wrong-pins")
-                log.warning(
-                    "Lotsen PIN pad locked for %g s after %d wrong tries", self.lockout_s, self.max_tries
-                )
-                return UnlockResult("locked", 0, float(self.lockout_s))
+                log.warning("Lotsen PIN pad locked for %g s after %d wrong tries", locked_for, self.max_tries)
+                return UnlockResult("locked", 0, locked_for)
+            self._save()
             return UnlockResult("wrong", self.max_tries - self._failures, 0.0)
 
     def end(self, reason: str) -> None:
@@ -193,6 +254,59 @@ class LotsenLock:
         started = self._started
         if started is not None and self._clock() - started >= self.session_s:
             self.end("timeout")
+
+    # --- the lock across restarts --------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self.state_path is None or not self.state_path.exists():
+            return
+        try:
+            doc = json.loads(self.state_path.read_text(encoding="utf-8"))
+            failures, level = int(doc["failures"]), int(doc["level"])
+            until, wrong = (
+                None if doc.get(k) is None else float(doc[k]) for k in ("locked_until", "last_wrong")
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # a damaged file must not give a stranger fresh tries: one wrong try locks the pad
+            log.error(
+                "the Lotsen lock state %s is unreadable (%s); one wrong PIN locks the pad",
+                self.state_path,
+                exc,
+            )
+            failures, level, until, wrong = self.max_tries - 1, 0, None, self._wall()
+        now, wall = self._clock(), self._wall()
+        self._failures, self._level = max(0, min(failures, self.max_tries - 1)), max(0, level)
+        if wrong is not None:
+            self._last_wrong = now + min(wrong - wall, MAX_LOCKOUT_S)
+        if until is not None and self._level:
+            # never longer than the lock itself was, whatever the clock did while the kiosk was off
+            left = min(until - wall, lockout_for(self._level - 1, self.lockout_s))
+            if left > 0:
+                self._locked_until = now + left
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        now, wall = self._clock(), self._wall()
+        doc = {
+            "failures": self._failures,
+            "level": self._level,
+            "locked_until": None if self._locked_until is None else wall + self._locked_until - now,
+            "last_wrong": None if self._last_wrong is None else wall + self._last_wrong - now,
+        }
+        tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(json.dumps(doc))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.state_path)
+            self._state_error = False
+        except OSError as exc:
+            if not self._state_error:
+                log.error("cannot keep the Lotsen lock state in %s: %s", self.state_path, exc.strerror)
+            self._state_error = True
 
     # --- the local log -------------------------------------------------------------------------
 

@@ -5,6 +5,10 @@ A citizen's tap is committed to SQLite (WAL, ``synchronous=FULL``) before the sc
 the agent answered 2xx (it stores each id once, so sending an item again is harmless), or when the
 agent refused it as malformed (400): such an item is moved to ``refused`` and never retried.
 
+Nothing is kept for ever (:meth:`Outbox.prune`): a refused item goes after ``kiosk.refused_days``
+(30), and an item the agent never took goes once it is older than the retention promised to
+citizens for votes (400 days, :data:`a2d.retention.STREAMS`), refused or not.
+
 The kiosk writes little, so one connection guarded by a lock serves both the UI thread (``put``)
 and the delivery thread.
 """
@@ -15,13 +19,17 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from a2d import retention
 from a2d.errors import KnownError
-from a2d.timeutil import utc_now
+from a2d.timeutil import iso, utc_now
 
 KINDS = ("vote", "help")
+#: the longest any item is kept, counted from the tap: the retention promised for votes
+MAX_AGE_DAYS = retention.STREAMS["feedback"][0]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
@@ -101,6 +109,22 @@ class Outbox:
                 (reason[:300], utc_now(), item_id),
             )
             self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    def prune(self, refused_days: int, now: datetime | None = None) -> tuple[int, int]:
+        """Delete refused items older than ``refused_days`` (since refused) and every item whose tap
+        is older than :data:`MAX_AGE_DAYS`; returns how many (refused, never delivered) went."""
+        now = now or datetime.now(UTC)
+        refused_cut, age_cut = (
+            iso(now - timedelta(days=refused_days)),
+            iso(now - timedelta(days=MAX_AGE_DAYS)),
+        )
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            refused = self._db.execute(
+                "DELETE FROM refused WHERE at < ? OR json_extract(body, '$.at') < ?", (refused_cut, age_cut)
+            ).rowcount
+            waiting = self._db.execute("DELETE FROM outbox WHERE created_at < ?", (age_cut,)).rowcount
+        return refused, waiting
 
     def count(self) -> int:
         with self._lock:

@@ -74,15 +74,13 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     from .app import Kiosk
     from .client import AgentClient
     from .measure import measure
-    from .signedcontent import ContentTrust
 
     EventLoop.ensure_window()
     Window.size = (cfg.width, cfg.height)
     kiosk = Kiosk(cfg)
     Window.add_widget(kiosk.root)
     # reads the agent's content, never sends it the selftest's votes, help requests or closings
-    client = AgentClient(cfg.agent_url, cfg.cache_dir, cfg.kiosk_id, discover=False, timeout=1.0, send=False,
-                         trust=ContentTrust.from_config(cfg.raw))  # fmt: skip
+    client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
     kiosk.go("attract")
     _pump()
     kiosk.after_first_frame(client)

@@ -37,13 +37,18 @@ class ManualClock:
         self.now += seconds
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
-    """Poll ``pred`` until it is true; fail the test after ``timeout`` seconds naming ``what``."""
+def wait_for(
+    pred: Callable[[], object], timeout: float = 30, what: str = "condition", interval: float = 0.02
+) -> None:
+    """Poll ``pred`` every ``interval`` s until it is true; fail after ``timeout`` s naming ``what``.
+
+    (A ``pred`` that asks the local API polls slower than a kiosk's rate limit, ``interval=0.5``.)
+    """
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
-        time.sleep(0.02)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -69,15 +74,20 @@ class Mosquitto:
             )
         self.exe = exe
         self.port = free_port()
-        self.conf = tmp / "mosquitto.conf"
-        self.conf.write_text(
+        self.conf = self.configure(tmp)
+        self.log = tmp / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def configure(self, tmp: Path) -> Path:
+        """Write the broker's config (anyone may connect, no ACL); returns its path."""
+        conf = tmp / "mosquitto.conf"
+        conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "max_queued_messages 200000\nmax_inflight_messages 1000\n"
             + ("user root\n" if os.geteuid() == 0 else "")
         )
-        self.log = tmp / "mosquitto.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
+        return conf
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -92,9 +102,29 @@ class Mosquitto:
         self.proc = None
 
 
+class SecuredMosquitto(Mosquitto):
+    """The broker as ``a2d demo`` runs it: users, hashed passwords and ACLs written by
+    :mod:`a2d.brokerconf` (``users``: the agent, the bridge for ``BRIDGE_SOURCE``, the network server)."""
+
+    BRIDGE_SOURCE = "box-test"
+
+    def configure(self, tmp: Path) -> Path:
+        from a2d import brokerconf
+
+        self.users = brokerconf.local_users([self.BRIDGE_SOURCE])
+        return brokerconf.write(tmp / "broker", self.port, self.users).conf
+
+
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker = Mosquitto(tmp_path)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def secured_mosquitto(tmp_path: Path) -> Iterator[SecuredMosquitto]:
+    broker = SecuredMosquitto(tmp_path)
     yield broker
     broker.stop()
 

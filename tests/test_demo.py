@@ -34,5 +34,16 @@ def test_demo_stores_and_syncs_everything_across_a_power_cut(tmp_path: Path) -> 
     assert re.search(r"forecast: 336 hours ahead \(P10/P50/P90\); today ", r.stdout), r.stdout[-1500:]
     report = json.loads((tmp_path / "kiosk-screens" / "report.json").read_text())
     assert report["forecast"] == "agent" and (tmp_path / "kiosk-screens" / "forecast-de-normal.png").exists()
+    # the broker has users and ACLs (a2d.brokerconf); files with secrets are the owner's alone
+    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf and "acl_file" in conf
+    for name in (
+        "broker/mosquitto.passwd",
+        "broker/mosquitto.acl",
+        "broker/mosquitto.conf",
+        "edge.toml",
+        "bridge.toml",
+    ):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     published, pressed, stored, quarantined, synced = map(int, m.groups())
     assert (published, pressed) == (24, 5) and stored == synced == 30 and quarantined == 0

@@ -1,7 +1,7 @@
-"""edge_agent.parsers.parse against every real network-server message in the shared corpus, plus fuzzing.
+"""edge_agent.parsers.parse against every real network-server message in tests/data, plus fuzzing.
 
-The corpus holds the JSON examples that ChirpStack v4 and The Things Stack v3 publish in their own
-documentation (see ``SOURCE.md`` there). It is read at test time, never copied into the repository.
+``tests/data/network_server_messages`` holds the JSON examples that ChirpStack v4 and The Things
+Stack v3 publish in their own documentation (origin and licence in its ``SOURCE.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from edge_agent.decode import to_row
 from edge_agent.parsers import STREAMS, BadMessage, NetworkEvent, parse
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "network_server_messages"
+CORPUS = Path(__file__).resolve().parent / "data" / "network_server_messages"
 
 CS_APP = "17c82e96-be03-4f38-aef3-f83d48582d97"
 CS_EUI = "0101010101010101"

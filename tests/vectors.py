@@ -1,4 +1,4 @@
-"""Codec vectors: the shared corpus (real TTN device-repository examples) plus our own."""
+"""Codec vectors: real TTN device-repository examples (``tests/data/lorawan_payloads``) plus our own."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import pytest
 from a2d.measurements import QUANTITIES, Measurement
 from edge_agent.codecs._base import Codec, CodecError
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+#: the real vectors, one ``vendor__model.jsonl`` per codec (origin and licence in its SOURCE.md)
+PAYLOADS = Path(__file__).resolve().parent / "data" / "lorawan_payloads"
 
 
 def corpus_vectors(device: str) -> list[dict[str, Any]]:
-    """Vectors for ``device`` (``vendor/model``) from ``../shared/corpus/lorawan_payloads``."""
-    path = CORPUS / "lorawan_payloads" / (device.replace("/", "__") + ".jsonl")
+    """Vectors for ``device`` (``vendor/model``) from ``tests/data/lorawan_payloads``."""
+    path = PAYLOADS / (device.replace("/", "__") + ".jsonl")
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

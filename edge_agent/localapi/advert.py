@@ -1,7 +1,9 @@
 """The zeroconf advert of the local API, so that kiosks find the agent without a configured URL.
 
-Announces :data:`a2d.localapi.SERVICE_TYPE` with the TXT properties ``device_id`` and ``api``
-on the configured IPv4 interfaces only. Registering takes about 1.7 s (probing, announcing), so
+Announces :data:`a2d.localapi.SERVICE_TYPE` with the TXT properties ``device_id``, ``api`` and
+``scheme`` (``https`` beyond loopback) on the configured IPv4 interfaces only. The advert only
+helps a kiosk find the agent: a kiosk trusts what it finds only after the agent proved itself
+(certificate pin, device id). Registering takes about 1.7 s (probing, announcing), so
 it runs on its own thread (``a2d-api-advert``), which also unregisters (goodbye packets) and
 closes zeroconf when :meth:`Advert.stop` is called. zeroconf is imported here, on that thread,
 and nowhere else in the agent. A failure is logged; the agent and its API keep running.
@@ -15,7 +17,7 @@ import socket
 import threading
 from collections.abc import Sequence
 
-from a2d.localapi import SERVICE_TYPE, VERSION
+from a2d.localapi import SERVICE_TYPE, TXT_SCHEME, VERSION
 from a2d.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,9 @@ def instance_name(device_id: str) -> str:
 class Advert(Worker):
     thread_name = "a2d-api-advert"
 
-    def __init__(self, device_id: str, port: int, interfaces: Sequence[str]) -> None:
+    def __init__(self, device_id: str, port: int, interfaces: Sequence[str], scheme: str = "http") -> None:
         super().__init__()
+        self.scheme = scheme
         self.device_id = device_id
         self.port = port
         self.interfaces = list(interfaces)
@@ -49,7 +52,7 @@ class Advert(Worker):
             self.name,
             addresses=[socket.inet_aton(a) for a in self.interfaces],
             port=self.port,
-            properties={"device_id": self.device_id, "api": VERSION},
+            properties={"device_id": self.device_id, "api": VERSION, TXT_SCHEME: self.scheme},
             server=f"{host}.local.",
         )
         try:

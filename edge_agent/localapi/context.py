@@ -17,7 +17,7 @@ from a2d.logs import Once
 
 from ..store import open_reader
 from .content import ContentSource
-from .server import HttpError
+from .http import HttpError
 
 log = logging.getLogger(__name__)
 _once = Once(log)

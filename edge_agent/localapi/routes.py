@@ -12,7 +12,7 @@ from a2d.localapi import PREFIX, HelpRequest, LocalApiError, Vote
 from . import forecast, helpdesk, status, votes
 from .content import Content, Document, etag_matches
 from .context import ApiContext
-from .server import HttpError, Request, Response, Router
+from .http import HttpError, Request, Response, Router
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 def router(api: ApiContext) -> Router:
     r = Router()
 
-    def route(method: str, path: str, fn: Any) -> None:
-        r.add(method, PREFIX + path, lambda req: fn(api, req))
+    def route(method: str, path: str, fn: Any, *, public: bool = False) -> None:
+        r.add(method, PREFIX + path, lambda req: fn(api, req), public=public)
 
-    route("GET", "/healthz", healthz)
+    route("GET", "/healthz", healthz, public=True)  # the only route open without a kiosk token
     route("GET", "/content", content)
     route("GET", "/keys", keys)
     route("GET", "/transparency", transparency)
@@ -89,8 +89,8 @@ def feedback(api: ApiContext, req: Request) -> Response:
         vote = Vote.from_json(req.json())
     except LocalApiError as exc:
         raise HttpError(400, str(exc)) from None
-    at = _time(vote.at)
-    vote = Vote(vote.id, vote.kiosk_id, vote.poll_id, vote.choice, at, vote.lang)
+    # the kiosk is the token's: a kiosk_id in the body is ignored (see a2d.localapi)
+    vote = Vote(vote.id, req.kiosk_id, vote.poll_id, vote.choice, _time(vote.at), vote.lang)
     new = api.commit(lambda db: votes.store(db, vote, api.clock()))
     log.debug("vote %s for poll %s from kiosk %s: %s", vote.id, vote.poll_id, vote.kiosk_id,
               "stored" if new else "a repeat")  # fmt: skip
@@ -113,7 +113,7 @@ def help_create(api: ApiContext, req: Request) -> Response:
         hr = HelpRequest.from_json(req.json())
     except LocalApiError as exc:
         raise HttpError(400, str(exc)) from None
-    hr = HelpRequest(hr.id, hr.kiosk_id, _time(hr.at), hr.topic)
+    hr = HelpRequest(hr.id, req.kiosk_id, _time(hr.at), hr.topic)
     new = api.commit(lambda db: helpdesk.open_request(db, hr))
     if new:
         log.info("help requested at kiosk %s (topic %s, request %s)", hr.kiosk_id, hr.topic or "-", hr.id)

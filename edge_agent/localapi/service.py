@@ -1,4 +1,9 @@
-"""The local API as the agent runs it: settings from ``edge.toml``, bind, serve, advertise, stop."""
+"""The local API as the agent runs it: settings from ``edge.toml``, bind, serve, advertise, stop.
+
+Beyond loopback it serves HTTPS with its own certificate (:mod:`.tls`); every request passes the
+:class:`.guard.Guard` (Host, kiosk token, rate, JSON) made here from the settings and the kiosk
+list in ``device.data_dir`` (:mod:`.kiosks`).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,12 @@ from a2d.errors import KnownError
 from a2d.localapi import PREFIX
 
 from ..bundles import DeviceTrust
-from .advert import Advert
+from . import tls
+from .advert import Advert, instance_name
 from .content import ContentSource
 from .context import ApiContext, WriteFn
+from .guard import Guard, HostCheck
+from .kiosks import Registry
 from .routes import router
 from .server import JsonServer
 
@@ -34,6 +42,12 @@ class ApiSettings:
     advertise: bool
     interfaces: tuple[str, ...]
     pack: str
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def tls(self) -> bool:
+        """HTTPS: the API listens beyond loopback (plain HTTP is for loopback only)."""
+        return not tls.is_loopback(self.host)
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> ApiSettings | None:
@@ -53,7 +67,8 @@ class ApiSettings:
                 ) from None
         if api["advertise"] and not interfaces:
             raise ApiConfigError("api.advertise is on but api.advertise_interfaces names no address")
-        return cls(api["host"], api["port"], api["advertise"], interfaces, raw["content"]["pack"])
+        allowed = tuple(h.strip() for h in api["allowed_hosts"].split(",") if h.strip())
+        return cls(api["host"], api["port"], api["advertise"], interfaces, raw["content"]["pack"], allowed)
 
 
 class LocalApi:
@@ -88,14 +103,27 @@ class LocalApi:
     def url(self) -> str:
         host = self.settings.host
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}{PREFIX}"
+        scheme = "https" if self.settings.tls else "http"
+        return f"{scheme}://{host}:{self.port}{PREFIX}"
+
+    @property
+    def advert_host(self) -> str:
+        """The host name the zeroconf advert gives (``edge-rathaus-1.local``)."""
+        return f"{instance_name(self.context.device_id)}.local"
+
+    def certificate(self) -> Path:
+        """The API's certificate, made on first use (HTTPS only)."""
+        return tls.certificate(self.context.data_dir, self.settings.host, self.context.device_id)
 
     def bind(self) -> None:
         """Check the content pack and take the port; :class:`ApiConfigError` if either fails."""
         self.context.content.check_pack_file()
         address = (self.settings.host, self.settings.port)
+        context = tls.server_context(self.certificate()) if self.settings.tls else None
+        names = [self.advert_host, self.settings.host, *self.settings.allowed_hosts]
+        guard = Guard(HostCheck(names), Registry(self.context.data_dir))
         try:
-            self._server = JsonServer(address, router(self.context))
+            self._server = JsonServer(address, router(self.context), guard, tls=context)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ApiConfigError(
@@ -114,7 +142,8 @@ class LocalApi:
         self._server.start()
         log.info("local API for kiosks on %s", self.url)
         if self.settings.advertise:
-            self.advert = Advert(self.context.device_id, self.port, self.settings.interfaces)
+            scheme = "https" if self.settings.tls else "http"
+            self.advert = Advert(self.context.device_id, self.port, self.settings.interfaces, scheme)
             self.advert.start()
 
     def stop(self) -> None:

@@ -78,6 +78,8 @@ class LotsenPage(Page):
             else tr("Keine Verbindung zum Gerät im Haus")
         )
         lines = [online]
+        if data.get("paired") is False:  # the agent answers, but not to this kiosk's token (401)
+            lines.append(tr("Nicht gekoppelt: das Gerät im Haus nimmt den Schlüssel dieses Kiosks nicht an"))
         if status is not None:
             lines.append(tr("Server: erreichbar") if status.online else tr("Server: nicht erreichbar"))
             last = (

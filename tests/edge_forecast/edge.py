@@ -18,8 +18,16 @@ class ForecastEdge(LocalEdge):
 
     def wait_for_forecast(self, timeout: float, what: str = "the first forecast") -> dict[str, Any]:
         """The agent's forecast document, once ``GET /v1/forecast`` has one (the agent runs)."""
-        wait_for(lambda: self.get("/v1/forecast")[0] == 200, timeout, what)
-        return dict(self.get("/v1/forecast")[1])
+        got: list[dict[str, Any]] = []
+
+        def served() -> bool:
+            status, doc = self.get("/v1/forecast")
+            if status == 200:
+                got.append(doc)
+            return status == 200
+
+        wait_for(served, timeout, what, interval=0.25)  # within the kiosk token's rate limit
+        return dict(got[-1])
 
     def first_forecast(self, timeout: float, what: str = "the first forecast") -> dict[str, Any]:
         """Start the agent, wait for its forecast and stop it again; returns the forecast document."""

@@ -65,6 +65,8 @@ def test_a_model_that_goes_away_takes_the_forecast_with_it(tmp_path: Path) -> No
     try:
         edge.wait_for_forecast(20)
         path.unlink()
-        wait_for(lambda: edge.get("/v1/forecast")[0] == 404, 20, "the forecast to be withdrawn")
+        wait_for(
+            lambda: edge.get("/v1/forecast")[0] == 404, 20, "the forecast to be withdrawn", interval=0.25
+        )
     finally:
         edge.stop()

@@ -105,8 +105,8 @@ def test_missing_column_is_a_known_error(tmp_path: Path) -> None:
 
 
 def test_the_real_moers_file_reads() -> None:
-    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "pedestrian_counts"
-    s = series.read_csv(corpus / "moers_steinstrasse_hourly_2022-05_2022-07.csv", BERLIN)
+    data = Path(__file__).resolve().parents[1] / "data" / "pedestrian_counts"
+    s = series.read_csv(data / "moers_steinstrasse_hourly_2022-05_2022-07.csv", BERLIN)
     assert s.report.used > 2000 and np.nanmax(s.values) > 100
     assert s.location == "Steinstraße, Moers"
 

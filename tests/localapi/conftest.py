@@ -12,6 +12,7 @@ import pytest
 
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
+from tests.edgeharness import Paired, pair_kiosk
 from tests.signedpack import EDGE_TRUST, write_signed_pack
 
 
@@ -84,9 +85,12 @@ def edge_config_file(tmp: Path, extra: str = "", device_id: str = "edge-api-test
 
 @dataclass
 class RunningApi:
+    """The agent, and an HTTP client that sends the token of the kiosk ``kiosk-eg`` paired with it."""
+
     agent: Agent
     http: httpx.Client
     data_dir: Path
+    kiosk: Paired
 
     @property
     def db(self) -> Path:
@@ -102,7 +106,9 @@ def start_api(tmp: Path, extra: str = "", device_id: str = "edge-api-test") -> R
     agent = Agent(edge_config.load(edge_config_file(tmp, extra, device_id)))
     agent.start()
     assert agent.api is not None
-    return RunningApi(agent, httpx.Client(base_url=agent.api.url, timeout=10), tmp / "data")
+    kiosk = pair_kiosk(tmp / "data", "kiosk-eg")
+    http = httpx.Client(base_url=agent.api.url, timeout=10, headers=kiosk.headers)
+    return RunningApi(agent, http, tmp / "data", kiosk)
 
 
 @pytest.fixture

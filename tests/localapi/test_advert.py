@@ -28,6 +28,7 @@ class Found(ServiceListener):
             "port": info.port,
             "device_id": info.properties[b"device_id"].decode(),
             "api": info.properties[b"api"].decode(),
+            "scheme": info.properties[b"scheme"].decode(),
         }
         self.event.set()
 
@@ -57,6 +58,7 @@ def test_the_api_is_advertised_and_found_on_loopback(api_factory: Callable[..., 
         "port": run.agent.api.port,
         "device_id": device_id,
         "api": "1",
+        "scheme": "http",  # loopback: plain HTTP (beyond loopback the advert says https)
     }
     # the address found is the API
     host = found.info["addresses"][0]  # type: ignore[index]

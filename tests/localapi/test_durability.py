@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port, wait_port
+from tests.edgeharness import pair_kiosk
 from tests.localapi.conftest import edge_config_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_votes_answered_201_survive_kill_9(tmp_path: Path) -> None:
     port = free_port()
     cfg = edge_config_file(tmp_path, device_id="edge-kill")
+    kiosk = pair_kiosk(tmp_path / "data")
     env = {**os.environ, "A2D_API_PORT": str(port)}
     log = tmp_path / "agent.log"
     proc = subprocess.Popen(
@@ -29,7 +31,7 @@ def test_votes_answered_201_survive_kill_9(tmp_path: Path) -> None:
     answered: list[str] = []
     try:
         wait_port(port, 30)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10, headers=kiosk.headers) as http:
             for i in range(25):
                 vote_id = f"kill-{i}"
                 r = http.post("/feedback", json={"id": vote_id, "kiosk_id": "k", "poll_id": "p", "choice": "3",

@@ -164,14 +164,14 @@ def test_help_request_lifecycle(api: RunningApi, capsys: pytest.CaptureFixture[s
                          "at": "2026-06-02T08:00:00.000000Z", "state": "open", "closed_at": None}  # fmt: skip
     assert api.http.get("/status").json()["open_help_requests"] == 2
 
-    closed = api.http.post("/help/h1/close")
+    closed = api.http.post("/help/h1/close", json={})
     assert closed.status_code == 200 and closed.json() == {"id": "h1", "state": "closed"}
-    assert api.http.post("/help/h1/close").status_code == 200  # closing twice is fine
+    assert api.http.post("/help/h1/close", json={}).status_code == 200  # closing twice is fine
     assert [h["id"] for h in api.http.get("/help?state=open").json()["requests"]] == ["h2"]
     everything = {h["id"]: h for h in api.http.get("/help", params={"state": "all"}).json()["requests"]}
     assert everything["h1"]["state"] == "closed" and everything["h1"]["closed_at"].endswith("Z")
     assert api.http.get("/status").json()["open_help_requests"] == 1
-    missing = api.http.post("/help/nobody/close")
+    missing = api.http.post("/help/nobody/close", json={})
     assert missing.status_code == 404 and "nobody" in missing.json()["error"]
     assert api.http.get("/help?state=some").status_code == 400
 

@@ -30,9 +30,12 @@ def test_status_follows_the_sync_server(tmp_path: Path, api_factory: Callable[..
             return run.http.get("/status").json()
 
         assert run.vote("up-1").status_code == 201
-        wait_for(
-            lambda: status()["pending"] == {"feedback": 0} and status()["online"], what="the vote synced"
-        )
+
+        def synced() -> bool:
+            st = status()
+            return st["pending"] == {"feedback": 0} and st["online"]
+
+        wait_for(synced, what="the vote synced", interval=0.5)  # polls within the kiosk's rate limit
         st = status()
         assert st["device_id"] == device_id and st["last_sync"].endswith("Z")
         assert "vote:up-1" in server.record_ids(device_id)
@@ -47,11 +50,11 @@ def test_status_follows_the_sync_server(tmp_path: Path, api_factory: Callable[..
 
         server.kill(signal.SIGKILL)
         # nothing waits for upload: the failing heartbeat alone turns the status offline
-        wait_for(lambda: not status()["online"], what="status offline with an empty outbox")
+        wait_for(lambda: not status()["online"], what="status offline with an empty outbox", interval=0.5)
         assert status()["pending"] == {"feedback": 0}
         for i in range(3):
             assert run.vote(f"down-{i}").status_code == 201  # kiosks are answered while the server is away
-        wait_for(lambda: not status()["online"], what="status offline")
+        wait_for(lambda: not status()["online"], what="status offline", interval=0.5)
         st = status()
         assert st["pending"] == {"feedback": 3}
         assert st["last_sync"] is not None  # the last success is still known

@@ -15,14 +15,26 @@ import pytest
 
 from a2d import contentpack
 from tests.edgeharness import LocalEdge
-from tests.signedpack import write_signed_pack
+from tests.signedpack import kiosk_trust, write_signed_pack
 
 
 class EdgeAgent(LocalEdge):
-    """``port`` is fixed when the agent is made; ``start()``/``stop()`` any number of times."""
+    """``port`` is fixed when the agent is made; ``start()``/``stop()`` any number of times.
 
-    def __init__(self, tmp: Path, pack: Path | None, *, advertise: bool = False) -> None:
-        super().__init__(tmp, pack=pack, advertise=advertise, device_id="edge-kiosk-test")
+    The kiosk ``kiosk-eg`` is paired with it from the start (``kiosk``: its id and token).
+    """
+
+    def __init__(
+        self, tmp: Path, pack: Path | None, *, advertise: bool = False, host: str = "127.0.0.1",
+        device_id: str = "edge-kiosk-test",
+    ) -> None:  # fmt: skip
+        super().__init__(tmp, pack=pack, advertise=advertise, device_id=device_id, host=host)
+        self.kiosk = self.pair("kiosk-eg")
+
+    def client_settings(self) -> dict[str, object]:
+        """What a paired kiosk knows about this agent (``AgentClient`` keyword arguments)."""
+        return {"token": self.kiosk.token, "agent_device_id": self.device_id,
+                "pin_sha256": self.pin if self.tls else "", "trust": kiosk_trust(self.device_id)}  # fmt: skip
 
     def stored_votes(self) -> list[dict[str, object]]:
         """The votes in the agent's database, read directly (not through the API)."""
@@ -43,8 +55,11 @@ def pack_file(tmp_path: Path) -> Path:
 def edge_factory(tmp_path: Path) -> Iterator[Callable[..., EdgeAgent]]:
     made: list[EdgeAgent] = []
 
-    def make(pack: Path | None = None, *, advertise: bool = False, start: bool = True) -> EdgeAgent:
-        edge = EdgeAgent(tmp_path, pack, advertise=advertise)
+    def make(
+        pack: Path | None = None, *, advertise: bool = False, start: bool = True, host: str = "127.0.0.1",
+        tmp: Path | None = None, device_id: str = "edge-kiosk-test",
+    ) -> EdgeAgent:  # fmt: skip
+        edge = EdgeAgent(tmp or tmp_path, pack, advertise=advertise, host=host, device_id=device_id)
         made.append(edge)
         if start:
             edge.start()

@@ -32,18 +32,23 @@ def counted(results: dict[str, int] | None) -> dict[str, int]:
     return {k: v for k, v in results.items() if v}
 
 
-def client_for(url: str | None, cache: Path, **kw: object) -> AgentClient:
+def client_for(target: EdgeAgent | str | None, cache: Path, **kw: object) -> AgentClient:
+    """A kiosk's client for an agent (paired with it), a bare URL, or None (discovery)."""
     kw.setdefault("interval_s", 0.1)
     kw.setdefault("timeout", 2.0)
+    url = target
+    if isinstance(target, EdgeAgent):
+        url = target.url
+        kw = {**target.client_settings(), **kw}
     kw.setdefault("trust", kiosk_trust())
-    return AgentClient(url, cache, "kiosk-eg", discover=url is None, **kw)  # type: ignore[arg-type]
+    return AgentClient(url, cache, "kiosk-demo", discover=url is None, **kw)  # type: ignore[arg-type]
 
 
 def test_without_agent_or_cache_the_demo_pack_is_shown(
     tmp_path: Path, edge_factory: Callable[..., EdgeAgent]
 ) -> None:
     edge = edge_factory(start=False)  # nothing listens on its port
-    with client_for(edge.url, tmp_path / "cache") as client:
+    with client_for(edge, tmp_path / "cache") as client:
         assert client.refresh() is False
         assert client.online is False
         assert client.content_source == "demo"
@@ -62,7 +67,7 @@ def test_content_is_cached_and_served_offline(
     set_version(pack_file, "agent-1")
     edge = edge_factory(pack_file)
     cache = tmp_path / "cache"
-    with client_for(edge.url, cache) as client:
+    with client_for(edge, cache) as client:
         assert client.content_source == "demo"
         assert client.refresh() is True
         assert client.online is True
@@ -70,7 +75,7 @@ def test_content_is_cached_and_served_offline(
         assert client.content().version == "agent-1"
     assert (cache / CONTENT_FILE).exists()
     edge.stop()
-    with client_for(edge.url, cache) as offline:  # a kiosk restarted while the agent is down
+    with client_for(edge, cache) as offline:  # a kiosk restarted while the agent is down
         assert offline.content().version == "agent-1"
         assert offline.content_source == "cache"
         assert offline.refresh() is False
@@ -84,9 +89,10 @@ def test_etag_revalidation(tmp_path: Path, edge_factory: Callable[..., EdgeAgent
     set_version(pack_file, "etag-1")
     edge = edge_factory(pack_file)
     cache = tmp_path / "cache"
-    with client_for(edge.url, cache) as client:
+    with client_for(edge, cache) as client:
         assert client.refresh() is True
-        with urllib.request.urlopen(edge.url + "/v1/content", timeout=5) as resp:
+        req = urllib.request.Request(edge.url + "/v1/content", headers=edge.kiosk.headers)
+        with urllib.request.urlopen(req, timeout=5) as resp:
             served_etag = resp.headers["ETag"]
         assert (cache / ETAG_FILE).read_text() == served_etag
         stamp = (cache / CONTENT_FILE).stat().st_mtime_ns
@@ -99,7 +105,7 @@ def test_etag_revalidation(tmp_path: Path, edge_factory: Callable[..., EdgeAgent
         assert client.content().version == "etag-2" and got == ["etag-2"]
         assert (cache / ETAG_FILE).read_text() != served_etag
     # a restarted kiosk revalidates its cache: the agent answers 304 and the cache is confirmed
-    with client_for(edge.url, cache) as again:
+    with client_for(edge, cache) as again:
         assert again.content_source == "cache"
         assert again.refresh() is False
         assert again.content_source == "agent"
@@ -119,7 +125,7 @@ def test_vote_while_agent_down_survives_a_kiosk_restart_and_arrives_once(
 ) -> None:
     edge = edge_factory(pack_file, start=False)
     cache = tmp_path / "cache"
-    first = client_for(edge.url, cache)
+    first = client_for(edge, cache)
     first.start()
     vote_id = first.vote("zufriedenheit", "4", "de")
     help_id = first.help("ummelden")
@@ -128,7 +134,7 @@ def test_vote_while_agent_down_survives_a_kiosk_restart_and_arrives_once(
     assert first.online is False
     first.stop()  # the kiosk is switched off
 
-    second = client_for(edge.url, cache)
+    second = client_for(edge, cache)
     try:
         assert second.pending() == 2  # survived the restart, on disk
         edge.start()
@@ -137,7 +143,7 @@ def test_vote_while_agent_down_survives_a_kiosk_restart_and_arrives_once(
         assert second.online is True
         votes = edge.stored_votes()
         assert [v["id"] for v in votes] == [vote_id]
-        assert votes[0]["choice"] == "4" and votes[0]["kiosk_id"] == "kiosk-eg"
+        assert votes[0]["choice"] == "4" and votes[0]["kiosk_id"] == "kiosk-eg"  # the token's, not kiosk-demo
         assert counted(second.results("zufriedenheit")) == {"4": 1}
         assert [r["id"] for r in second.help_requests()] == [help_id]
 
@@ -154,7 +160,7 @@ def test_vote_while_agent_down_survives_a_kiosk_restart_and_arrives_once(
 
 
 def test_a_vote_reaches_the_agent_fast_while_online(tmp_path: Path, edge: EdgeAgent) -> None:
-    with client_for(edge.url, tmp_path / "cache", interval_s=5.0) as client:
+    with client_for(edge, tmp_path / "cache", interval_s=5.0) as client:
         client.start()
         wait_for(lambda: client.online, what="the client to reach the agent")
         t0 = time.monotonic()
@@ -168,7 +174,7 @@ def test_a_vote_reaches_the_agent_fast_while_online(tmp_path: Path, edge: EdgeAg
 
 def test_a_malformed_item_is_set_aside_and_does_not_block_the_rest(tmp_path: Path, edge: EdgeAgent) -> None:
     cache = tmp_path / "cache"
-    with client_for(edge.url, cache) as client:
+    with client_for(edge, cache) as client:
         box = Outbox(cache / OUTBOX_FILE)
         box.put("vote", {"id": "bad-1", "kiosk_id": "kiosk-eg", "poll_id": "zufriedenheit", "choice": "x" * 80,
                          "at": "2026-06-02T08:00:00Z"})  # fmt: skip
@@ -182,7 +188,7 @@ def test_a_malformed_item_is_set_aside_and_does_not_block_the_rest(tmp_path: Pat
 
 
 def test_lotsen_queries(tmp_path: Path, edge: EdgeAgent) -> None:
-    with client_for(edge.url, tmp_path / "cache") as client:
+    with client_for(edge, tmp_path / "cache") as client:
         first = client.help("familienwegweiser")
         second = client.help()
         assert client.flush(5) is True
@@ -206,8 +212,9 @@ def test_discovery_finds_the_agent_on_loopback(
     edge = edge_factory(pack_file, advertise=True)
     assert edge.agent is not None and edge.agent.api is not None and edge.agent.api.advert is not None
     assert edge.agent.api.advert.registered.wait(10), "the agent did not advertise"
+    settings = edge.client_settings()
     with client_for(
-        None, tmp_path / "cache", zeroconf_interfaces=["127.0.0.1"], discover_timeout=5
+        None, tmp_path / "cache", zeroconf_interfaces=["127.0.0.1"], discover_timeout=5, **settings
     ) as client:
         t0 = time.monotonic()
         vote_id = client.vote("zufriedenheit", "3", "de")
@@ -233,7 +240,7 @@ def test_a_bad_vote_is_refused_at_the_tap(tmp_path: Path, bad: str) -> None:
 
 def test_concurrent_refreshes_do_not_trip_over_the_cache_file(tmp_path: Path, edge: EdgeAgent) -> None:
     errors: list[BaseException] = []
-    with client_for(edge.url, tmp_path / "cache") as client:
+    with client_for(edge, tmp_path / "cache") as client:
 
         def refresh() -> None:
             try:
@@ -253,7 +260,7 @@ def test_concurrent_refreshes_do_not_trip_over_the_cache_file(tmp_path: Path, ed
 
 def test_a_read_only_client_reads_the_agent_and_never_sends_to_it(tmp_path: Path, edge: EdgeAgent) -> None:
     """What the selftest uses: the agent's content and results, but no vote, help or closing leaves."""
-    with client_for(edge.url, tmp_path / "cache", send=False) as client:
+    with client_for(edge, tmp_path / "cache", send=False) as client:
         assert client.refresh() is True and client.content_source == "agent"
         client.vote("zufriedenheit", "5", "de")
         client.help()
@@ -261,3 +268,29 @@ def test_a_read_only_client_reads_the_agent_and_never_sends_to_it(tmp_path: Path
         assert client.results("zufriedenheit") is not None  # reading works
         assert client.close_help("anything") is False
     assert edge.stored_votes() == []
+
+
+def test_the_client_prunes_its_outbox_when_it_starts(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from a2d.timeutil import iso, utc_now
+
+    cache = tmp_path / "cache"
+    box = Outbox(cache / OUTBOX_FILE)
+    for item_id in ("refused-long-ago", "waiting"):
+        box.put("vote", {"id": item_id, "kiosk_id": "k", "poll_id": "p", "choice": "1", "at": utc_now()})
+    box.refuse("refused-long-ago", "bad")
+    box._db.execute("UPDATE refused SET at = ?", (iso(datetime.now(UTC) - timedelta(days=31)),))
+    box.close()
+
+    def refused() -> int:
+        check = Outbox(cache / OUTBOX_FILE)
+        try:
+            return check.refused_count()
+        finally:
+            check.close()
+
+    with client_for("http://127.0.0.1:9", cache, refused_days=30) as client:
+        client.start()
+        wait_for(lambda: refused() == 0, 5, "the refused item pruned")
+        assert client.pending() == 1  # the vote still waiting for its agent stays

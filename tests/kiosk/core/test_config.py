@@ -39,7 +39,7 @@ def test_every_setting_is_documented_with_default_and_variable() -> None:
 
 def test_every_documented_setting_exists() -> None:
     keys = {s.key for s in SETTINGS}
-    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", configuration_section(), re.M))
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_0-9]+)` \|", configuration_section(), re.M))
     assert documented == keys
 
 
@@ -57,11 +57,12 @@ def test_demo_configuration_has_every_default_and_a_demo_pin() -> None:
     assert (cfg.fullscreen, cfg.width, cfg.height) == (False, 1280, 800)
     assert cfg.cache_dir.name == "a2d-kiosk"
     assert cfg.lotsen_log == cfg.cache_dir / "lotsen.log"
-    assert verify_pin("1234", cfg.pin_hash)
+    assert verify_pin("123456", cfg.pin_hash)
+    assert cfg.token == "" and cfg.refused_days == 30 and cfg.site == ""
 
 
 def test_a_file_and_overrides(tmp_path: Path) -> None:
-    pin = hash_pin("8642")
+    pin = hash_pin("864208")
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "kiosk-rathaus-eg"\nagent_url = "http://127.0.0.1:8780/"\ncache_dir = "{tmp_path / "c"}"\n'
@@ -104,3 +105,49 @@ def test_bad_values_name_the_setting(data: dict[str, object], message: str) -> N
 def test_missing_file_is_a_known_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "kiosk.toml", env={})
+
+
+def test_the_pairing_settings(tmp_path: Path) -> None:
+    token_file = tmp_path / "kiosk.token"
+    token_file.write_text("a2dk_from-the-file\n")
+    token_file.chmod(0o600)
+    cfg = parse({"kiosk": {"token_file": str(token_file), "agent_url": "https://192.168.10.20:8780",
+                           "agent_device_id": "edge-rathaus-1", "agent_pin_sha256": "ab:" * 31 + "ab"},
+                 "device": {"site": "rathaus"}}, env={})  # fmt: skip
+    assert cfg.token == "a2dk_from-the-file" and cfg.agent_device_id == "edge-rathaus-1"
+    assert cfg.agent_url == "https://192.168.10.20:8780" and cfg.site == "rathaus"
+    assert parse({"kiosk": {"token": "a2dk_x"}}, env={}).token == "a2dk_x"
+    assert parse({}, env={"A2D_KIOSK_TOKEN": "a2dk_y", "A2D_KIOSK_DEVICE_SITE": "foyer"}).site == "foyer"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_token_file_others_may_read_stops_the_kiosk(tmp_path: Path, mode: int) -> None:
+    token_file = tmp_path / "kiosk.token"
+    token_file.write_text("a2dk_secret")
+    token_file.chmod(mode)
+    with pytest.raises(ConfigError, match=f"mode {mode:04o}.*must be mode 0600"):
+        parse({"kiosk": {"token_file": str(token_file)}}, env={})
+
+
+@pytest.mark.parametrize(
+    ("kiosk", "message"),
+    [
+        ({"agent_url": "https://192.168.10.20:8780"}, "set kiosk.agent_pin_sha256"),
+        ({"agent_url": "http://192.168.10.20:8780"}, "plain http:// only on this machine"),
+        ({"agent_url": "http://edge.local:8780"}, "plain http:// only on this machine"),
+        ({"agent_pin_sha256": "abc"}, "kiosk.agent_pin_sha256 is no SHA-256 fingerprint"),
+        ({"token": "a2dk_x", "token_file": "/x"}, "not both"),
+        ({"token": "a2dk x"}, "not one a2d edge kiosk add prints"),
+        ({"token_file": "/nonexistent/kiosk.token"}, "cannot read kiosk.token_file"),
+        ({"refused_days": 0}, "kiosk.refused_days must be 1-400"),
+        ({"refused_days": 401}, "kiosk.refused_days must be 1-400"),
+    ],
+)
+def test_bad_pairing_settings_name_the_setting(kiosk: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse({"kiosk": kiosk}, env={})
+
+
+def test_plain_http_on_loopback_is_fine() -> None:
+    for url in ("http://127.0.0.1:8780", "http://localhost:8780", "http://[::1]:8780"):
+        assert parse({"kiosk": {"agent_url": url}}, env={}).agent_url == url

@@ -87,3 +87,32 @@ def test_a_vote_survives_kill_9_right_after_the_tap(tmp_path: Path) -> None:
     box = Outbox(cache / "outbox.db")
     assert [i.id for i in box.peek()] == [vote_id]
     box.close()
+
+
+def test_refused_items_go_after_refused_days_and_nothing_outlives_400_days(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from a2d.timeutil import iso
+
+    box = Outbox(tmp_path / "outbox.db")
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+
+    def put(item_id: str, days_ago: float, kind: str = "vote") -> None:
+        at = iso(now - timedelta(days=days_ago))
+        box.put(kind, {**body(1), "id": item_id, "at": at})
+        box._db.execute("UPDATE outbox SET created_at = ? WHERE id = ?", (at, item_id))
+
+    for item_id, days in (("fresh-refused", 1), ("old-refused", 40), ("ancient-refused", 399)):
+        put(item_id, days)
+        box.refuse(item_id, "bad")
+        box._db.execute("UPDATE refused SET at = ? WHERE id = ?", (iso(now - timedelta(days=days)), item_id))
+    box._db.execute("UPDATE refused SET at = ? WHERE id = 'ancient-refused'", (iso(now - timedelta(days=2)),))
+    put("waiting", 30)
+    put("too-old", 401)
+    put("too-old-help", 500, "help")
+    assert box.prune(30, now=now) == (1, 2)  # old-refused; too-old and too-old-help
+    assert [i.id for i in box.peek()] == ["waiting"]
+    assert box.refused_count() == 2
+    assert box.prune(30, now=now + timedelta(days=2)) == (1, 0)  # ancient-refused: its vote turned 401 days
+    assert box.refused_count() == 1
+    box.close()

@@ -30,13 +30,14 @@ for key, value in {
 
 # the real edge agent of the kiosk-core tests (its fixtures are re-used here)
 from tests.conftest import wait_for  # noqa: E402
+from tests.edgeharness import LocalEdge  # noqa: E402
 from tests.kiosk.core.conftest import EdgeAgent, edge_factory, pack_file  # noqa: E402
-from tests.signedpack import kiosk_trust  # noqa: E402
+from tests.signedpack import PUBLIC  # noqa: E402
 
 __all__ = ["EdgeAgent", "edge_factory", "pack_file", "wait_for"]
 
 WIDTH, HEIGHT = 1280, 800
-PIN = "2468"
+PIN = "246802"
 
 
 @pytest.fixture(scope="session")
@@ -127,24 +128,22 @@ def make_kiosk(window: Any, tmp_path: Path, pin_hash: str) -> Iterator[Callable[
 
     made: list[Any] = []
 
-    def make(agent_url: str | None = None, clock: Callable[[], float] | None = None, **kiosk: Any) -> Kiosk:
+    def make(agent: LocalEdge | None = None, clock: Callable[[], float] | None = None, **kiosk: Any) -> Kiosk:
+        """A kiosk on the test's window, paired with ``agent`` when one is given."""
+        paired = (
+            agent.pair(f"kiosk-test-{len(made)}" if made else "kiosk-test") if agent is not None else None
+        )
+        agent_url = agent.url if agent is not None else None
         settings = {"id": "kiosk-test", "agent_url": agent_url or "", "cache_dir": str(tmp_path / "cache"),
-                    "pin_hash": pin_hash, **kiosk}  # fmt: skip
+                    "pin_hash": pin_hash, "token": paired.token if paired else "", "trusted_keys": [PUBLIC],
+                    **kiosk}  # fmt: skip
         cfg = parse({"kiosk": settings, "display": {"width": WIDTH, "height": HEIGHT}}, env={})
         k = Kiosk(cfg, clock=clock or __import__("time").monotonic, speech_dir=tmp_path / "speech")
         made.append(k)
         window.add_widget(k.root)
         k.go("attract")
         pump(2)
-        client = AgentClient(
-            agent_url,
-            cfg.cache_dir,
-            cfg.kiosk_id,
-            discover=False,
-            timeout=1.0,
-            interval_s=0.1,
-            trust=kiosk_trust(),
-        )
+        client = AgentClient.from_config(cfg, discover=False, timeout=1.0, interval_s=0.1)
         client.start()
         k.after_first_frame(client)
         pump(2)

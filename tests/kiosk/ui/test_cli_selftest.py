@@ -22,10 +22,10 @@ from kiosk.lotsen import verify_pin
 def test_hash_pin_reads_stdin_and_prints_a_hash(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("2468\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("246802\n"))
     assert cli.main(["hash-pin"]) == 0
     out = capsys.readouterr().out.strip()
-    assert verify_pin("2468", out) and not verify_pin("2469", out)
+    assert verify_pin("246802", out) and not verify_pin("246803", out)
 
 
 def test_selftest_report_and_screenshots(

@@ -51,7 +51,7 @@ def test_a_vote_arrives_at_the_edge_agent_and_the_result_is_shown(
     make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
 ) -> None:
     edge = edge_factory(pack_file)
-    k = make_kiosk(agent_url=edge.url)
+    k = make_kiosk(edge)
     until(lambda: k.client.content_source == "agent", what="the agent's content pack")
     k.start()
     tap(find(k.root, "feedback"))
@@ -76,7 +76,7 @@ def test_with_the_agent_down_the_vote_is_kept_and_delivered_later(
     make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
 ) -> None:
     edge = edge_factory(pack_file, start=False)
-    k = make_kiosk(agent_url=edge.url)
+    k = make_kiosk(edge)
     k.start()
     k.go("feedback", index=1)
     pump()
@@ -147,10 +147,10 @@ def test_lotsen_pin_locks_after_five_wrong_tries(make_kiosk: Callable[..., Any],
         tap(find(k.root, "key-OK"))
 
     for left in (4, 3, 2, 1):
-        enter("1111")
+        enter("111111")
         tries = "Versuch" if left == 1 else "Versuche"  # "Noch 1 Versuch."
         assert f"Falsche PIN. Noch {left} {tries}." in texts(k.root)
-    enter("1111")
+    enter("111111")
     assert any(t.startswith("Zu viele falsche Versuche") for t in texts(k.root))
     enter(PIN)  # even the right PIN is refused while locked
     assert k.page.name == "lotsen_pin" and not k.lotsen_active()
@@ -168,7 +168,7 @@ def test_lotsen_mode_shows_help_requests_and_resets_the_visit(
     make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
 ) -> None:
     edge = edge_factory(pack_file)
-    k = make_kiosk(agent_url=edge.url)
+    k = make_kiosk(edge)
     until(lambda: k.client.content_source == "agent", what="the agent's content pack")
     k.start(lang="en")
     tap(find(k.root, "help"))
@@ -241,3 +241,19 @@ def test_language_chip_and_leichte_sprache(make_kiosk: Callable[..., Any]) -> No
     tap(find(k.root, "tile-" + pack.services[0].id))
     assert "Das bringen Sie mit" in texts(k.root) and "Das brauchen Sie" not in texts(k.root)
     assert "Das bringen Sie mit:" in k.page.spoken
+
+
+def test_the_lotsen_screen_says_when_the_agent_refuses_the_kiosks_token(
+    make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
+) -> None:
+    edge = edge_factory(pack_file)
+    k = make_kiosk(edge, token="a2dk_not-paired-here")
+    k.start()
+    tap(find(k.root, "settings"))
+    tap(find(k.root, "lotsen"))
+    for digit in PIN:
+        tap(find(k.root, f"key-{digit}"))
+    tap(find(k.root, "key-OK"))
+    assert k.page.name == "lotsen"
+    until(lambda: any(t.startswith("Nicht gekoppelt") for t in texts(k.root)), what="the not-paired line")
+    assert "Verbunden mit dem Gerät im Haus" in texts(k.root)  # the agent answers, just not to us

@@ -37,7 +37,7 @@ def test_the_chart_shows_the_agents_forecast_and_leads_to_its_record(
     edge.start()
     try:
         edge.wait_for_forecast(20, "the agent's first forecast")
-        kiosk = make_kiosk(edge.url)
+        kiosk = make_kiosk(edge)
         kiosk.go("home")
         until(lambda: _has_chart(kiosk), 15, "the chart on the home screen")
         sentence = find(kiosk.root, "forecast-sentence").text
@@ -66,7 +66,7 @@ def test_without_a_forecast_the_chart_is_hidden(
     edge = ForecastEdge(tmp_path, pack=pack_file)
     edge.start()
     try:
-        kiosk = make_kiosk(edge.url)
+        kiosk = make_kiosk(edge)
         kiosk.go("home")
         until(lambda: kiosk._records is not None, 10, "the kiosk to ask the agent")  # noqa: SLF001
         kiosk.go("home")
