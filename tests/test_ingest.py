@@ -243,6 +243,8 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m004_thinning",
             "m005_help_requests",
             "m006_forecasts",
+            "m007_kiosk_votes",
+            "m008_write_probe",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
