@@ -102,9 +102,11 @@ class Housekeeper:
 
     # -- the pass --------------------------------------------------------------------------------------
     def _run(self) -> Iterator[None]:
+        started = self.monotonic()
         yield from self._retention()
         yield from self._thinning()
         yield from self._give_back()
+        log.debug("housekeeping pass done in %.2f s", self.monotonic() - started)
 
     def _retention(self) -> Iterator[None]:
         now = timeutil.parse(self.clock())
