@@ -139,7 +139,7 @@ class Ingest:
         self.state_file = state_file
         self.guard = DiskGuard(
             min_free_bytes, free_bytes or self._free_bytes, recheck_s=full_check_s, wall_clock=clock,
-            on_change=self._write_state,
+            on_change=self._state_changed,
         )  # fmt: skip
         self._bad = _RateLimitedLog()
         self._once = Once(log)
@@ -207,6 +207,11 @@ class Ingest:
             return False
         self.guard.worked()
         return True
+
+    def _state_changed(self) -> None:
+        if not self.guard.full:
+            self.store.keep_reserve()
+        self._write_state()
 
     def _write_state(self) -> None:
         if self.state_file is not None:

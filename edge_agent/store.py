@@ -7,6 +7,7 @@ the CLI and the local API read through :func:`open_reader`.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 import time
@@ -296,6 +297,8 @@ class Store:
     #: the write-ahead log is cut back to this size after a checkpoint (it can grow far beyond
     #: its checkpoint size during one large delete, and would otherwise keep that size)
     WAL_LIMIT_BYTES = 64 << 20
+    RESERVE_BYTES = 1 << 20
+    db: sqlite3.Connection
 
     def __init__(
         self, path: Path | str, synchronous: str = "full", *, max_feedback_per_kiosk: int = 10_000
@@ -304,25 +307,64 @@ class Store:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = _connect(path)
-            fresh = self._pages() == 0
-            if fresh:  # before the first table: a new database needs no VACUUM to switch
-                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
-            # checkpoint the WAL every 32 MiB rather than every 4 MiB: fewer fsyncs on SD cards
-            self.db.execute("PRAGMA wal_autocheckpoint = 8192")
-            self.db.execute(f"PRAGMA journal_size_limit = {self.WAL_LIMIT_BYTES}")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            migrate(self.db)
-            if not fresh:
-                self._switch_to_incremental_vacuum()
-            # the TEMP trigger below (and any temp table) in memory, not in a file on a full disk
-            self.db.execute("PRAGMA temp_store = MEMORY")
-            if max_feedback_per_kiosk > 0:
-                self.db.execute(_FEEDBACK_CAP.format(cap=int(max_feedback_per_kiosk)))
+            self._open(synchronous, max_feedback_per_kiosk)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
+            if not self._use_reserve():
+                raise StoreError(f"cannot open the database {path}: {exc}") from None
+            log.warning("cannot open the database (%s): the disk is full; freed its reserve to open it", exc)
+            try:
+                self._open(synchronous, max_feedback_per_kiosk)
+            except sqlite3.Error as again:
+                raise StoreError(f"cannot open the database {path}: {again}") from None
+        self.keep_reserve()
+
+    def _open(self, synchronous: str, max_feedback_per_kiosk: int) -> None:
+        if hasattr(self, "db"):  # a first try that failed
+            self.db.close()
+        self.db = _connect(self.path)
+        fresh = self._pages() == 0
+        if fresh:  # before the first table: a new database needs no VACUUM to switch
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+        # checkpoint the WAL every 32 MiB rather than every 4 MiB: fewer fsyncs on SD cards
+        self.db.execute("PRAGMA wal_autocheckpoint = 8192")
+        self.db.execute(f"PRAGMA journal_size_limit = {self.WAL_LIMIT_BYTES}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+        if not fresh:
+            self._switch_to_incremental_vacuum()
+        # the TEMP trigger below (and any temp table) in memory, not in a file on a full disk
+        self.db.execute("PRAGMA temp_store = MEMORY")
+        if max_feedback_per_kiosk > 0:
+            self.db.execute(_FEEDBACK_CAP.format(cap=int(max_feedback_per_kiosk)))
+
+    @property
+    def reserve_path(self) -> Path | None:
+        """A file of :attr:`RESERVE_BYTES` next to the database: freed when the database cannot be
+        opened on a full disk (opening needs room for its ``-shm`` and ``-wal`` files)."""
+        return None if self.path == ":memory:" else Path(f"{self.path}.reserve")
+
+    def keep_reserve(self) -> None:
+        """Make the reserve file if it is missing (at start, and when the disk has room again)."""
+        reserve = self.reserve_path
+        if reserve is None or (reserve.exists() and reserve.stat().st_size >= self.RESERVE_BYTES):
+            return
+        try:
+            with reserve.open("wb") as f:
+                f.write(bytes(self.RESERVE_BYTES))
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            log.debug("cannot make the reserve file %s: %s", reserve, exc)
+            reserve.unlink(missing_ok=True)
+
+    def _use_reserve(self) -> bool:
+        reserve = self.reserve_path
+        if reserve is None or not reserve.exists():
+            return False
+        reserve.unlink()
+        return True
 
     def _pages(self) -> int:
         return int(self.db.execute("PRAGMA page_count").fetchone()[0])
@@ -556,6 +598,13 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
     if not Path(path).exists():
         raise StoreError(f"no database at {path}: has the agent run with this config yet?")
     try:
-        return _connect(path, readonly=True)
+        db = _connect(path, readonly=True)
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # errors show here, not mid-command
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the database {path}: {exc}") from None
+        hint = ""
+        if shutil.disk_usage(Path(path).parent).free < 1 << 20:
+            hint = (
+                " (the disk is full, and nothing holds the database open: start the agent or free some space)"
+            )
+        raise StoreError(f"cannot open the database {path}: {exc}{hint}") from None
+    return db

@@ -168,3 +168,29 @@ def test_a_full_disk_deletes_nothing_the_agent_stays_up_and_takes_everything_in_
         agent.send_signal(signal.SIGTERM)
         rc = agent.wait(30)
     assert rc == 0
+
+
+def test_the_database_opens_on_a_disk_that_is_already_full(tmpfs: Path) -> None:
+    """A restart on a full disk: opening in WAL mode needs room for the -shm and -wal files, which
+    the reserve file next to the database gives back; the agent can then serve what it has."""
+    from edge_agent.store import Store, StoreError, open_reader
+
+    store = Store(tmpfs / "edge.db")
+    with store.atomic() as db:
+        db.execute(
+            "INSERT INTO quarantine (source, topic, reason, size, raw, received_at) VALUES ('s', 't', 'r', 1, x'00', 'now')"
+        )
+    store.close()  # the last connection removes -shm and -wal
+    assert (tmpfs / "edge.db.reserve").stat().st_size == Store.RESERVE_BYTES
+    fill(tmpfs / "filler")
+    with pytest.raises(StoreError, match="the disk is full"):
+        open_reader(tmpfs / "edge.db")  # one clear line, not a traceback
+    store = Store(tmpfs / "edge.db")
+    assert not (tmpfs / "edge.db.reserve").exists()
+    reader = open_reader(tmpfs / "edge.db")
+    assert reader.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 1
+    reader.close()
+    (tmpfs / "filler").unlink()
+    store.keep_reserve()  # (the agent does this when it finds room again)
+    assert (tmpfs / "edge.db.reserve").stat().st_size == Store.RESERVE_BYTES
+    store.close()
