@@ -48,7 +48,7 @@ class Limits:
 class Housekeeper:
     """Runs passes over one :class:`Store` on its writer thread: ``start()``, then ``step()`` until ``False``."""
 
-    STEP_ROWS = 2000
+    STEP_ROWS = 1000
     VACUUM_PAGES = 256
     TARGET = 0.9  # thinning for the size cap stops at this share of it
     UNSENT_QUIET_S = 86400.0  # a new warning about expired unsent events after a day without any
@@ -137,15 +137,14 @@ class Housekeeper:
             )  # fmt: skip
             self._unsent_expired_at = self.monotonic()
 
-    def _over(self) -> tuple[int, int, int, int]:
-        """``(unsent over max_pending, bytes over max_db, events, used bytes)``."""
-        total, unsent = self.store.count_events()
+    def _over(self) -> tuple[int, int, int]:
+        """``(unsent over max_pending, bytes over max_db, used bytes)``."""
         used = self.store.used_bytes()
         over_bytes = used - self.limits.max_db_bytes if self.limits.max_db_bytes > 0 else 0
-        return unsent - self.limits.max_pending, over_bytes, total, used
+        return self.store.count_unsent() - self.limits.max_pending, over_bytes, used
 
     def _thinning(self) -> Iterator[None]:
-        over_count, over_bytes, total, used = self._over()
+        over_count, over_bytes, used = self._over()
         if over_count <= 0 and over_bytes <= 0:
             self._end_episode()
             return
@@ -174,7 +173,7 @@ class Housekeeper:
         # the database over max_db: sent events first, then unsent; down to TARGET of the cap
         if over_bytes > 0:
             target = int(self.limits.max_db_bytes * self.TARGET)
-            budget = math.ceil((used - target) / max(used // max(total, 1), 1))
+            budget = math.ceil((used - target) / max(used // max(self.store.count_events(), 1), 1))
             for sent in (True, False):
                 for stream, condition in THINNING_ORDER:
                     while budget > 0 and self.store.used_bytes() > target:
@@ -184,7 +183,7 @@ class Housekeeper:
                         if not n:
                             break
                         yield
-        over_count, over_bytes, _, used = self._over()
+        over_count, over_bytes, used = self._over()
         if over_count <= 0 and over_bytes <= 0:
             self._end_episode()
         elif sum(episode.values()) == before:

@@ -205,8 +205,10 @@ def m006_forecasts(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m007_kiosk_votes(db: sqlite3.Connection) -> None:
-    """Each kiosk's votes in order, for the per-kiosk cap on unsent votes (``store.max_feedback_per_kiosk``)."""
+def m007_housekeeping_indexes(db: sqlite3.Connection) -> None:
+    """Each stream's events by time, so that retention finds what expired without reading the rest;
+    each kiosk's votes in order, for the per-kiosk cap on unsent votes (``store.max_feedback_per_kiosk``)."""
+    db.execute("CREATE INDEX events_stream_received ON events (stream, received_at)")
     db.execute(
         "CREATE INDEX events_kiosk_votes ON events (device_name, id) WHERE source = 'kiosk' AND stream = 'feedback'"
     )
@@ -504,11 +506,31 @@ class Store:
         )
         return int((pages - free) * size)
 
-    def count_events(self) -> tuple[int, int]:
-        """``(events, unsent events)``."""
-        total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        unsent = self.db.execute(f"SELECT COUNT(*) FROM events WHERE {_UNSENT}").fetchone()[0]  # noqa: S608
-        return int(total), int(unsent)
+    def count_events(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def count_unsent(self) -> int:
+        """Events the sync server has not acknowledged (each stream's count above its cursor, read
+        from the ``(stream, id)`` index alone)."""
+        cursors = dict(self.db.execute("SELECT stream, cursor FROM sync_streams").fetchall())
+        return sum(
+            int(self.db.execute(
+                "SELECT COUNT(*) FROM events WHERE stream = ? AND id > ?", (stream, cursors.get(stream, 0))
+            ).fetchone()[0])
+            for stream in self.streams()
+        )  # fmt: skip
+
+    def streams(self) -> list[str]:
+        """The streams that have events: one index seek each (``SELECT DISTINCT`` would read the index)."""
+        found: list[str] = []
+        while True:
+            row = self.db.execute(
+                "SELECT MIN(stream) FROM events WHERE stream > ?", (found[-1] if found else "",)
+            )
+            stream = row.fetchone()[0]
+            if stream is None:
+                return found
+            found.append(stream)
 
     def expire(self, stream: str, cutoff: str, limit: int) -> tuple[int, int]:
         """Delete up to ``limit`` rows of ``stream`` received before ``cutoff``, sent or not.

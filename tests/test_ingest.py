@@ -243,7 +243,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m004_thinning",
             "m005_help_requests",
             "m006_forecasts",
-            "m007_kiosk_votes",
+            "m007_housekeeping_indexes",
             "m008_write_probe",
         ]
     )
