@@ -163,7 +163,8 @@ def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path, synchronous
         try:
             if not reader:
                 reader.append(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10))
-            return reader[0].execute(sql).fetchone()[0]
+            row = reader[0].execute(sql).fetchone()
+            return -1 if row is None else row[0]  # (the agent has made the table, not the row yet)
         except sqlite3.Error:
             return -1
 

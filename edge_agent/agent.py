@@ -13,10 +13,12 @@ from a2d.signals import run_until_signal
 from .bundles import DeviceTrust
 from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
+from .housekeeping import Housekeeper, Limits
 from .ingest import Ingest, SourceState
 from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
 from .mqtt import MqttSource
+from .statefile import StateFile
 from .store import Store
 from .sync import SyncClient, SyncSettings
 
@@ -34,16 +36,28 @@ class Agent:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
-        self.store = Store(config.db_path, synchronous=config.get("store.synchronous"))
+        self.store = Store(
+            config.db_path,
+            synchronous=config.get("store.synchronous"),
+            max_feedback_per_kiosk=config.get("store.max_feedback_per_kiosk"),
+        )
         self.ingest = Ingest(
             self.store,
             config.devices,
             device_id=config.device_id,
             max_message_bytes=config.get("ingest.max_message_bytes"),
-            retention_days=config.retention_days(),
-            keep_unsynced=bool(config.get("sync.url")),
-            max_pending=config.get("store.max_pending_events"),
             min_free_bytes=config.get("store.min_free_mb") << 20,
+            full_check_s=config.get("store.full_check_s"),
+            hold_max=config.get("ingest.batch_max"),
+            state_file=StateFile(config.state_path),
+        )
+        housekeeper = Housekeeper(
+            self.store,
+            Limits(
+                retention_days=config.retention_days(),
+                max_pending=config.get("store.max_pending_events"),
+                max_db_bytes=config.get("store.max_db_mb") << 20,
+            ),
         )
         self.sources = [
             MqttSource(
@@ -60,7 +74,10 @@ class Agent:
             )
             for s in (*config.sources, config.bridge_source)
         ]
-        self.loop = IngestLoop(self.ingest, self.sources, batch_max=config.get("ingest.batch_max"))
+        self.loop = IngestLoop(
+            self.ingest, self.sources, batch_max=config.get("ingest.batch_max"), housekeeper=housekeeper,
+            check_s=config.get("store.check_s"),
+        )  # fmt: skip
         settings = SyncSettings.from_config(dict(config.raw))
         self.sync = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
@@ -70,7 +87,7 @@ class Agent:
         self.api = (
             None if api is None else LocalApi(
                 api, device_id=config.device_id, db_path=config.db_path, sync_enabled=settings is not None,
-                trust=trust, write=self._write,
+                trust=trust, write=self._write_unless_full,
                 sync_online=lambda: None if self.sync is None else self.sync.online,
             )
         )  # fmt: skip
@@ -82,17 +99,28 @@ class Agent:
             )
         )  # fmt: skip
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _write(self, fn: Callable[[sqlite3.Connection], T], refuse_when_full: bool = False) -> Future[T]:
         """Run ``fn(connection)`` in one transaction on the writer thread (sync client, local API).
 
-        The future holds ``fn``'s result once the transaction is committed.
+        The future holds ``fn``'s result once the transaction is committed. A write that fails for
+        want of space puts the agent into its full-disk state.
         """
 
         def run() -> T:
-            with self.store.atomic() as db:
-                return fn(db)
+            if refuse_when_full:
+                self.ingest.refuse_if_full()
+            try:
+                with self.store.atomic() as db:
+                    return fn(db)
+            except sqlite3.Error as exc:
+                self.ingest.write_failed(exc)
+                raise
 
         return self.loop.call(run)
+
+    def _write_unless_full(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """The local API's writes: refused (``DiskFullError``, a 503 for the kiosk) while the disk is full."""
+        return self._write(fn, refuse_when_full=True)
 
     def start(self) -> None:
         if self.api is not None:
@@ -123,6 +151,8 @@ class Agent:
             self.forecast.stop()
         self.loop.stop()
         self.store.close()
+        if self.ingest.state_file is not None:
+            self.ingest.state_file.close()
         log.info("edge agent stopped")
 
     def run_until_signal(self) -> None:

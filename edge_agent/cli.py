@@ -14,7 +14,7 @@ from a2d.commandline import app_parser, with_example
 from a2d.errors import KnownError
 
 from . import config as edge_config
-from . import queries
+from . import queries, statefile
 from .store import open_reader
 
 EXAMPLES = {
@@ -117,7 +117,7 @@ def main(argv: Sequence[str]) -> int:
                 ) from None
             _emit(found, args.json, _help_line)
         else:
-            st = queries.status(db)
+            st = queries.status(db, state=statefile.read(cfg.state_path))
             st["sync_url"] = cfg.get("sync.url")
             sys.stdout.write(
                 json.dumps(st, indent=2) + "\n" if args.json else _status_text(st, st["sync_url"])
@@ -179,6 +179,11 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
             "running" if a["running"] else f"NOT running (last heartbeat {a['heartbeat_age_s']:.0f} s ago)"
         )
         lines.append(f"agent {a['device_id']}: {state}, pid {a['pid']}, started {a['started_at']}")
+    if st.get("full"):
+        lines.append(f"  DISK FULL since {st['full']['since']}: {st['full']['reason']}")
+        lines.append(
+            "  taking nothing in (held with the broker), deleting nothing, until there is room again"
+        )
     lines.append("")
     for s in st["sources"]:
         link = "connected" if s["connected"] else "DISCONNECTED"
@@ -205,7 +210,7 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
             if o["last_error"]:
                 lines.append(f"    last error {o['last_error_at']}: {o['last_error']}")
             if o["thinned"]:
-                lines.append(f"    {o['thinned']} unsent event(s) removed by the full-disk policy")
+                lines.append(f"    {o['thinned']} unsent event(s) removed by the size caps (store.max_*)")
             if o["refused"]:
                 lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
         for b in st.get("bundles", []):

@@ -59,10 +59,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "store.max_pending_events",
         5_000_000,
-        "most unsent events kept; beyond, the full-disk policy thins",
+        "most unsent events kept; beyond, the oldest are thinned (never votes or button presses)",
         int,
     ),
-    Setting("store.min_free_mb", 256, "below this much free disk the full-disk policy thins the outbox", int),
+    Setting(
+        "store.max_db_mb",
+        4096,
+        "most MB the database's content may take; beyond, the oldest events are thinned, sent ones first (0 = no cap)",
+        int,
+    ),
+    Setting(
+        "store.max_feedback_per_kiosk",
+        10_000,
+        "most unsent votes kept per kiosk; beyond, its new votes are refused (503) until some are sent (0 = no cap)",
+        int,
+    ),
+    Setting(
+        "store.min_free_mb",
+        32,
+        "below this much free disk the agent takes nothing in (and deletes nothing) until there is room again",
+        int,
+    ),
+    Setting(
+        "store.check_s",
+        300.0,
+        "seconds between housekeeping passes: retention, size caps, giving space back",
+        float,
+    ),
+    Setting(
+        "store.full_check_s", 5.0, "seconds between looks at the free space while the disk is full", float
+    ),
     *retention.settings(),
     Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
     Setting("retention.help_days", 30, "days kiosk help requests are kept (0 = forever)", int),
@@ -214,6 +240,11 @@ class EdgeConfig:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "edge.db"
+
+    @property
+    def state_path(self) -> Path:
+        """The running agent's state file (heartbeat, full-disk state; see ``edge_agent.statefile``)."""
+        return self.data_dir / "edge.state.json"
 
     def retention_days(self) -> dict[str, int]:
         r = self.raw["retention"]

@@ -5,6 +5,12 @@ sockets and therefore the SQLite write connection: ``add`` takes a message as it
 ``flush`` commits everything added since the last flush in one transaction and then sends the
 PUBACK for each QoS 1 message. A ``kill -9`` before the commit means the broker still holds the
 messages and redelivers them; the idempotency key stores a redelivery once.
+
+While the disk is full (:mod:`edge_agent.diskfull`) nothing is written and nothing acknowledged:
+the batch is held in memory, unacknowledged, and written once there is room again. The loop keeps
+reading (so the MQTT keep-alive goes on); beyond ``hold_max`` held messages a QoS 1 message is left
+unacknowledged with the broker, which sends it again when the source reconnects after the disk
+has room, and a QoS 0 message is lost (it could not be kept safe anyway).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from a2d.logs import Once
 
 from .config import Device
 from .decode import to_row
+from .diskfull import DiskGuard, is_no_space
 from .parsers import BadMessage, parse
+from .statefile import StateFile
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +41,9 @@ log = logging.getLogger(__name__)
 
 class Acker(Protocol):
     def ack(self, mid: int, qos: int, conn: int) -> Any: ...
+
+    def redeliver(self) -> Any:
+        """Have the broker send again the QoS 1 messages left unacknowledged (by reconnecting)."""
 
 
 class Inbound(NamedTuple):
@@ -112,61 +123,109 @@ class Ingest:
         *,
         device_id: str = "edge",
         max_message_bytes: int = 262144,
-        retention_days: dict[str, int] | None = None,
-        keep_unsynced: bool = False,
-        max_pending: int = 5_000_000,
-        min_free_bytes: int = 256 << 20,
+        min_free_bytes: int = 0,
+        full_check_s: float = 5.0,
+        hold_max: int = 1000,
+        free_bytes: Callable[[], int] | None = None,
+        state_file: StateFile | None = None,
         clock: Callable[[], str] = timeutil.utc_now,
     ) -> None:
         self.store = store
         self.devices = devices
         self.device_id = device_id
         self.max_message_bytes = max_message_bytes
-        self.retention_days = retention_days or {}
-        self.keep_unsynced = keep_unsynced
-        self.max_pending = max_pending
-        self.min_free_bytes = min_free_bytes
+        self.hold_max = hold_max
         self.clock = clock
+        self.state_file = state_file
+        self.guard = DiskGuard(
+            min_free_bytes, free_bytes or self._free_bytes, recheck_s=full_check_s, wall_clock=clock,
+            on_change=self._state_changed,
+        )  # fmt: skip
         self._bad = _RateLimitedLog()
         self._once = Once(log)
         self._batch = _Batch()
+        self._redeliver: set[Acker] = set()
+        self._lost_qos0 = 0
         self.committed = 0  # messages committed so far, of every outcome
 
     @property
     def pending(self) -> int:
         return len(self._batch.messages)
 
+    @property
+    def full(self) -> bool:
+        """The disk is full: messages are held, unacknowledged (see :mod:`edge_agent.diskfull`)."""
+        return self.guard.full
+
+    def _free_bytes(self) -> int:
+        if self.store.path == ":memory:":
+            return 1 << 62
+        return shutil.disk_usage(Path(self.store.path).parent).free
+
     def start(self) -> None:
         """Record this agent process (pid, version, start time) for ``a2d edge status``."""
-        self.store.record_agent(self.device_id, os.getpid(), __version__, self.clock())
+        if self.state_file is not None:
+            self.state_file.open()
+        now = self.clock()
+        self._try(lambda: self.store.record_agent(self.device_id, os.getpid(), __version__, now))
+        self._write_state()
 
     def register_source(self, s: SourceState) -> None:
-        self.store.register_source(s.name, s.kind, s.broker, s.topic, s.qos, self.clock())
+        self._try(lambda: self.store.register_source(s.name, s.kind, s.broker, s.topic, s.qos, self.clock()))
 
     def set_connected(self, name: str, connected: bool, error: str | None = None) -> None:
-        self.store.set_connected(name, connected, error, self.clock())
+        self._try(lambda: self.store.set_connected(name, connected, error, self.clock()))
 
     def heartbeat(self) -> None:
-        self.store.heartbeat(self.clock())
+        """Every few seconds: look at the free space, note that the agent lives (database and state file)."""
+        self.guard.check()
+        self._try(lambda: self.store.heartbeat(self.clock()))
+        self._write_state()
 
-    def prune(self) -> None:
-        """Retention per stream, then the full-disk policy (see :meth:`Store.thin`)."""
-        if self.retention_days:
-            removed = self.store.prune(self.retention_days, self.clock(), self.keep_unsynced)
-            if removed:
-                log.info("retention removed %d old rows", removed)
-        free = (
-            shutil.disk_usage(Path(self.store.path).parent).free if self.store.path != ":memory:" else 1 << 62
-        )
-        thinned = self.store.thin(self.max_pending, free, self.min_free_bytes, self.clock())
-        if thinned:
-            log.warning("outbox full (%d MB free): removed the oldest unsent events %s; feedback votes are kept",
-                        free >> 20, thinned)  # fmt: skip
+    def tick(self) -> None:
+        """Each turn of the loop: while full with nothing held, try a write when it is time."""
+        if self.guard.full and not self._batch.messages and self.guard.may_write():
+            self._try(self.store.probe, probe=True)
+
+    def refuse_if_full(self) -> None:
+        """Raise :class:`~edge_agent.diskfull.DiskFullError` while full (the local API's writes)."""
+        self.guard.refuse()
+
+    def write_failed(self, exc: BaseException) -> None:
+        """Another writer on this thread (sync client, local API) hit a full disk."""
+        if is_no_space(exc):
+            self.guard.failed(exc)
+
+    def _try(self, write: Callable[[], object], probe: bool = False) -> bool:
+        """A small status write: skipped while full (unless it is the probe), never raises."""
+        if self.guard.full and not probe:
+            return False
+        try:
+            write()
+        except sqlite3.Error as exc:
+            self.guard.failed(exc)
+            return False
+        self.guard.worked()
+        return True
+
+    def _state_changed(self) -> None:
+        if not self.guard.full:
+            self.store.keep_reserve()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        if self.state_file is not None:
+            self.state_file.write(
+                {"pid": os.getpid(), "heartbeat_at": self.clock(), "full": self.guard.state()}
+            )
 
     # -- messages ---------------------------------------------------------------------------
     def add(self, msg: Inbound) -> None:
         """Parse and decode one message now; it is committed (and acknowledged) by :meth:`flush`."""
         batch = self._batch
+        if self.guard.full and len(batch.messages) >= self.hold_max:
+            self._leave(msg)
+            return
         batch.messages.append(msg)
         batch.received[msg.source] += 1
         try:
@@ -198,9 +257,12 @@ class Ingest:
                 seen.health.update(ev.health)
 
     def flush(self) -> int:
-        """Commit everything added since the last flush, then acknowledge it. Returns the count."""
-        batch, self._batch = self._batch, _Batch()
-        if not batch.messages:
+        """Commit everything added since the last flush, then acknowledge it. Returns the count.
+
+        While the disk is full this commits nothing and returns 0: the batch stays, unacknowledged.
+        """
+        batch = self._batch
+        if not batch.messages or not self.guard.may_write():
             return 0
         now = self.clock()
         for rows in batch.rows.values():
@@ -210,32 +272,42 @@ class Ingest:
                     row[7] = now
         for seen in batch.devices.values():
             seen.at = seen.at or now
-        self._write_with_retry(batch, now)
+        try:
+            self._write(batch, now)
+        except sqlite3.Error as exc:  # held: the broker keeps what is not acknowledged
+            self.guard.failed(exc)
+            return 0
+        self._batch = _Batch()
+        self.guard.worked()
         for msg in batch.messages:
             if msg.acker is not None and msg.qos > 0:
                 msg.acker.ack(msg.mid, msg.qos, msg.conn)
         self.committed += len(batch.messages)
+        if self._redeliver or self._lost_qos0:
+            self._once.recovered(
+                "hold",
+                "stored the held messages; the broker sends again the QoS 1 messages left with it, %d QoS 0"
+                " messages were lost",
+                self._lost_qos0,
+            )
+            for acker in self._redeliver:
+                acker.redeliver()
+            self._redeliver.clear()
+            self._lost_qos0 = 0
         return len(batch.messages)
 
-    def _write_with_retry(self, batch: _Batch, now: str) -> None:
-        """Commit the batch; on a database error keep it (unacknowledged) and retry with back-off.
-
-        This blocks the loop on purpose: nothing can be acknowledged while the database cannot
-        be written, and the broker keeps what is not acknowledged.
-        """
-        delay = 0.5
-        while True:
-            try:
-                self._write(batch, now)
-            except sqlite3.Error as exc:
-                self._once.failed(
-                    "db", "cannot write to the database (%s); retrying, nothing is acknowledged", exc
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
-                continue
-            self._once.recovered("db", "database writes work again")
-            return
+    def _leave(self, msg: Inbound) -> None:
+        """Full, and ``hold_max`` messages held already: leave a QoS 1 message with the broker."""
+        self._once.failed(
+            "hold",
+            "holding %d messages while the disk is full; further QoS 1 messages stay with the broker,"
+            " QoS 0 messages are lost",
+            len(self._batch.messages),
+        )
+        if msg.qos > 0 and msg.acker is not None:
+            self._redeliver.add(msg.acker)
+        else:
+            self._lost_qos0 += 1
 
     def _write(self, batch: _Batch, now: str) -> None:
         with self.store.atomic() as db:

@@ -4,6 +4,10 @@ Each turn it waits on every source's socket, reads what has arrived (parsing and
 message as it comes), commits the batch once the sockets are drained or ``batch_max`` is
 reached, and then sends the PUBACKs. Keeping all of this on one thread avoids handing every
 message and every acknowledgement across threads, which costs more than the work itself.
+
+Every ``check_s`` it starts a housekeeping pass (retention, size caps, giving space back) and runs
+it one short step per turn. While the disk is full it keeps reading (keep-alive pings and their
+answers go on) but commits and acknowledges nothing; it looks again every ``store.full_check_s``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
+from .housekeeping import Housekeeper
 from .ingest import Ingest
 from .mqtt import MqttSource
 
@@ -38,12 +43,20 @@ def _settle(future: Future[T], fn: Callable[[], T]) -> None:
 
 class IngestLoop:
     HEARTBEAT_SECONDS = 5.0
-    PRUNE_SECONDS = 300.0  # retention and the full-disk policy
 
-    def __init__(self, ingest: Ingest, sources: Sequence[MqttSource], batch_max: int = 1000) -> None:
+    def __init__(
+        self,
+        ingest: Ingest,
+        sources: Sequence[MqttSource],
+        batch_max: int = 1000,
+        housekeeper: Housekeeper | None = None,
+        check_s: float = 300.0,
+    ) -> None:
         self.ingest = ingest
         self.sources = list(sources)
         self.batch_max = batch_max
+        self.housekeeper = housekeeper
+        self.check_s = check_s
         self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -103,7 +116,7 @@ class IngestLoop:
     def _loop(self) -> None:
         ingest = self.ingest
         next_beat = time.monotonic()
-        next_prune = time.monotonic()
+        next_check = time.monotonic()
         while not self._stopping.is_set():
             for src in self.sources:
                 src.connect_if_due()
@@ -113,7 +126,10 @@ class IngestLoop:
                 if fd is not None:
                     readers[fd] = src
             writers = [fd for fd, src in readers.items() if src.wants_write()]
-            timeout = 0.0 if ingest.pending else 1.0
+            busy = (ingest.pending and not ingest.full) or (self.housekeeper and self.housekeeper.busy)
+            timeout = 0.0 if busy else 1.0
+            # while full, read on anyway: ingest holds up to its limit and leaves the rest with the broker
+            limit = self.batch_max if ingest.full else self.batch_max - ingest.pending
             wake = self._wake_r.fileno()
             r, w, _ = select.select([*readers, wake], writers, [], timeout)
             for fd in w:
@@ -124,7 +140,7 @@ class IngestLoop:
                 if fd == wake:
                     self._drain_wake()
                 elif fd in readers:
-                    arrived += readers[fd].read(self.batch_max - ingest.pending)
+                    arrived += readers[fd].read(limit)
             if ingest.pending and (arrived == 0 or ingest.pending >= self.batch_max):
                 self._flush()
             self._run_calls()
@@ -134,9 +150,12 @@ class IngestLoop:
             if now >= next_beat:
                 ingest.heartbeat()
                 next_beat = now + self.HEARTBEAT_SECONDS
-            if now >= next_prune:
-                ingest.prune()
-                next_prune = now + self.PRUNE_SECONDS
+            ingest.tick()
+            if self.housekeeper is not None:
+                if now >= next_check:
+                    self.housekeeper.start()
+                    next_check = now + self.check_s
+                self.housekeeper.step()
 
     def _flush(self) -> None:
         self.ingest.flush()

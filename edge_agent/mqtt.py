@@ -125,6 +125,8 @@ class MqttSource:
         self._closing = False
         self._conn = 0  # counts connections; acknowledgements only go to the one a message came on
         self._acks: list[int] = []
+        self._redeliver = False  # reconnect once the acknowledgements are out (see redeliver)
+        self._reconnecting = False
 
     @property
     def broker(self) -> str:
@@ -166,7 +168,23 @@ class MqttSource:
             self._acks.append(mid)
         # a message from an earlier connection is redelivered by the broker and stored once
 
+    def redeliver(self) -> None:
+        """After the next acknowledgements, reconnect: the broker then sends again the QoS 1 messages
+        the agent left unacknowledged while its disk was full (the session stays; nothing is lost)."""
+        self._redeliver = True
+
     def send_acks(self) -> None:
+        self._send_acks()
+        if self._redeliver:
+            self._redeliver = False
+            if self.client.socket() is not None:
+                log.info("source %s: reconnecting to fetch the messages left with the broker while the disk"
+                         " was full", self.source.name)  # fmt: skip
+                self._reconnecting = True
+                self.client.disconnect()
+                self.client.loop_write()
+
+    def _send_acks(self) -> None:
         """Send the queued PUBACKs, in one write when paho has nothing else queued.
 
         paho keeps no state for an incoming QoS 1 message, so writing its PUBACK ourselves is
@@ -274,6 +292,11 @@ class MqttSource:
         if self._closing:
             log.info("source %s: disconnected from %s", self.source.name, self.broker)
             self.connected = False
+            return
+        if self._reconnecting:  # our own DISCONNECT (redeliver): connect again at once
+            self._reconnecting = False
+            self.connected = False
+            self._retry_at = self.clock()
             return
         self._retry_at = self.clock() + self._delay
         self._down(f"disconnected ({reason})")

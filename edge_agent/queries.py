@@ -57,17 +57,29 @@ def quarantine(db: sqlite3.Connection, limit: int | None = None) -> Iterator[dic
         yield d
 
 
-def status(db: sqlite3.Connection, now: datetime | None = None) -> dict[str, Any]:
-    """The agent's heartbeat, each source's state and counts, and table sizes."""
+def status(
+    db: sqlite3.Connection, now: datetime | None = None, state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The agent's heartbeat, each source's state and counts, and table sizes.
+
+    ``state`` is the running agent's state file (``edge_agent.statefile``): its heartbeat goes on
+    while the disk is full, and it says since when the disk is full and why (``full``).
+    """
     now = now or datetime.now(UTC)
     agent = db.execute("SELECT device_id, pid, version, started_at, heartbeat_at FROM agent").fetchone()
-    out: dict[str, Any] = {"agent": None, "sources": [], "counts": {}}
+    out: dict[str, Any] = {"agent": None, "sources": [], "counts": {}, "full": None}
     if agent is not None:
         a = dict(agent)
+        st = state or {}
+        current = str(st.get("heartbeat_at", "")) >= a["heartbeat_at"]  # the state file's is newer
+        if current:
+            a["heartbeat_at"], a["pid"] = st["heartbeat_at"], st.get("pid", a["pid"])
         age = (now - timeutil.parse(a["heartbeat_at"])).total_seconds()
         a["heartbeat_age_s"] = round(age, 1)
         a["running"] = age < 30
         out["agent"] = a
+        if current and a["running"]:
+            out["full"] = st.get("full")
     for row in db.execute("SELECT * FROM sources ORDER BY name"):
         s = dict(row)
         s["connected"] = bool(s["connected"]) and bool(out["agent"] and out["agent"]["running"])

@@ -7,7 +7,10 @@ the CLI and the local API read through :func:`open_reader`.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -207,7 +210,25 @@ def m007_bundle_counters(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE bundles_state ADD COLUMN counter INTEGER")
 
 
-#: The full-disk policy: streams thinned first come first; feedback votes are never thinned.
+@migration
+def m008_housekeeping_indexes(db: sqlite3.Connection) -> None:
+    """Each stream's events by time, so that retention finds what expired without reading the rest;
+    each kiosk's votes in order, for the per-kiosk cap on unsent votes (``store.max_feedback_per_kiosk``)."""
+    db.execute("CREATE INDEX events_stream_received ON events (stream, received_at)")
+    db.execute(
+        "CREATE INDEX events_kiosk_votes ON events (device_name, id) WHERE source = 'kiosk' AND stream = 'feedback'"
+    )
+
+
+@migration
+def m009_write_probe(db: sqlite3.Connection) -> None:
+    """A scratch table: while the disk is full, the agent tries a write here to learn if it can write again."""
+    db.execute("CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB)")
+
+
+#: The size caps' thinning order: streams thinned first come first. Feedback votes (the
+#: ``feedback`` stream, and uplinks with a ``button_press`` measurement) and the buttons bridge's
+#: ``button`` stream are never thinned.
 THINNING_ORDER: tuple[tuple[str, str], ...] = (
     ("network", ""),
     ("health", ""),
@@ -232,6 +253,26 @@ _INSERT_EVENT = (
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, topic, reason, size, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
+#: an event the sync server has not acknowledged (every event while sync is off)
+_UNSENT = "id > COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0)"
+_SENT = "id <= COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0)"
+#: A kiosk may hold at most ``{cap}`` unsent votes here; beyond, its new votes are refused (the local
+#: API answers 503 and the kiosk keeps the vote in its own outbox and sends it again). A vote that is
+#: stored already is let through, so a resend still gets its normal answer. A TEMP trigger: it
+#: belongs to the writer connection and carries the configured cap.
+_FEEDBACK_CAP = """
+CREATE TEMP TRIGGER feedback_cap BEFORE INSERT ON main.events
+WHEN NEW.source = 'kiosk' AND NEW.stream = 'feedback'
+ AND NOT EXISTS (SELECT 1 FROM main.events WHERE key = NEW.key)
+ AND (SELECT COUNT(*) FROM (SELECT 1 FROM main.events WHERE source = 'kiosk' AND stream = 'feedback'
+      AND device_name IS NEW.device_name
+      AND id > COALESCE((SELECT cursor FROM main.sync_streams WHERE stream = 'feedback'), 0) LIMIT {cap})) >= {cap}
+BEGIN
+ SELECT RAISE(ABORT, 'store.max_feedback_per_kiosk: this kiosk has {cap} unsent votes here; try again later');
+END
+"""
+#: SQLite's pragma value for incremental auto-vacuum
+_INCREMENTAL = 2
 
 
 class StoreError(KnownError):
@@ -257,23 +298,111 @@ def migrate(db: sqlite3.Connection) -> list[str]:
 class Store:
     """The write side of the edge database. Construct it, then hand it to the single writer thread.
 
-    ``Store(":memory:")`` works for tests.
+    ``Store(":memory:")`` works for tests. ``max_feedback_per_kiosk`` caps each kiosk's unsent
+    votes (0: no cap).
     """
 
-    def __init__(self, path: Path | str, synchronous: str = "full") -> None:
+    #: the write-ahead log is cut back to this size after a checkpoint (it can grow far beyond
+    #: its checkpoint size during one large delete, and would otherwise keep that size)
+    WAL_LIMIT_BYTES = 64 << 20
+    RESERVE_BYTES = 1 << 20
+    db: sqlite3.Connection
+
+    def __init__(
+        self, path: Path | str, synchronous: str = "full", *, max_feedback_per_kiosk: int = 10_000
+    ) -> None:
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = _connect(path)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
-            # checkpoint the WAL every 32 MiB rather than every 4 MiB: fewer fsyncs on SD cards
-            self.db.execute("PRAGMA wal_autocheckpoint = 8192")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            migrate(self.db)
+            self._open(synchronous, max_feedback_per_kiosk)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
+            if not self._use_reserve():
+                raise StoreError(f"cannot open the database {path}: {exc}") from None
+            log.warning("cannot open the database (%s): the disk is full; freed its reserve to open it", exc)
+            try:
+                self._open(synchronous, max_feedback_per_kiosk)
+            except sqlite3.Error as again:
+                raise StoreError(f"cannot open the database {path}: {again}") from None
+        self.keep_reserve()
+
+    def _open(self, synchronous: str, max_feedback_per_kiosk: int) -> None:
+        if hasattr(self, "db"):  # a first try that failed
+            self.db.close()
+        self.db = _connect(self.path)
+        fresh = self._pages() == 0
+        if fresh:  # before the first table: a new database needs no VACUUM to switch
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+        # checkpoint the WAL every 32 MiB rather than every 4 MiB: fewer fsyncs on SD cards
+        self.db.execute("PRAGMA wal_autocheckpoint = 8192")
+        self.db.execute(f"PRAGMA journal_size_limit = {self.WAL_LIMIT_BYTES}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+        if not fresh:
+            self._switch_to_incremental_vacuum()
+        # the TEMP trigger below (and any temp table) in memory, not in a file on a full disk
+        self.db.execute("PRAGMA temp_store = MEMORY")
+        if max_feedback_per_kiosk > 0:
+            self.db.execute(_FEEDBACK_CAP.format(cap=int(max_feedback_per_kiosk)))
+
+    @property
+    def reserve_path(self) -> Path | None:
+        """A file of :attr:`RESERVE_BYTES` next to the database: freed when the database cannot be
+        opened on a full disk (opening needs room for its ``-shm`` and ``-wal`` files)."""
+        return None if self.path == ":memory:" else Path(f"{self.path}.reserve")
+
+    def keep_reserve(self) -> None:
+        """Make the reserve file if it is missing (at start, and when the disk has room again)."""
+        reserve = self.reserve_path
+        if reserve is None or (reserve.exists() and reserve.stat().st_size >= self.RESERVE_BYTES):
+            return
+        try:
+            with reserve.open("wb") as f:
+                f.write(bytes(self.RESERVE_BYTES))
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            log.debug("cannot make the reserve file %s: %s", reserve, exc)
+            reserve.unlink(missing_ok=True)
+
+    def _use_reserve(self) -> bool:
+        reserve = self.reserve_path
+        if reserve is None or not reserve.exists():
+            return False
+        reserve.unlink()
+        return True
+
+    def _pages(self) -> int:
+        return int(self.db.execute("PRAGMA page_count").fetchone()[0])
+
+    def _switch_to_incremental_vacuum(self) -> None:
+        """A database made before incremental auto-vacuum needs one ``VACUUM`` to switch.
+
+        VACUUM rewrites the whole file: it needs about twice the database's size free (a copy,
+        then the copy again through the write-ahead log) and takes about 10 s per GB on an SSD,
+        minutes per GB on an SD card. Without that much room it is left for a later start.
+        """
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == _INCREMENTAL or self.path == ":memory:":
+            return
+        size = self._pages() * int(self.db.execute("PRAGMA page_size").fetchone()[0])
+        free = shutil.disk_usage(Path(self.path).parent).free
+        if free < 2 * size + (64 << 20):
+            log.warning(
+                "the database %s (%d MB) cannot give deleted space back to the disk yet: switching it to"
+                " incremental auto-vacuum needs one VACUUM with about %d MB free, and there are %d MB;"
+                " trying again at the next start",
+                self.path, size >> 20, (2 * size >> 20) + 64, free >> 20,
+            )  # fmt: skip
+            return
+        log.info("switching the database %s (%d MB) to incremental auto-vacuum: one VACUUM, please wait",
+                 self.path, size >> 20)  # fmt: skip
+        started = time.monotonic()
+        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        log.info("the database now gives deleted space back (VACUUM took %.1f s)", time.monotonic() - started)
 
     def close(self) -> None:
         self.db.close()
@@ -285,9 +414,15 @@ class Store:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
     def insert_events(self, db: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> int:
         """Insert event rows (columns as :data:`EVENT_COLUMNS`); returns how many were new."""
@@ -362,73 +497,127 @@ class Store:
         with self.atomic() as db:
             db.execute("UPDATE agent SET heartbeat_at = ? WHERE id = 1", (at,))
 
-    def prune(
-        self, retention_days: dict[str, int], now: str | None = None, keep_unsynced: bool = False
-    ) -> int:
-        """Delete rows older than their stream's retention; returns the count.
+    def probe(self) -> None:
+        """A write that needs new pages (and leaves nothing behind): raises while the disk is full."""
+        with self.atomic() as db:
+            db.execute("INSERT INTO write_probe (filler) VALUES (zeroblob(16384))")
+            db.execute("DELETE FROM write_probe")
+
+    # -- housekeeping: bounded steps for edge_agent.housekeeping ---------------------------------------
+    def used_bytes(self) -> int:
+        """What the database's content takes (its pages less the free ones)."""
+        pages, free, size = (
+            self.db.execute(f"PRAGMA {p}").fetchone()[0]
+            for p in ("page_count", "freelist_count", "page_size")
+        )
+        return int((pages - free) * size)
+
+    def count_events(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def count_unsent(self) -> int:
+        """Events the sync server has not acknowledged (each stream's count above its cursor, read
+        from the ``(stream, id)`` index alone)."""
+        cursors = dict(self.db.execute("SELECT stream, cursor FROM sync_streams").fetchall())
+        return sum(
+            int(self.db.execute(
+                "SELECT COUNT(*) FROM events WHERE stream = ? AND id > ?", (stream, cursors.get(stream, 0))
+            ).fetchone()[0])
+            for stream in self.streams()
+        )  # fmt: skip
+
+    def streams(self) -> list[str]:
+        """The streams that have events: one index seek each (``SELECT DISTINCT`` would read the index)."""
+        found: list[str] = []
+        while True:
+            row = self.db.execute(
+                "SELECT MIN(stream) FROM events WHERE stream > ?", (found[-1] if found else "",)
+            )
+            stream = row.fetchone()[0]
+            if stream is None:
+                return found
+            found.append(stream)
+
+    def expire(self, stream: str, cutoff: str, limit: int) -> tuple[int, int]:
+        """Delete up to ``limit`` rows of ``stream`` received before ``cutoff``, sent or not.
+
+        Returns ``(removed, of them never sent)``.
+        """
+        with self.atomic() as db:
+            if stream in RETAINED_TABLES:
+                table, column = RETAINED_TABLES[stream]
+                cur = db.execute(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)",  # noqa: S608
+                    (cutoff, limit),
+                )
+                return cur.rowcount, 0
+            sent = db.execute(
+                "SELECT COALESCE((SELECT cursor FROM sync_streams WHERE stream = ?), 0)", (stream,)
+            ).fetchone()[0]
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE stream = ? AND received_at < ?"
+                    " LIMIT ?) RETURNING id",
+                    (stream, cutoff, limit),
+                )
+            ]
+        return len(ids), sum(1 for i in ids if i > sent)
+
+    def thin(self, stream: str, condition: str, *, sent: bool, limit: int) -> int:
+        """Delete the oldest ``limit`` events of ``stream`` (a :data:`THINNING_ORDER` entry), only
+        those the server has acknowledged (``sent``) or only the others; returns the count."""
+        with self.atomic() as db:
+            cur = db.execute(
+                f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE stream = ? AND {_SENT if sent else _UNSENT}"  # noqa: S608
+                f"{condition} ORDER BY id LIMIT ?)",
+                (stream, limit),
+            )
+            if cur.rowcount and not sent:
+                db.execute(
+                    "INSERT INTO sync_streams (stream, thinned) VALUES (?, ?)"
+                    " ON CONFLICT (stream) DO UPDATE SET thinned = thinned + excluded.thinned",
+                    (stream, cur.rowcount),
+                )
+        return cur.rowcount
+
+    def vacuum(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the file system; returns how many free pages are left.
+
+        (Each ``incremental_vacuum`` statement frees one page per step and Python's driver steps it
+        once, hence one statement per page, in one transaction.)
+        """
+        free = int(self.db.execute("PRAGMA freelist_count").fetchone()[0])
+        if not free or self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            return 0
+        with self.atomic() as db:
+            for _ in range(min(pages, free)):
+                db.execute("PRAGMA incremental_vacuum(1)")
+        return int(self.db.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file now, without waiting for readers: this is where the
+        file actually shrinks after :meth:`vacuum`."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def prune(self, retention_days: dict[str, int], now: str | None = None) -> int:
+        """Delete every row older than its stream's retention, sent or not; returns the count.
 
         The streams are those of the events (uplink, health, network, button, feedback) and the
-        tables in :data:`RETAINED_TABLES` (quarantined input, help requests). With
-        ``keep_unsynced`` an event the sync server has not acknowledged yet is kept however old.
+        tables in :data:`RETAINED_TABLES` (quarantined input, help requests). The agent does this
+        in small steps (:class:`edge_agent.housekeeping.Housekeeper`); this is all of it at once.
         """
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
         removed = 0
-        with self.atomic() as db:
-            for stream, days in retention_days.items():
-                if days <= 0:
-                    continue
-                cutoff = timeutil.iso(now_dt - timedelta(days=days))
-                if stream in RETAINED_TABLES:
-                    table, column = RETAINED_TABLES[stream]
-                    cur = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))  # noqa: S608
-                else:
-                    cur = db.execute(
-                        "DELETE FROM events WHERE received_at < ? AND stream = ?"
-                        " AND (? = 0 OR id <= COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0))",
-                        (cutoff, stream, int(keep_unsynced)),
-                    )
-                removed += cur.rowcount
-        return removed
-
-    def thin(self, max_pending: int, free_bytes: int, min_free_bytes: int, at: str) -> dict[str, int]:
-        """Keep the outbox within ``max_pending`` events and the disk above ``min_free_bytes``.
-
-        Pending events (not yet acknowledged by the sync server; all events when sync is off)
-        are removed oldest first: network events, then health events, then uplinks that are
-        not button presses. Feedback votes (uplinks with a ``button_press`` measurement) are
-        never removed. Returns how many were removed per stream.
-        """
-        pending = "id > COALESCE((SELECT cursor FROM sync_streams s WHERE s.stream = events.stream), 0)"
-        total = self.db.execute(f"SELECT COUNT(*) FROM events WHERE {pending}").fetchone()[0]  # noqa: S608
-        excess = total - max_pending
-        if free_bytes < min_free_bytes:
-            excess = max(excess, total // 10)  # make room: a tenth of the outbox at a time
-        removed: dict[str, int] = {}
-        if excess <= 0:
-            return removed
-        with self.atomic() as db:
-            for stream, condition in THINNING_ORDER:
-                if excess <= 0:
+        for stream, days in retention_days.items():
+            if days <= 0:
+                continue
+            cutoff = timeutil.iso(now_dt - timedelta(days=days))
+            while True:
+                n, _ = self.expire(stream, cutoff, 10_000)
+                removed += n
+                if n < 10_000:
                     break
-                cur = db.execute(
-                    f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE stream = ? AND {pending}"  # noqa: S608
-                    f"{condition} ORDER BY id LIMIT ?)",
-                    (stream, excess),
-                )
-                if cur.rowcount:
-                    removed[stream] = cur.rowcount
-                    excess -= cur.rowcount
-                    db.execute(
-                        "INSERT INTO sync_streams (stream, thinned, last_error, last_error_at) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (stream) DO UPDATE SET thinned = thinned + excluded.thinned,"
-                        " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
-                        (
-                            stream,
-                            cur.rowcount,
-                            f"outbox full: removed {cur.rowcount} oldest unsent events",
-                            at,
-                        ),
-                    )
         return removed
 
 
@@ -437,6 +626,13 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
     if not Path(path).exists():
         raise StoreError(f"no database at {path}: has the agent run with this config yet?")
     try:
-        return _connect(path, readonly=True)
+        db = _connect(path, readonly=True)
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # errors show here, not mid-command
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the database {path}: {exc}") from None
+        hint = ""
+        if shutil.disk_usage(Path(path).parent).free < 1 << 20:
+            hint = (
+                " (the disk is full, and nothing holds the database open: start the agent or free some space)"
+            )
+        raise StoreError(f"cannot open the database {path}: {exc}{hint}") from None
+    return db

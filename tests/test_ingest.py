@@ -244,6 +244,8 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m005_help_requests",
             "m006_forecasts",
             "m007_bundle_counters",
+            "m008_housekeeping_indexes",
+            "m009_write_probe",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
