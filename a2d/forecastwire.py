@@ -7,13 +7,17 @@ The content of a ``model`` bundle (see :mod:`a2d.bundles`) is a zip file with tw
     named in the manifest), output the log ratio of the count to the row's base.
 ``forecast.json``
     the manifest: format, series, time zone, feature names, the band's log offsets per day
-    ahead (and the recent spread they hold at, by which a device scales them), the calendar table (:class:`a2d.forecastfeatures.Calendar`), the last counts the
+    ahead (and the recent spread they hold at, by which a device scales them), the calendar table
+    (:class:`Calendar`), the last counts the
     model was trained on (so a device can forecast before it has counted a month itself), the
     transparency record and the training figures.
 
 The second half of this module is the forecast as the edge agent serves it to kiosks at
-``GET /v1/forecast`` (see ``docs/local-api.md``): :func:`forecast_doc` builds it,
-:func:`today_summary` says when today gets busy, :func:`read_hours` checks it on the kiosk.
+``GET /v1/forecast`` (see ``docs/local-api.md``): :func:`forecast_doc` builds it, :func:`read_hours`
+checks it on the kiosk. What the document says about today (its ``today`` object) is worked out by
+the agent that serves it; how a kiosk draws and words it is the kiosk's own business.
+
+Only the standard library: the features built from these (numpy) are in :mod:`forecasting.features`.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from .forecastfeatures import Calendar, zone
+from .hourgrid import zone
 
 MODEL_FORMAT = "a2d-forecast-model/1"
 MODEL_MEMBER = "model.onnx"
@@ -40,6 +44,51 @@ class ModelBundleError(ValueError):
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """Day flags from ``first`` to ``last`` (inclusive): what a model bundle carries to the device.
+
+    ``holidays`` maps ISO dates to names (public holidays of any of the locale's regions);
+    ``school`` and ``events`` are ISO dates. Bridge days are derived from these where the features
+    are built (:func:`forecasting.features.day_table`): a working day between a holiday and a
+    weekend or another holiday.
+    """
+
+    first: date
+    last: date
+    holidays: Mapping[str, str] = field(default_factory=dict)
+    school: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset()
+    locale: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "locale": self.locale,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "holidays": dict(sorted(self.holidays.items())),
+            "school": sorted(self.school),
+            "events": sorted(self.events),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calendar:
+        try:
+            return cls(
+                first=date.fromisoformat(d["first"]),
+                last=date.fromisoformat(d["last"]),
+                holidays={str(k): str(v) for k, v in dict(d.get("holidays", {})).items()},
+                school=frozenset(str(x) for x in d.get("school", ())),
+                events=frozenset(str(x) for x in d.get("events", ())),
+                locale=str(d.get("locale", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelBundleError(f"not a calendar table: {exc}") from None
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+@dataclass(frozen=True)
 class Manifest:
     series: str
     version: str
@@ -49,7 +98,7 @@ class Manifest:
     high: list[float]
     calendar: Calendar
     coverage: float = 0.8
-    #: the recent spread (:func:`a2d.forecastfeatures.recent_spread`) at which ``low`` and ``high``
+    #: the recent spread (:func:`forecasting.features.recent_spread`) at which ``low`` and ``high``
     #: hold; None: use them as they are
     spread_reference: float | None = None
     #: the share of the model's output (its correction of the base) a forecast takes
@@ -152,9 +201,6 @@ def unpack(content: bytes) -> tuple[Manifest, bytes]:
 
 # --- the forecast a device serves (GET /v1/forecast) -----------------------------------------------
 
-#: the local hours a kiosk's day chart shows: bars for the hours starting 8:00 … 19:00
-CHART_FIRST_HOUR = 8
-CHART_END_HOUR = 20
 #: short code of the model kind, which kiosks name in their own words
 KIND_GRADIENT_BOOSTING = "gradient_boosting"
 
@@ -217,57 +263,13 @@ def transparency_subset(manifest: Manifest, record_id: str) -> dict[str, Any]:
     }
 
 
-def today_summary(
-    hours: Sequence[HourForecast], busy_threshold: float | None, now: datetime, tz: str
-) -> dict[str, Any]:
-    """When today (local) gets busy, from the current hour on, within the chart's hours.
-
-    An hour is busy when its P50 reaches ``busy_threshold``. ``busy_from_local_hour`` is the
-    first busy hour not yet over (``None``: none), ``busy_until_local_hour`` the end of that
-    busy stretch, ``busy_earlier`` whether an hour of today that is over was busy,
-    ``peak_local_hour`` the hour with the highest P50 still to come.
-    """
-    local_now = now.astimezone(zone(tz))
-    today = local_now.date()
-    day: list[tuple[int, float]] = []
-    for h in hours:
-        t = datetime.fromisoformat(h.local)
-        if t.date() == today and CHART_FIRST_HOUR <= t.hour < CHART_END_HOUR:
-            day.append((t.hour, h.p50))
-
-    def busy(v: float) -> bool:
-        return busy_threshold is not None and v >= busy_threshold
-
-    ahead = [(hr, v) for hr, v in day if hr >= local_now.hour]
-    busy_from: int | None = None
-    busy_until: int | None = None
-    for hr, v in ahead:
-        if busy_from is None:
-            if busy(v):
-                busy_from, busy_until = hr, hr + 1
-        elif busy(v) and hr == busy_until:
-            busy_until = hr + 1
-        else:
-            break
-    peak = max(ahead, key=lambda a: a[1]) if ahead else None
-    return {
-        "date": today.isoformat(),
-        "now_local_hour": local_now.hour,
-        "chart_hours": [CHART_FIRST_HOUR, CHART_END_HOUR],
-        "busy_from_local_hour": busy_from,
-        "busy_until_local_hour": busy_until,
-        "busy_earlier": any(busy(v) for hr, v in day if hr < local_now.hour),
-        "peak_local_hour": None if peak is None else peak[0],
-        "peak_p50": None if peak is None else round(peak[1], 2),
-    }
-
-
 def forecast_doc(
     *, series: str, location: str, tz: str, generated_at: str, origin: str, model_version: str,
     model_type: str, trained_at: str, transparency: Mapping[str, Any], busy_threshold: float | None,
-    nowcast: Mapping[str, Any], hours: Sequence[HourForecast], now: datetime,
+    nowcast: Mapping[str, Any], hours: Sequence[HourForecast], today: Mapping[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
-    """The JSON of ``GET /v1/forecast`` (described in ``docs/local-api.md``)."""
+    """The JSON of ``GET /v1/forecast`` (described in ``docs/local-api.md``); ``today`` is what the
+    serving agent says about the current local day (its fields are described there too)."""
     return {
         "series": series,
         "location": location,
@@ -279,7 +281,7 @@ def forecast_doc(
         "busy_threshold": busy_threshold,
         "nowcast": dict(nowcast),
         "hours": [h.as_dict() for h in hours],
-        "today": today_summary(hours, busy_threshold, now, tz),
+        "today": dict(today),
     }
 
 

@@ -33,8 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from a2d import forecastfeatures as ff  # noqa: E402
+from a2d import hourgrid  # noqa: E402
 from a2d.forecastwire import Manifest, pack  # noqa: E402
+from forecasting import features as ff  # noqa: E402
 from sync_server.forecast import calendar, export, series  # noqa: E402
 from sync_server.forecast.evaluate import evaluate  # noqa: E402
 from sync_server.forecast.model import ModelSettings, Prepared, naive_scale, rows  # noqa: E402
@@ -72,7 +73,7 @@ CASES = {
 
 
 def _local(day: str, tz: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=ff.zone(tz))
+    return datetime.fromisoformat(day).replace(tzinfo=hourgrid.zone(tz))
 
 
 def _statsforecast_mase(prep: Prepared, cut: int, end: int, scale: float) -> dict[str, float]:
@@ -111,8 +112,8 @@ def run(case: Case, with_sf: bool) -> None:
     t0 = time.monotonic()
     s = series.read_csv(case.path, case.tz, value_column=case.value_column,
                         timestamp_column=case.timestamp_column, cumulative=case.cumulative)  # fmt: skip
-    first = s.first_time().astimezone(ff.zone(case.tz)).date() - timedelta(days=7)
-    cal, notes = calendar.build(case.holidays, first, ff.hour_start(s.end).date() + timedelta(days=400))
+    first = s.first_time().astimezone(hourgrid.zone(case.tz)).date() - timedelta(days=7)
+    cal, notes = calendar.build(case.holidays, first, hourgrid.hour_start(s.end).date() + timedelta(days=400))
     prep = Prepared.make(s, cal)
     train_until, test_until = _local(case.train_until, case.tz), _local(case.test_until, case.tz)
     result = evaluate(prep, train_until, test_until, ModelSettings())

@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 
 from a2d import bundles as a2d_bundles
-from a2d import forecastfeatures as ff
-from a2d import forecastwire, timeutil
+from a2d import forecastwire, hourgrid, timeutil
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest, ModelBundleError
 from a2d.logs import Once
 from a2d.worker import Worker
+from forecasting import features as ff
 
 from . import bundles as edge_bundles
 from . import forecaststore
@@ -182,9 +182,9 @@ class ModelSource:
 
 def local_midnight(now: datetime, tz: str) -> int:
     """Epoch hour of the start of the local day ``now`` falls in."""
-    local = now.astimezone(ff.zone(tz))
+    local = now.astimezone(hourgrid.zone(tz))
     day = local.date()
-    return ff.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=ff.zone(tz)))
+    return hourgrid.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=hourgrid.zone(tz)))
 
 
 def series_before(manifest: Manifest, counts: Mapping[int, float], first: int, end: int) -> ff.FloatArray:
@@ -240,9 +240,9 @@ def forecast(model: Model, counts: Mapping[int, float], now: datetime) -> Result
     if int(np.sum(~np.isnan(recent))) < MIN_OBSERVED_HOURS:
         raise NoForecast(
             f"too few counts: {int(np.sum(~np.isnan(recent)))} counted hours in the four weeks before today"
-            f" (at least {MIN_OBSERVED_HOURS}; the model's own history ends {ff.hour_start(m.history_start + len(m.history)).date()})"
+            f" (at least {MIN_OBSERVED_HOURS}; the model's own history ends {hourgrid.hour_start(m.history_start + len(m.history)).date()})"
         )
-    if not m.calendar.covers(ff.hour_start(origin).date()):
+    if not m.calendar.covers(hourgrid.hour_start(origin).date()):
         log.debug("today lies outside the model's calendar (%s … %s)", m.calendar.first, m.calendar.last)
     lh = ff.local_hours(first, ff.HISTORY_HOURS + ff.HORIZON_HOURS, m.tz)
     try:
@@ -254,11 +254,11 @@ def forecast(model: Model, counts: Mapping[int, float], now: datetime) -> Result
     widen = ff.spread_factor(ff.recent_spread(history, lh, ff.HISTORY_HOURS), m.spread_reference)
     horizon = np.arange(1, ff.HORIZON_HOURS + 1)
     p10, p50, p90 = ff.band(m.shrink * model.raw(x), base, horizon, m.low, m.high, widen)
-    now_hour = ff.epoch_hour(now)
+    now_hour = hourgrid.epoch_hour(now)
     # the hours of today: local midnight .. the next one
-    z = ff.zone(m.tz)
-    tomorrow = ff.hour_start(origin).astimezone(z).date() + timedelta(days=1)
-    end_today = ff.epoch_hour(datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=z))
+    z = hourgrid.zone(m.tz)
+    tomorrow = hourgrid.hour_start(origin).astimezone(z).date() + timedelta(days=1)
+    end_today = hourgrid.epoch_hour(datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=z))
     past = range(origin, min(now_hour, end_today))
     observed = {h: counts[h] for h in past if h in counts}
     expected = float(sum(p50[h - origin] for h in observed))
@@ -376,7 +376,7 @@ class ForecastRunner(Worker):
         except StoreError as exc:
             raise NoForecast(str(exc)) from None
         try:
-            return forecaststore.hourly_counts(db, first, ff.epoch_hour(now) + 1, self.settings.counter)
+            return forecaststore.hourly_counts(db, first, hourgrid.epoch_hour(now) + 1, self.settings.counter)
         except sqlite3.Error as exc:
             raise NoForecast(f"cannot read the counts: {exc}") from None
         finally:

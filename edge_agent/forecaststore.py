@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from a2d import timeutil
-from a2d.forecastfeatures import epoch_hour
+from a2d.hourgrid import epoch_hour
 
 #: the quantity whose hourly sums feed the forecast
 QUANTITY = "people_in"

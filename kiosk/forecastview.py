@@ -1,6 +1,10 @@
 """What the "Wann ist es voll?" chart says, as plain data (no Kivy): from the edge agent's
 ``GET /v1/forecast`` document (:mod:`a2d.forecastwire`) to today's bars, one plain sentence and
-the line that says what the forecast is made of and who answers for it."""
+the line that says what the forecast is made of and who answers for it.
+
+The kiosk's policy: it draws a bar for each hour of today that the agent's ``today`` summary looks
+at (its ``chart_hours``), so the bars and the sentence speak of the same hours, and it words the
+summary and the model's kind in the visitor's language."""
 
 from __future__ import annotations
 
@@ -10,13 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from a2d.contentpack import TransparencyRecord, pick
-from a2d.forecastwire import (
-    CHART_END_HOUR,
-    CHART_FIRST_HOUR,
-    KIND_GRADIENT_BOOSTING,
-    ForecastDocError,
-    read_hours,
-)
+from a2d.forecastwire import KIND_GRADIENT_BOOSTING, ForecastDocError, read_hours
 
 from .i18n import N_
 
@@ -57,6 +55,16 @@ class ForecastDay:
     spoken: str
 
 
+def _chart_hours(value: Any) -> tuple[int, int] | None:
+    """``[first, end]`` local hours of the summary (``[8, 20]``: bars for 8:00 … 19:00), or None."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    first, end = value
+    if type(first) is not int or type(end) is not int or not 0 <= first < end <= 24:
+        return None
+    return first, end
+
+
 def _join(*parts: str) -> str:
     return " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in parts if p)
 
@@ -72,12 +80,16 @@ def forecast_day(
     today = doc.get("today")
     if not isinstance(today, Mapping) or not isinstance(today.get("date"), str):
         return None
+    span = _chart_hours(today.get("chart_hours"))
+    if span is None:
+        return None
+    first_hour, end_hour = span
     now_hour = today.get("now_local_hour")
     now_hour = now_hour if isinstance(now_hour, int) else -1
     bars = []
     for h in hours:
         at = datetime.fromisoformat(h.local)
-        if at.date().isoformat() == today["date"] and CHART_FIRST_HOUR <= at.hour < CHART_END_HOUR:
+        if at.date().isoformat() == today["date"] and first_hour <= at.hour < end_hour:
             bars.append(Bar(at.hour, h.p10, h.p50, h.p90, at.hour < now_hour))
     if len(bars) < 2:
         return None

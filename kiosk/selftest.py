@@ -198,30 +198,41 @@ def _scroll_to(root: Any, name: str) -> str:
 
 def sample_forecast() -> dict[str, Any]:
     """A made-up forecast for today, marked as a sample, that the chart shows ONLY in the selftest
-    when no agent has a forecast: a typical day at 9:30 with its busy hours around noon."""
-    from datetime import UTC, datetime, timedelta
-    from math import exp
+    when no agent has a forecast: a typical day at 9:30 with its busy hours around noon.
 
-    from a2d import forecastfeatures as ff
-    from a2d import forecastwire
+    Its ``today`` is what an agent says about this curve at 9:30 with a busy threshold of 330
+    (tests check it against the agent's own summary): busy from 11 until 14, busiest at 12.
+    """
+    from datetime import UTC, datetime
+
+    from a2d import forecastwire, hourgrid
 
     tz = "Europe/Berlin"
-    z = ff.zone(tz)
+    z = hourgrid.zone(tz)
     day = datetime.now(UTC).astimezone(z).date()
-    midnight = ff.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=z))
+    midnight = hourgrid.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=z))
     now = datetime(day.year, day.month, day.day, 9, 30, tzinfo=z).astimezone(UTC)
     hours = []
     for i in range(24):
         ts, local = forecastwire.hour_stamps(midnight + i, tz)
-        h = datetime.fromisoformat(local).hour
-        p50 = 15 + 380 * exp(-((h - 12) ** 2) / 6) + 260 * exp(-((h - 17) ** 2) / 5)
+        p50 = _sample_p50(datetime.fromisoformat(local).hour)
         hours.append(forecastwire.HourForecast(ts, local, p50 * 0.75, p50, p50 * 1.3))
+    today = {"date": day.isoformat(), "now_local_hour": 9, "chart_hours": [8, 20], "busy_from_local_hour": 11,
+             "busy_until_local_hour": 14, "busy_earlier": False, "peak_local_hour": 12,
+             "peak_p50": round(_sample_p50(12), 2)}  # fmt: skip
     doc = forecastwire.forecast_doc(
         series="sample", location="", tz=tz, generated_at=now.isoformat(), origin=hours[0].ts,
         model_version="sample", model_type="gradient boosting", trained_at="",
         transparency={"record": "besucherprognose", "inputs": ["counts", "calendar"], "personal_data": "none",
                       "accountable": "the town"},
-        busy_threshold=330.0, nowcast={"factor": 1.0}, hours=hours, now=now + timedelta(0),
+        busy_threshold=330.0, nowcast={"factor": 1.0}, hours=hours, today=today,
     )  # fmt: skip
     doc["sample"] = True
     return doc
+
+
+def _sample_p50(hour: int) -> float:
+    """The sample's people per local hour: a peak at noon and a smaller one at 17:00."""
+    from math import exp
+
+    return 15 + 380 * exp(-((hour - 12) ** 2) / 6) + 260 * exp(-((hour - 17) ** 2) / 5)

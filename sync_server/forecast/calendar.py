@@ -5,7 +5,7 @@
 come from the ``holidays`` package (imported here only, at training time); school holidays for
 Baden-Württemberg and French zone B from the table ``school_holidays.json`` beside this module,
 for other regions from the ``holidays`` package where it knows them. The device gets the result as a
-:class:`a2d.forecastfeatures.Calendar` inside the model bundle and needs neither.
+:class:`forecasting.features.Calendar` inside the model bundle and needs neither.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from a2d.errors import KnownError
-from a2d.forecastfeatures import Calendar
+from a2d.forecastwire import Calendar
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from a2d import forecastfeatures as ff
+from a2d import forecastwire, hourgrid
 from a2d.commandline import with_example
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest
 from a2d.timeutil import utc_now
+from forecasting import features as ff
 
 from .. import output
 from . import calendar, series
@@ -131,10 +132,10 @@ class _Progress:
 
 def load(
     args: argparse.Namespace, say: _Progress
-) -> tuple[series.Series, ff.Calendar, ff.Weather | None, list[str]]:
+) -> tuple[series.Series, forecastwire.Calendar, ff.Weather | None, list[str]]:
     regions = calendar.parse_locale(args.holidays)
     tz = args.tz or calendar.default_zone(regions)
-    ff.zone(tz)
+    hourgrid.zone(tz)
     if args.csv is not None:
         say(f"reading {args.csv}")
         s = series.read_csv(args.csv, tz, name=args.series or "", location=args.location,
@@ -146,8 +147,8 @@ def load(
                            quantity=args.quantity, device=args.device, sensor=args.sensor)  # fmt: skip
     for line in s.report.lines():
         say(f"import: {line}")
-    local_first = s.first_time().astimezone(ff.zone(tz)).date()
-    last = ff.hour_start(s.end).date() + timedelta(days=366 * CALENDAR_YEARS)
+    local_first = s.first_time().astimezone(hourgrid.zone(tz)).date()
+    last = hourgrid.hour_start(s.end).date() + timedelta(days=366 * CALENDAR_YEARS)
     events = calendar.read_events(args.events) if args.events else set()
     cal, notes = calendar.build(args.holidays, local_first - timedelta(days=7), last, events)
     for note in notes:
@@ -165,7 +166,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _local(d: datetime, tz: str) -> datetime:
-    return d.replace(tzinfo=ff.zone(tz))
+    return d.replace(tzinfo=hourgrid.zone(tz))
 
 
 def _evaluate(args: argparse.Namespace, say: _Progress) -> int:
@@ -226,7 +227,7 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
         history=[None if np.isnan(v) else float(v) for v in hist],
         busy_threshold=busy,
         trained_at=utc_now(),
-        train_window=(ff.hour_start(s.start).isoformat(), ff.hour_start(s.end).isoformat()),
+        train_window=(hourgrid.hour_start(s.start).isoformat(), hourgrid.hour_start(s.end).isoformat()),
         metrics={"onnx_max_abs_diff": diff, "onnx_ms_336h": round(ms, 3)},
         transparency=TRANSPARENCY,
     )

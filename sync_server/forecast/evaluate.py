@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from a2d import forecastfeatures as ff
+from a2d import hourgrid
+from forecasting import features as ff
 
 from .model import (
     Forecaster,
@@ -75,7 +76,7 @@ def evaluate(
     if cut <= ff.HISTORY_HOURS or cut >= len(s.values):
         raise ModelError(
             f"--train-until {train_until.date()} must lie inside the series"
-            f" ({s.first_time().date()} .. {ff.hour_start(s.end).date()}) and leave"
+            f" ({s.first_time().date()} .. {hourgrid.hour_start(s.end).date()}) and leave"
             f" {ff.HISTORY_HOURS // 24} days of history before it"
         )
     if end <= cut:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from a2d import forecastfeatures as ff
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest, pack
+from forecasting import features as ff
 
 from .model import Forecaster
 

@@ -1,7 +1,7 @@
 """The forecast model: gradient boosting on level-relative features, with a calibrated P10–P90 band.
 
 For every local midnight of the training period (the origin) and every hour 1–336 ahead, one row:
-the features of :func:`a2d.forecastfeatures.design` (built from the counts before the origin only)
+the features of :func:`forecasting.features.design` (built from the counts before the origin only)
 and the target ``log1p(count) - base``. scikit-learn's ``HistGradientBoostingRegressor`` with the
 absolute-error loss learns the median of that ratio, so the P50 is a median forecast (what MASE
 rewards). A first model fitted without the last part of the training period predicts that part
@@ -13,7 +13,7 @@ last four same hours of the week instead of being made worse.
 The band comes from split conformal calibration on the same holdout: the empirical quantiles of its
 log errors, per day ahead, become the offsets of P10 and P90 around the final model (fitted on all
 of the training period). The offsets are measured in units of the recent spread
-(:func:`a2d.forecastfeatures.recent_spread`) and scaled by the spread before each forecast, so a
+(:func:`forecasting.features.recent_spread`) and scaled by the spread before each forecast, so a
 restless week widens the band that calmer calibration weeks would have set too narrow.
 
 Exceptional periods — a collapse of the counts with a recovery after it, such as the COVID-19
@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from a2d import forecastfeatures as ff
+from a2d import forecastwire
 from a2d.errors import KnownError
-from a2d.forecastfeatures import FloatArray, IntArray
+from forecasting import features as ff
+from forecasting.features import FloatArray, IntArray
 
 from .series import Series
 
@@ -79,11 +80,13 @@ class Prepared:
 
     series: Series
     lh: ff.LocalHours
-    calendar: ff.Calendar
+    calendar: forecastwire.Calendar
     weather: ff.Weather | None = None
 
     @classmethod
-    def make(cls, series: Series, calendar: ff.Calendar, weather: ff.Weather | None = None) -> Prepared:
+    def make(
+        cls, series: Series, calendar: forecastwire.Calendar, weather: ff.Weather | None = None
+    ) -> Prepared:
         lh = ff.local_hours(series.start, len(series.values) + ff.HORIZON_HOURS, series.tz)
         return cls(series, lh, calendar, weather)
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from a2d.errors import KnownError
-from a2d.forecastfeatures import FloatArray, Weather, epoch_hour, hour_start, zone
+from a2d.hourgrid import epoch_hour, hour_start, zone
+from forecasting.features import FloatArray, Weather
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +423,7 @@ def read_weather(path: str | Path, tz: str) -> Weather:
 
 def _weather_hours(stamp: str, z: Any) -> list[int]:
     if len(stamp) == 10:
-        from a2d.forecastfeatures import day_hours
+        from forecasting.features import day_hours
 
         return [epoch_hour(h) for h in day_hours(datetime.fromisoformat(stamp).date(), z.key)]
     when = datetime.fromisoformat(stamp)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d import forecastfeatures as ff
+from a2d import hourgrid
 from tests.conftest import wait_for
 
 from .edge import ForecastEdge
@@ -46,7 +46,10 @@ def test_the_agent_forecasts_from_its_model_file_and_serves_it(tmp_path: Path) -
     hours = doc["hours"]
     assert len(hours) == 336  # from today's local midnight: today and 13 more days
     first = datetime.fromisoformat(hours[0]["local"])
-    assert (first.hour, first.date()) == (0, datetime.now(UTC).astimezone(ff.zone("Europe/Berlin")).date())
+    assert (first.hour, first.date()) == (
+        0,
+        datetime.now(UTC).astimezone(hourgrid.zone("Europe/Berlin")).date(),
+    )
     assert hours[0]["ts"].endswith("Z") and datetime.fromisoformat(hours[0]["ts"]) == first
     assert all(h["p10"] <= h["p50"] <= h["p90"] for h in hours)
     today = doc["today"]

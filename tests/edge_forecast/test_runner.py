@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from a2d import forecastfeatures as ff
-from a2d import forecastwire, timeutil
+from a2d import forecastwire, hourgrid, timeutil
 from edge_agent import forecaststore
 from edge_agent.bundles import DeviceTrust
 from edge_agent.forecast import (
@@ -25,7 +24,9 @@ from edge_agent.forecast import (
     nowcast_factor,
     series_before,
 )
+from edge_agent.localapi.forecast import today_summary
 from edge_agent.store import Store
+from forecasting import features as ff
 
 from .trained import trained
 
@@ -40,7 +41,7 @@ def _model() -> Model:
 
 def _at(hour_local: int) -> datetime:
     """Today (local) at ``hour_local``:30, as UTC."""
-    now = datetime.now(UTC).astimezone(ff.zone(TZ))
+    now = datetime.now(UTC).astimezone(hourgrid.zone(TZ))
     return now.replace(hour=hour_local, minute=30, second=0, microsecond=0).astimezone(UTC)
 
 
@@ -65,7 +66,7 @@ def test_onnx_on_the_device_equals_the_trained_model() -> None:
 def test_a_forecast_covers_today_and_13_more_days_with_an_ordered_band() -> None:
     r = forecast(_model(), {}, _at(9))
     assert r.origin == local_midnight(_at(9), TZ)
-    local = ff.hour_start(r.origin).astimezone(ff.zone(TZ))
+    local = hourgrid.hour_start(r.origin).astimezone(hourgrid.zone(TZ))
     assert (local.hour, local.minute) == (0, 0)
     assert len(r.p50) == 336
     assert np.all(r.p10 <= r.p50 + 1e-9) and np.all(r.p50 <= r.p90 + 1e-9)
@@ -145,7 +146,7 @@ def test_todays_counts_correct_the_rest_of_today_only() -> None:
     factor = r.nowcast["factor"]
     assert r.nowcast["hours_counted"] == 14 and factor > 1.3
     assert r.observed == counts
-    now_i = ff.epoch_hour(now) - origin
+    now_i = hourgrid.epoch_hour(now) - origin
     np.testing.assert_allclose(r.p50[now_i:24], plain.p50[now_i:24] * factor, rtol=1e-5)
     np.testing.assert_allclose(r.p90[now_i:24], plain.p90[now_i:24] * factor, rtol=1e-5)
     np.testing.assert_allclose(r.p50[:now_i], plain.p50[:now_i])  # hours that are over: as forecast
@@ -154,12 +155,12 @@ def test_todays_counts_correct_the_rest_of_today_only() -> None:
 
 def test_counts_come_from_stored_people_in_measurements(tmp_path: Path) -> None:
     store = Store(tmp_path / "edge.db")
-    h0 = ff.epoch_hour(datetime(2026, 6, 2, 8, tzinfo=UTC))
+    h0 = hourgrid.epoch_hour(datetime(2026, 6, 2, 8, tzinfo=UTC))
 
     def row(
         key: str, eui: str, minute: int, hour: int, values: list[dict[str, object]]
     ) -> tuple[object, ...]:
-        at = timeutil.iso(ff.hour_start(hour) + timedelta(minutes=minute))
+        at = timeutil.iso(hourgrid.hour_start(hour) + timedelta(minutes=minute))
         return (key, "chirpstack", "up", "uplink", eui, "zaehler", "app", at, at, 1, 85, "milesight-iot/vs133",
                 "{}", "[]", json.dumps(values), None, "{}")  # fmt: skip
 
@@ -198,8 +199,8 @@ def test_no_model_or_a_broken_one_is_no_forecast(tmp_path: Path) -> None:
 
 
 def _hours(day_p50: dict[int, float]) -> list[forecastwire.HourForecast]:
-    z = ff.zone(TZ)
-    midnight = ff.epoch_hour(datetime(2026, 6, 2, tzinfo=z))
+    z = hourgrid.zone(TZ)
+    midnight = hourgrid.epoch_hour(datetime(2026, 6, 2, tzinfo=z))
     out = []
     for i in range(24):
         ts, local = forecastwire.hour_stamps(midnight + i, TZ)
@@ -210,15 +211,15 @@ def _hours(day_p50: dict[int, float]) -> list[forecastwire.HourForecast]:
 
 def test_today_says_from_when_it_is_busy() -> None:
     hours = _hours({9: 500, 10: 100, 15: 420, 16: 450, 17: 200, 21: 900})
-    z = ff.zone(TZ)
+    z = hourgrid.zone(TZ)
     at_noon = datetime(2026, 6, 2, 12, 10, tzinfo=z)
-    t = forecastwire.today_summary(hours, 400.0, at_noon, TZ)
+    t = today_summary(hours, 400.0, at_noon, TZ)
     assert t["date"] == "2026-06-02" and t["now_local_hour"] == 12
     assert (t["busy_from_local_hour"], t["busy_until_local_hour"], t["busy_earlier"]) == (15, 17, True)
     assert (t["peak_local_hour"], t["peak_p50"]) == (16, 450)  # 21 h lies outside the chart's hours
-    evening = forecastwire.today_summary(hours, 400.0, datetime(2026, 6, 2, 18, 0, tzinfo=z), TZ)
+    evening = today_summary(hours, 400.0, datetime(2026, 6, 2, 18, 0, tzinfo=z), TZ)
     assert evening["busy_from_local_hour"] is None and evening["busy_earlier"] is True
-    unknown = forecastwire.today_summary(hours, None, at_noon, TZ)
+    unknown = today_summary(hours, None, at_noon, TZ)
     assert unknown["busy_from_local_hour"] is None and unknown["busy_earlier"] is False
 
 

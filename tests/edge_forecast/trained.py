@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from a2d import forecastfeatures as ff
-from a2d import forecastwire
+from a2d import forecastwire, hourgrid
+from forecasting import features as ff
 from tests.forecast import synth
 
 WEEKS = 8
@@ -32,10 +32,10 @@ def trained() -> Trained:
     from sync_server.forecast.cli import TRANSPARENCY
     from sync_server.forecast.model import ModelSettings, Prepared, fit
 
-    now = datetime.now(UTC).astimezone(ff.zone(synth.TZ)).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC).astimezone(hourgrid.zone(synth.TZ)).replace(minute=0, second=0, microsecond=0)
     first = (now - timedelta(weeks=WEEKS)).replace(tzinfo=None)
     data = synth.counts(first, WEEKS * ff.WEEK, seed=5)
-    start = ff.epoch_hour(data[0][0])
+    start = hourgrid.epoch_hour(data[0][0])
     values = np.array([c for _, c in data])
     s = series.Series("testplatz", synth.TZ, start, values, location="Testplatz")
     cal, _ = calendar.build(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from a2d import forecastwire
-from a2d.forecastfeatures import Calendar
+from a2d.forecastwire import Calendar
 from sync_server import cli
 
 from . import synth

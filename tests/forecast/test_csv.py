@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from a2d import forecastfeatures as ff
+from a2d import hourgrid
 from sync_server.forecast import series
 
 BERLIN = "Europe/Berlin"
@@ -36,7 +36,7 @@ def test_with_and_without_offset_give_the_same_hours(tmp_path: Path) -> None:
         tmp_path, "timestamp,count\n2024-06-01T08:00:00Z,5\n2024-06-01T11:00:00+02:00,7\n", "b.csv"
     )
     a, b = series.read_csv(naive, BERLIN), series.read_csv(offset, BERLIN)
-    assert a.start == b.start == ff.epoch_hour(datetime.fromisoformat("2024-06-01T08:00:00+00:00"))
+    assert a.start == b.start == hourgrid.epoch_hour(datetime.fromisoformat("2024-06-01T08:00:00+00:00"))
     assert list(a.values) == list(b.values) == [5.0, 7.0]
 
 
@@ -136,6 +136,6 @@ def test_series_from_the_servers_hourly_aggregates(tmp_path: Path) -> None:
     db.close()
     s = series.read_db(url, BERLIN, name="counter", since=datetime(2024, 6, 1, tzinfo=ZoneInfo("UTC")),
                        until=datetime(2024, 6, 2, tzinfo=ZoneInfo("UTC")))  # fmt: skip
-    assert s.start == ff.epoch_hour(datetime.fromisoformat("2024-06-01T08:00:00+00:00"))
+    assert s.start == hourgrid.epoch_hour(datetime.fromisoformat("2024-06-01T08:00:00+00:00"))
     assert list(np.nan_to_num(s.values, nan=-1)) == [8.0, -1.0, 4.0]  # both sensors summed, 09:00 missing
     assert s.report.missing_hours == 1

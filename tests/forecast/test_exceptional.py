@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 
-from a2d import forecastfeatures as ff
+from a2d import hourgrid
 from sync_server.forecast import calendar, series
 from sync_server.forecast.model import Prepared, exceptional_days
 
@@ -15,7 +15,7 @@ from . import synth
 
 def _prepared(shifts: dict[int, float]) -> Prepared:
     data = synth.counts(synth.START, synth.weeks(20), seed=3, shifts=shifts)
-    start = ff.epoch_hour(data[0][0])
+    start = hourgrid.epoch_hour(data[0][0])
     s = series.Series("synthetic", synth.TZ, start, np.array([c for _, c in data]))
     cal, _ = calendar.build("DE-BW", date(2023, 12, 1), date(2024, 12, 31))
     return Prepared.make(s, cal)

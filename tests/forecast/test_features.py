@@ -9,17 +9,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from a2d import forecastfeatures as ff
+from a2d import forecastwire, hourgrid
+from forecasting import features as ff
 from sync_server.forecast import calendar
 
 
 @pytest.fixture(scope="module")
-def rhine() -> ff.Calendar:
+def rhine() -> forecastwire.Calendar:
     cal, _notes = calendar.build("DE-BW,FR-6AE", date(2024, 1, 1), date(2025, 12, 31))
     return cal
 
 
-def test_public_holidays_of_both_regions(rhine: ff.Calendar) -> None:
+def test_public_holidays_of_both_regions(rhine: forecastwire.Calendar) -> None:
     assert "2024-10-03" in rhine.holidays  # Tag der Deutschen Einheit (DE)
     assert "2024-05-30" in rhine.holidays  # Fronleichnam (BW)
     assert "2024-07-14" in rhine.holidays  # Fête nationale (FR)
@@ -28,7 +29,7 @@ def test_public_holidays_of_both_regions(rhine: ff.Calendar) -> None:
     assert "2024-10-04" not in rhine.holidays
 
 
-def test_school_holidays_bw_and_zone_b(rhine: ff.Calendar) -> None:
+def test_school_holidays_bw_and_zone_b(rhine: forecastwire.Calendar) -> None:
     assert "2024-08-15" in rhine.school  # BW summer holidays 2024
     assert "2024-10-25" in rhine.school  # French zone B Toussaint 2024
     assert "2024-03-01" in rhine.school  # French zone B winter holidays 2024
@@ -45,15 +46,15 @@ def test_bad_locale_item_is_a_known_error() -> None:
         calendar.parse_locale("Germany")
 
 
-def test_bridge_days(rhine: ff.Calendar) -> None:
+def test_bridge_days(rhine: forecastwire.Calendar) -> None:
     bridges = set(ff.bridge_days(rhine))
     assert date(2024, 5, 31) in bridges  # Friday after Fronleichnam (Thursday)
     assert date(2024, 5, 10) in bridges  # Friday after Ascension
     assert date(2024, 5, 29) not in bridges
 
 
-def test_calendar_round_trips_through_json(rhine: ff.Calendar) -> None:
-    again = ff.Calendar.from_dict(rhine.as_dict())
+def test_calendar_round_trips_through_json(rhine: forecastwire.Calendar) -> None:
+    again = forecastwire.Calendar.from_dict(rhine.as_dict())
     assert again == rhine
     assert ff.bridge_days(again) == ff.bridge_days(rhine)
 
@@ -63,7 +64,7 @@ def test_dst_days_have_23_and_25_hours() -> None:
     assert len(ff.day_hours(date(2024, 10, 27), "Europe/Berlin")) == 25
     assert len(ff.day_hours(date(2024, 10, 28), "Europe/Berlin")) == 24
     assert len(ff.day_hours(date(2023, 9, 24), "Pacific/Auckland")) == 23
-    start = ff.epoch_hour(datetime(2024, 10, 26, tzinfo=ZoneInfo("Europe/Berlin")))
+    start = hourgrid.epoch_hour(datetime(2024, 10, 26, tzinfo=ZoneInfo("Europe/Berlin")))
     lh = ff.local_hours(start, 24 * 3, "Europe/Berlin")
     assert set(lh.day_hours[lh.ordinal == date(2024, 10, 27).toordinal()]) == {25}
     assert int((lh.ordinal == date(2024, 10, 27).toordinal()).sum()) == 25
@@ -72,12 +73,12 @@ def test_dst_days_have_23_and_25_hours() -> None:
 
 def test_hour_of_week_and_week_back_follow_the_wall_clock() -> None:
     z = ZoneInfo("Europe/Berlin")
-    start = ff.epoch_hour(datetime(2024, 3, 4, tzinfo=z))  # a Monday
+    start = hourgrid.epoch_hour(datetime(2024, 3, 4, tzinfo=z))  # a Monday
     lh = ff.local_hours(start, 24 * 14, "Europe/Berlin")
     assert lh.weekday[0] == 0 and lh.hour[0] == 0
     assert lh.hour[-1] == 23 and lh.weekday[-1] == 6
     # DST began on 2024-03-31: 167 real hours before Monday 1 April 09:00 is Monday 25 March 09:00
-    start2 = ff.epoch_hour(datetime(2024, 3, 25, tzinfo=z))
+    start2 = hourgrid.epoch_hour(datetime(2024, 3, 25, tzinfo=z))
     lh2 = ff.local_hours(start2, 24 * 14, "Europe/Berlin")
     i = int(np.flatnonzero((lh2.ordinal == date(2024, 4, 1).toordinal()) & (lh2.hour == 9))[0])
     j = int(lh2.week_back[i])
@@ -85,13 +86,13 @@ def test_hour_of_week_and_week_back_follow_the_wall_clock() -> None:
     assert i - j == 167
 
 
-def test_unknown_zone_is_a_feature_error() -> None:
-    with pytest.raises(ff.FeatureError):
-        ff.zone("Mars/Olympus")
+def test_unknown_zone_is_named() -> None:
+    with pytest.raises(hourgrid.HourGridError, match="Mars/Olympus"):
+        hourgrid.zone("Mars/Olympus")
 
 
 def test_recent_spread_measures_how_far_last_week_strayed() -> None:
-    start = ff.epoch_hour(datetime(2024, 5, 6, tzinfo=ZoneInfo("Europe/Berlin")))  # no DST change
+    start = hourgrid.epoch_hour(datetime(2024, 5, 6, tzinfo=ZoneInfo("Europe/Berlin")))  # no DST change
     n = 6 * ff.WEEK
     lh = ff.local_hours(start, n, "Europe/Berlin")
     shape = np.tile(np.arange(24, dtype=np.float64) * 10 + 5, n // 24)

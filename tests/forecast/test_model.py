@@ -8,7 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from a2d import forecastfeatures as ff
+from a2d import hourgrid
+from forecasting import features as ff
 from sync_server.forecast import calendar, export, series
 from sync_server.forecast.model import ModelSettings, Prepared, Rows, best_shrink, fit, rows
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Field onnx.AttributeProto.ints:D
 
 def _prepared(hours: int, seed: int = 1, shifts: dict[int, float] | None = None) -> Prepared:
     data = synth.counts(synth.START, hours, seed=seed, shifts=shifts)
-    start = ff.epoch_hour(data[0][0])
+    start = hourgrid.epoch_hour(data[0][0])
     s = series.Series("synthetic", synth.TZ, start, np.array([c for _, c in data]))
     cal, _ = calendar.build("DE-BW", date(2023, 12, 1), date(2025, 12, 31))
     return Prepared.make(s, cal)

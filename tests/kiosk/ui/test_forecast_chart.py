@@ -108,3 +108,26 @@ def test_an_unreadable_forecast_shows_no_chart(tmp_path: Path) -> None:
     doc = sample_forecast()
     doc["today"]["date"] = "1999-01-01"  # nothing about today
     assert forecast_day(doc, "de", tr, ()) is None
+
+
+def test_the_bars_are_the_hours_the_agents_summary_speaks_of(tmp_path: Path) -> None:
+    tr = Translator("de", tmp_path)
+    doc = sample_forecast()
+    doc["today"]["chart_hours"] = [10, 15]
+    view = forecast_day(doc, "de", tr, ())
+    assert view is not None and [b.hour for b in view.bars] == [10, 11, 12, 13, 14]
+    for bad in (None, [10], [15, 10], ["8", "20"], [8, 25]):
+        doc["today"]["chart_hours"] = bad
+        assert forecast_day(doc, "de", tr, ()) is None, bad
+
+
+def test_the_selftests_sample_says_what_an_agent_would_say_about_it() -> None:
+    from datetime import datetime
+
+    from a2d import forecastwire
+    from edge_agent.localapi.forecast import today_summary
+
+    doc = sample_forecast()
+    hours = forecastwire.read_hours(doc)
+    at_930 = datetime.fromisoformat(next(h.local for h in hours if h.local[11:13] == "09")).replace(minute=30)
+    assert doc["today"] == today_summary(hours, doc["busy_threshold"], at_930, doc["tz"])

@@ -2,9 +2,10 @@
 
 Pure numpy and the standard library (zoneinfo), so that a device needs neither scikit-learn nor the
 ``holidays`` package: the calendar (public holidays, school holidays, bridge days, event days) is a
-:class:`Calendar` table that training computes and ships inside the model bundle.
+:class:`a2d.forecastwire.Calendar` table that training computes and ships inside the model bundle;
+:func:`day_table` turns it into the day features.
 
-Time is an hourly grid of UTC hours ("epoch hours": seconds since 1970 // 3600). Calendar features
+Time is an hourly grid of UTC hours (:mod:`a2d.hourgrid`: seconds since 1970 // 3600). Calendar features
 come from the local time of each hour in the series' time zone, so a day has 23 or 25 hours when
 daylight saving time starts or ends, and "the same hour last week" is the same wall-clock hour
 seven days earlier, not simply 168 hours back.
@@ -22,12 +23,14 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+
+from a2d.forecastwire import Calendar
+from a2d.hourgrid import hour_start, zone
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,79 +91,18 @@ FEATURES: tuple[str, ...] = (
 
 
 class FeatureError(ValueError):
-    """Inputs the features cannot be built from (an unknown time zone, a wrong calendar table)."""
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FeatureError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
-
-
-def epoch_hour(dt: datetime) -> int:
-    """The UTC hour ``dt`` (aware) falls in, as hours since 1970."""
-    if dt.tzinfo is None:
-        raise FeatureError("a time without an offset cannot be placed on the UTC grid")
-    return int(dt.timestamp() // 3600)
-
-
-def hour_start(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch * 3600, UTC)
+    """Inputs the features cannot be built from (a history that does not fit the grid)."""
 
 
 # --- the calendar table ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Calendar:
-    """Day flags from ``first`` to ``last`` (inclusive): what a model bundle carries to the device.
+def day_table(cal: Calendar) -> tuple[int, FloatArray]:
+    """(ordinal of the first row's day, one row per day: the day features, in :data:`DAY_COLUMNS` order).
 
-    ``holidays`` maps ISO dates to names (public holidays of any of the locale's regions);
-    ``school`` and ``events`` are ISO dates. Bridge days are derived: a working day between a
-    holiday and a weekend or another holiday.
+    The rows reach :data:`NEAR_DAYS` + 1 days beyond the calendar on either side, so the distance
+    features of its first and last days are right. Computed once per calendar (it is immutable).
     """
-
-    first: date
-    last: date
-    holidays: Mapping[str, str] = field(default_factory=dict)
-    school: frozenset[str] = frozenset()
-    events: frozenset[str] = frozenset()
-    locale: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "locale": self.locale,
-            "first": self.first.isoformat(),
-            "last": self.last.isoformat(),
-            "holidays": dict(sorted(self.holidays.items())),
-            "school": sorted(self.school),
-            "events": sorted(self.events),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Calendar:
-        try:
-            return cls(
-                first=date.fromisoformat(d["first"]),
-                last=date.fromisoformat(d["last"]),
-                holidays={str(k): str(v) for k, v in dict(d.get("holidays", {})).items()},
-                school=frozenset(str(x) for x in d.get("school", ())),
-                events=frozenset(str(x) for x in d.get("events", ())),
-                locale=str(d.get("locale", "")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FeatureError(f"not a calendar table: {exc}") from None
-
-    def covers(self, day: date) -> bool:
-        return self.first <= day <= self.last
-
-    def day_table(self) -> tuple[int, FloatArray]:
-        """(ordinal of ``first``, one row per day: the day features, in :data:`DAY_COLUMNS` order)."""
-        return _day_table(self)
-
-
-def _day_table(cal: Calendar) -> tuple[int, FloatArray]:
     hit: tuple[int, FloatArray] | None = cal.__dict__.get("_table")
     if hit is not None:
         return hit
@@ -197,7 +139,7 @@ def _day_table(cal: Calendar) -> tuple[int, FloatArray]:
 
 
 def bridge_days(cal: Calendar) -> list[date]:
-    first, table = _day_table(cal)
+    first, table = day_table(cal)
     col = DAY_COLUMNS.index("bridge_day")
     return [date.fromordinal(first + int(i)) for i in np.flatnonzero(table[:, col])]
 
@@ -328,7 +270,7 @@ def design(
         lags[k, ok] = y[idx[ok]]
         idx = np.where(ok, back[np.maximum(idx, 0)], -1)
 
-    first, table = cal.day_table()
+    first, table = day_table(cal)
     rows_t = np.clip(lh.ordinal[t] - first, 0, len(table) - 1)
     day = table[rows_t]
     lag_rows = np.clip(lh.ordinal[np.maximum(first_lag_idx, 0)] - first, 0, len(table) - 1)
