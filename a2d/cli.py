@@ -20,11 +20,11 @@ from .errors import KnownError
 #: ``a2d edge`` never loads Kivy and the apps stay independent of each other.
 COMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edge_agent.cli", "the edge agent: ingest, store, status"),
-    "simulate": ("a2d.simulate", "publish realistic ChirpStack / The Things Stack uplinks"),
+    "simulate": ("devtools.simulate", "publish realistic ChirpStack / The Things Stack uplinks"),
     "server": ("sync_server.cli", "the sync server: device registry, uploads, heartbeats"),
     "kiosk": ("kiosk.cli", "the touchscreen kiosk (Kivy); --selftest renders every screen to PNG"),
     "bridge": ("buttons_firmware_bridge.cli", "GPIO buttons and serial button boxes onto the local MQTT bus"),
-    "demo": ("a2d.demo", "run a broker, the edge agent and simulated devices on this machine"),
+    "demo": ("devtools.demo", "run a broker, the edge agent and simulated devices on this machine"),
 }
 
 

@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from a2d.buttons import Frame  # noqa: E402
-from a2d.ports import free_port  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 A2D = ROOT / ".venv" / "bin" / "a2d"

@@ -44,9 +44,9 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from a2d.ports import free_port  # noqa: E402
 from a2d.syncwire import API, Heartbeat, heartbeat_path  # noqa: E402
 from a2d.timeutil import utc_now  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
 from sync_server import registry  # noqa: E402
 from sync_server.db import open_database  # noqa: E402
 

@@ -32,9 +32,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from a2d import ports  # noqa: E402
-from a2d.ports import free_port  # noqa: E402
-from a2d.uplinks import chirpstack_up, make_devices  # noqa: E402
+from devtools import ports  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
+from devtools.uplinks import chirpstack_up, make_devices  # noqa: E402
 
 TOPIC = "application/+/device/+/event/+"
 ROOT = Path(__file__).resolve().parent.parent

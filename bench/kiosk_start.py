@@ -40,8 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from a2d import ports  # noqa: E402
-from a2d.ports import free_port  # noqa: E402
+from devtools import ports  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
 
 HOLD_S = 10.0
 WIDTH, HEIGHT = 1280, 800

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from a2d import ports  # noqa: E402
-from a2d.ports import free_port  # noqa: E402
+from devtools import ports  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
 from edge_agent import config as edge_config  # noqa: E402
 from edge_agent.agent import Agent  # noqa: E402
 from edge_agent.store import Store  # noqa: E402

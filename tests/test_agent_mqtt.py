@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
+from devtools.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
 from tests.conftest import Mosquitto, edge_toml, wait_for

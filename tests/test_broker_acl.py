@@ -23,8 +23,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from a2d import brokerconf
 from a2d.buttons import ButtonEvent, WireError
 from a2d.errors import KnownError
-from a2d.simulate import publish
-from a2d.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
+from devtools.simulate import publish
+from devtools.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
 from tests.conftest import SecuredMosquitto, wait_for

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from a2d.localapi import Vote
-from a2d.uplinks import chirpstack_up, make_devices
+from devtools.uplinks import chirpstack_up, make_devices
 from edge_agent import config as edge_config
 from edge_agent import queries, statefile
 from edge_agent.agent import Agent

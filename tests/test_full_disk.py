@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.uplinks import chirpstack_up, make_devices
+from devtools.uplinks import chirpstack_up, make_devices
 from tests.conftest import Mosquitto, free_port, wait_for
 from tests.test_agent_mqtt import ROOT, connected, stored
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.uplinks import encode_lse01, encode_ws101
+from devtools.uplinks import encode_lse01, encode_ws101
 from edge_agent import queries
 from edge_agent.config import Device
 from edge_agent.ingest import Inbound, Ingest, SourceState

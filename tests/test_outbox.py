@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from a2d.syncwire import parse_records
-from a2d.uplinks import encode_ws101
+from devtools.uplinks import encode_ws101
 from edge_agent import outbox, queries
 from edge_agent.config import Device
 from edge_agent.ingest import Inbound, Ingest
@@ -76,7 +76,7 @@ def test_a_refused_record_is_set_aside_and_reported(ingest: Ingest) -> None:
 
 
 def test_a_full_outbox_is_thinned_in_policy_order_and_keeps_every_vote(ingest: Ingest) -> None:
-    from a2d.uplinks import encode_lse01
+    from devtools.uplinks import encode_lse01
     from edge_agent.housekeeping import Housekeeper, Limits
 
     soil = "a84041000181c3d2"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d import uplinks
+from devtools import uplinks
 from edge_agent.codecs import get
 from tests.conftest import Mosquitto
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.uplinks import encode_ws101
+from devtools.uplinks import encode_ws101
 from edge_agent import config as edge_config
 from edge_agent import outbox
 from edge_agent.agent import Agent

@@ -17,8 +17,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from . import logs
-from .errors import KnownError
+from a2d import logs
+from a2d.errors import KnownError
+
 from .uplinks import SimDevice, chirpstack_up, devices_toml, make_devices, tts_up
 
 log = logging.getLogger(__name__)

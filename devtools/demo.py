@@ -30,9 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import brokerconf, bundles, logs
-from .contentpack import DEMO_PACK
-from .errors import KnownError
+from a2d import brokerconf, bundles, logs
+from a2d.contentpack import DEMO_PACK
+from a2d.errors import KnownError
+
 from .ports import free_port, wait_port
 from .simulate import publish, uplinks
 from .uplinks import devices_toml, footfall, make_devices
@@ -256,7 +257,7 @@ class Demo:
     def train_forecast(self) -> None:
         """Train the visitor forecast as the town's server would, on 8 weeks of simulated counts.
 
-        The counts follow the simulated people counters' daily pattern (:func:`a2d.uplinks.footfall`
+        The counts follow the simulated people counters' daily pattern (:func:`devtools.uplinks.footfall`
         on UTC hours, as they publish). The agent loads the model from ``[forecast] model``.
         """
         rng = random.Random(7)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import timeutil
+from a2d import timeutil
 
 KINDS = ("ws101", "lse01", "vs133")
 #: simulated kind -> (codec id, TTS brand_id, TTS model_id, fPort)
