@@ -32,7 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from a2d.buttons import Frame  # noqa: E402
+from buttons_firmware_bridge.frames import Frame  # noqa: E402
 from devtools.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

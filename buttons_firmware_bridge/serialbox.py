@@ -18,10 +18,11 @@ from typing import Any
 import serial
 
 from a2d import timeutil
-from a2d.buttons import MAX_FRAME, Ack, Frame, WireError, decode_frame
+from a2d.buttons import WireError
 from a2d.logs import Once
 
 from .config import SerialPort
+from .frames import MAX_FRAME, Ack, Frame, decode_frame
 from .spool import Spool
 
 log = logging.getLogger(__name__)

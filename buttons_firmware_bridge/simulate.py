@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import serial
 
-from a2d.buttons import Frame, WireError, decode_ack, seq_after
+from a2d.buttons import WireError
 from a2d.errors import KnownError
+
+from .frames import Frame, decode_ack, seq_after
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from a2d import sqlmigrations
-from a2d.buttons import ButtonEvent, Frame
+from a2d.buttons import ButtonEvent
 from a2d.errors import KnownError
 
 from .dedup import BoxWindow, Change
+from .frames import Frame
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a2d.buttons import Frame
 from buttons_firmware_bridge.dedup import BoxWindow
+from buttons_firmware_bridge.frames import Frame
 from buttons_firmware_bridge.spool import Spool, count_pending, read_pending
 
 AT = "2026-06-02T08:15:31.000000Z"

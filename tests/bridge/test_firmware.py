@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from a2d.buttons import Ack, decode_frame
+from buttons_firmware_bridge.frames import Ack, decode_frame
 
 from .conftest import BridgeProcess, Edge, SocatPair, wait_for
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from a2d.buttons import Frame, seq_after
+from buttons_firmware_bridge.frames import Frame, seq_after
 from buttons_firmware_bridge.simulate import SimulatedBox
 from tests.conftest import Mosquitto
 

@@ -1,4 +1,5 @@
-"""a2d.buttons: the serial frames (NMEA-style checksum) and the bus events, with clear errors."""
+"""The serial frames (NMEA-style checksum, buttons_firmware_bridge.frames) and the bus events
+(a2d.buttons), with clear errors."""
 
 from __future__ import annotations
 
@@ -10,18 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a2d.buttons import (
-    Ack,
-    ButtonEvent,
-    Frame,
-    WireError,
-    checksum,
-    decode_ack,
-    decode_frame,
-    parse_event,
-    seq_after,
-    topic,
-)
+from a2d.buttons import ButtonEvent, WireError, parse_event, topic
+from buttons_firmware_bridge.frames import Ack, Frame, checksum, decode_ack, decode_frame, seq_after
 
 
 def test_frame_and_ack_on_the_wire() -> None:
