@@ -38,12 +38,12 @@ from a2d import forecastwire, hourgrid, timeutil
 from a2d.errors import KnownError
 from a2d.forecastwire import Manifest, ModelBundleError
 from a2d.logs import Once
-from a2d.worker import Worker
 from forecasting import features as ff
 
 from . import bundles as edge_bundles
 from . import forecaststore
 from .store import StoreError, open_reader
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from a2d import __version__, syncwire, timeutil
 from a2d import bundles as a2d_bundles
 from a2d.errors import KnownError
 from a2d.logs import Once
-from a2d.worker import Worker
 
 from . import bundles as edge_bundles
 from . import outbox, tlspin
 from .store import open_reader
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ import threading
 from collections.abc import Sequence
 
 from a2d.localapi import SERVICE_TYPE, TXT_SCHEME, VERSION
-from a2d.worker import Worker
+
+from ..worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""A daemon thread that runs one loop until it is told to stop: what the agent's background jobs share."""
+"""A daemon thread that runs one loop until it is told to stop: what the agent's background jobs
+(the sync client, the forecast runner, the zeroconf advert) share."""
 
 from __future__ import annotations
 
