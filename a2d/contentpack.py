@@ -42,7 +42,6 @@ TRANSPARENCY_FIELDS = (
 )
 POLL_KINDS = ("smiley", "choice")
 RESULTS = ("after_vote", "after_close")
-DEMO_PACK = Path(__file__).resolve().parent / "data" / "content-offenburg.json"
 MAX_PACK_BYTES = 4 * 1024 * 1024
 MAX_TEXT = 4000
 

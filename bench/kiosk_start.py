@@ -167,7 +167,8 @@ def run_kiosk(config: Path, tmp: Path) -> dict[str, float]:
 
 def home_html() -> str:
     """The kiosk's home screen as a static page: the same texts (German), colours and font."""
-    from a2d.contentpack import DEMO_PACK, load
+    from a2d.contentpack import load
+    from devtools.demopack import DEMO_PACK
     from kiosk.i18n import Translator
     from kiosk.theme import NORMAL, RGB
     from kiosk.views import home
@@ -294,7 +295,7 @@ def run_chromium(tmp: Path, run: int) -> dict[str, float] | None:
 def edge_agent(tmp: Path) -> tuple[subprocess.Popen[Any], str]:
     """The agent serving the demo pack, signed with a key made for this run (kiosks trust it)."""
     from a2d import bundles
-    from a2d.contentpack import DEMO_PACK
+    from devtools.demopack import DEMO_PACK
 
     key = bundles.new_private_key()
     (tmp / "bench-key.pub").write_text(bundles.public_key_text(key) + "\n")

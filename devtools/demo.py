@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from a2d import brokerconf, bundles, logs
-from a2d.contentpack import DEMO_PACK
 from a2d.errors import KnownError
 
+from .demopack import DEMO_PACK
 from .ports import free_port, wait_port
 from .simulate import publish, uplinks
 from .uplinks import devices_toml, footfall, make_devices

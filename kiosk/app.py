@@ -160,13 +160,17 @@ class Kiosk:
 
     @property
     def pack(self) -> ContentPack:
-        if self._pack is None:
-            if self.client is not None:
-                self._pack = self.client.content()
-            else:
-                from a2d.contentpack import DEMO_PACK, load
+        """The pack on screen; only pages shown while there is one read it (see :meth:`content`)."""
+        pack = self.content()
+        if pack is None:
+            raise LookupError("the kiosk has no content pack yet")
+        return pack
 
-                self._pack = load(DEMO_PACK)
+    def content(self) -> ContentPack | None:
+        """The agent's or the cached pack, else the one the kiosk was started with (the demo pack
+        when it runs as the demo); ``None``: no content yet, and every page is "nocontent"."""
+        if self._pack is None and self.client is not None:
+            self._pack = self.client.content()
         return self._pack
 
     def after_first_frame(self, client: AgentClient | None = None) -> None:
@@ -182,7 +186,7 @@ class Kiosk:
             client.start()
         self.client = client
         client.on_content = lambda pack: Clock.schedule_once(lambda _dt: self._new_pack(pack), 0)
-        self._pack = client.content()
+        self._pack = client.content() or self._pack  # the agent's or the cached pack wins
         self.speaker = Speaker(
             enabled=self.cfg.speech, volume_default=self.cfg.volume, wav_dir=self.speech_dir
         )
@@ -231,7 +235,9 @@ class Kiosk:
 
     def _new_pack(self, pack: ContentPack) -> None:
         self._pack = pack
-        if self.page is not None and self.page.name in ("home", "service", "feedback", "transparency"):
+        if self.page is not None and self.page.name == "nocontent":
+            self._show("attract", {}, speak=False)
+        elif self.page is not None and self.page.name in ("home", "service", "feedback", "transparency"):
             if self.page.name == "service" and pack.service(self.page.params.get("service", "")) is None:
                 self.go("home")
             else:
@@ -292,6 +298,8 @@ class Kiosk:
             self._show(self.page.name, {**self.page.params, **params}, speak=False)
 
     def _show(self, name: str, params: dict[str, Any], speak: bool = True) -> None:
+        if self.content() is None:
+            name, params = "nocontent", {}
         self.stop_speaking()
         ui = self.ui()
         page = page_class(name)(ui, **params)
@@ -311,6 +319,8 @@ class Kiosk:
 
     def user_touch(self) -> bool:
         """Every touch lands here first; True swallows it (the touch that ends the idle prompt)."""
+        if self.page is not None and self.page.name == "nocontent":
+            return True  # nothing to visit yet: no visit begins, no idle prompt follows
         was = self.session.phase
         self.session.touch()
         if was is Phase.PROMPT:

@@ -1,7 +1,7 @@
 """`a2d kiosk`: run the touchscreen kiosk, render its selftest, or make a Lotsen PIN hash.
 
     a2d kiosk --config kiosk.toml         # the kiosk (a window on a desktop, full screen on a Pi)
-    a2d kiosk --selftest out/             # every screen to PNG + report.json (demo config and pack)
+    a2d kiosk --selftest out/             # every screen to PNG + report.json (the demo: config and pack)
     a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
 
 Kivy is configured through environment variables and ``kivy.config`` before it is first imported
@@ -18,11 +18,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from a2d import logs
 from a2d.errors import KnownError
 
 from . import config as kiosk_config
+
+if TYPE_CHECKING:
+    from a2d.contentpack import ContentPack
 
 EXAMPLES = "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n  a2d kiosk hash-pin"
 
@@ -34,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", help="the kiosk's kiosk.toml (default: the demo configuration)")
+    p.add_argument(
+        "--config", help="the kiosk's kiosk.toml (default: the demo, with its configuration and content pack)"
+    )
     p.add_argument(
         "--selftest", metavar="OUT_DIR", help="render every screen to PNG files and report.json, then exit"
     )
@@ -89,14 +95,25 @@ def _hash_pin(argv: Sequence[str]) -> int:
     return 0
 
 
-def _say_demo() -> None:
+def _say_demo(selftest: bool) -> None:
     """Without ``--config`` the kiosk runs the demo: say so where an admin looks (stderr, the log)."""
+    what = "the selftest renders" if selftest else "this is"
     text = (
-        "no --config: this is the demo configuration (demo content, the demo Lotsen PIN, not paired"
-        " with an agent); a kiosk in an office runs with a2d kiosk --config kiosk.toml"
+        f"no --config: {what} the demo configuration (the Offenburg demo content pack, the demo Lotsen"
+        " PIN, not paired with an agent); a kiosk in an office runs with a2d kiosk --config kiosk.toml"
     )
     sys.stderr.write(f"a2d kiosk: {text}\n")
     logging.getLogger(__name__).warning("%s", text)
+
+
+def _demo_pack() -> ContentPack:
+    """The demo's content pack, from the developer tools: taken only when the kiosk runs as the demo.
+
+    A kiosk with a ``kiosk.toml`` shows its agent's pack, its cached one, or "no content yet".
+    """
+    from devtools.demopack import demo_pack
+
+    return demo_pack()
 
 
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:
@@ -117,19 +134,24 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
     logs.setup("info")
     cfg = kiosk_config.load(args.config)
+    pack = _demo_pack() if cfg.demo else None
     if cfg.demo:
-        _say_demo()
+        _say_demo(bool(args.selftest))
     if args.selftest:
         prepare_kivy(cfg, offscreen=True)
         from .selftest import run
 
         out = Path(args.selftest)
-        report = run(cfg, out)
+        report = run(cfg, out, pack)
         s = report["summary"]
+        shown = {"agent": "the agent's content", "demo": "the demo content", "none": "no content yet"}
+        target = (
+            f"{s['smallest_target_dp']} dp" if s["smallest_target_dp"] is not None else "none (no buttons)"
+        )
         sys.stdout.write(
-            f"{s['screenshots']} screenshots in {out}/ (report.json): smallest touch target "
-            f"{s['smallest_target_dp']} dp, lowest text contrast {s['lowest_contrast']}:1, "
-            f"{s['clipped_labels']} clipped labels\n"
+            f"{s['screenshots']} screenshots of {shown[report['content']]} in {out}/ (report.json): smallest"
+            f" touch target {target}, lowest text contrast {s['lowest_contrast']}:1,"
+            f" {s['clipped_labels']} clipped labels\n"
         )
         return 0 if s["clipped_labels"] == 0 else 1
     if cfg.fullscreen and uses_demo_pin(cfg):
@@ -140,5 +162,5 @@ def main(argv: Sequence[str]) -> int:
     prepare_kivy(cfg)
     from .app import Kiosk, KioskApp
 
-    KioskApp(Kiosk(cfg), started=started).run()
+    KioskApp(Kiosk(cfg, pack=pack), started=started).run()
     return 0

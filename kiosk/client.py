@@ -5,8 +5,8 @@
 background thread (``a2d-kiosk-client``) delivers the outbox and refreshes the content pack with
 ``If-None-Match``. The pack arrives as a signed bundle document that the kiosk checks with its own
 keys (:mod:`kiosk.signedcontent`); one that does not check out is never shown. When the agent is
-unreachable the kiosk goes on with the cached pack (or the demo pack on a kiosk that never reached
-an agent) and delivers later; the agent stores every id once, so an item sent twice is counted once.
+unreachable the kiosk goes on with the cached pack (a kiosk that never got one has none, and says
+"no content yet") and delivers later; the agent stores every id once, so an item sent twice is counted once.
 
 Every request carries the kiosk's token (``a2d edge kiosk add``); an ``https://`` agent is reached
 only if its certificate has the pinned fingerprint (checked in the TLS handshake, before the token
@@ -204,7 +204,7 @@ class AgentClient:
         self.pin_sha256 = pin_sha256
         self.refused_days = refused_days
         self._outbox = Outbox(self.cache_dir / OUTBOX_FILE)
-        #: the content is taken only signed with the keys of ``trust`` (none: only the demo pack)
+        #: the content is taken only signed with the keys of ``trust`` (none: no pack is taken)
         self._signed = SignedCache(self.cache_dir, trust or ContentTrust())
         handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
         if pin_sha256:
@@ -432,19 +432,17 @@ class AgentClient:
 
     @property
     def content_source(self) -> str:
-        """Where :meth:`content` came from: ``agent``, ``cache`` or ``demo``."""
+        """Where :meth:`content` came from: ``agent``, ``cache``, or ``none`` (no pack yet)."""
         self.content()
         return self._pack_source
 
-    def content(self) -> ContentPack:
-        """The newest pack known, without touching the network: from the agent, the cache or the demo."""
+    def content(self) -> ContentPack | None:
+        """The newest pack known, without touching the network: the agent's or the cached one;
+        ``None`` while this kiosk has never had one (it then shows "no content yet")."""
         with self._lock:
             if self._pack is None:
-                cached = self._cached_pack()
-                if cached is not None:
-                    self._pack, self._pack_source = cached, "cache"
-                else:
-                    self._pack, self._pack_source = contentpack.load(contentpack.DEMO_PACK), "demo"
+                self._pack = self._cached_pack()
+                self._pack_source = "cache" if self._pack is not None else "none"
             return self._pack
 
     def _cached_pack(self) -> ContentPack | None:
@@ -476,7 +474,7 @@ class AgentClient:
             return False
         if resp.status == 304:
             with self._lock:
-                if self._pack is None or self._pack_source == "demo":
+                if self._pack is None:
                     self._pack = self._cached_pack()
                 if self._pack is not None:
                     self._pack_source = "agent"
@@ -538,7 +536,8 @@ class AgentClient:
                     self._trouble(f"skipping a transparency record from the agent: {exc}")
             if records:
                 return records
-        return list(self.content().transparency)
+        pack = self.content()
+        return list(pack.transparency) if pack is not None else []
 
     # --- writes through the outbox -------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Renders with the real app (Kivy, offscreen when there is no display) with an agent client that
 reads the configured agent (if any) but never sends to it, in a throw-away cache directory, so a
-selftest never touches a kiosk's outbox nor the town's data. For each
+selftest never touches a kiosk's outbox nor the town's data. The screens show the agent's content
+pack; without one, the pack the selftest is given (``a2d kiosk --selftest`` without ``--config``:
+the demo pack); without either, the "no content yet" page is all there is to render. For each
 screenshot ``report.json`` holds what a reviewer checks: the smallest touch target in dp, the
 lowest contrast ratio of any text drawn, labels that do not fit their box, and the text
 "Vorlesen" would speak.
@@ -18,9 +20,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import KioskConfig
+
+if TYPE_CHECKING:
+    from a2d.contentpack import ContentPack
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,9 @@ SCREENS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("lotsen-pin", "lotsen_pin", {}),
     ("lotsen", "lotsen", {}),
 )
-_PAGES = {shot: (page, params) for shot, page, params in SCREENS}
+#: what a kiosk without a content pack shows (every page is this one)
+NO_CONTENT: tuple[tuple[str, str, dict[str, Any]], ...] = (("nocontent", "nocontent", {}),)
+_PAGES = {shot: (page, params) for shot, page, params in SCREENS + NO_CONTENT}
 #: extra shots (normal theme): every screen in Leichte Sprache but the attract screen (which shows
 #: German, French and English only), and large text
 EXTRA: tuple[tuple[str, str, bool], ...] = (
@@ -57,17 +64,18 @@ EXTRA: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
-    """Render everything into ``out_dir`` and return the report (also written as report.json)."""
+def run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None = None) -> dict[str, Any]:
+    """Render everything into ``out_dir`` and return the report (also written as report.json);
+    ``pack`` is shown when the agent serves none (the demo pack when run as the demo)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="a2d-kiosk-selftest-"))
     try:
-        return _run(dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log"), out_dir)
+        return _run(dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log"), out_dir, pack)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
+def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None) -> dict[str, Any]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -77,21 +85,25 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
 
     EventLoop.ensure_window()
     Window.size = (cfg.width, cfg.height)
-    kiosk = Kiosk(cfg)
+    kiosk = Kiosk(cfg, pack=pack)
     Window.add_widget(kiosk.root)
     # reads the agent's content, never sends it the selftest's votes, help requests or closings
     client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
+    client.refresh()
     kiosk.go("attract")
     _pump()
     kiosk.after_first_frame(client)
     forecast_from = "agent"
     if client.forecast() is None:
         kiosk.sample_forecast, forecast_from = sample_forecast(), "sample"
-    report: dict[str, Any] = {"window": list(Window.size), "pack": kiosk.pack.town, "forecast": forecast_from,
-                              "screens": {}}  # fmt: skip
+    shown = kiosk.content()
+    # where the screens' content comes from: the agent, the pack run() was given (the demo), or none
+    content = "agent" if client.content() is not None else "demo" if shown is not None else "none"
+    report: dict[str, Any] = {"window": list(Window.size), "pack": shown.town if shown else None,
+                              "content": content, "forecast": forecast_from, "screens": {}}  # fmt: skip
     started = time.monotonic()
     try:
-        for shot, lang, large, high in _plan(kiosk.pack.languages):
+        for shot, lang, large, high in _plan(shown.languages if shown else None):
             name = f"{shot}-{lang}-{'high_contrast' if high else 'normal'}{'-large' if large else ''}"
             spoken = _stage(kiosk, shot, lang, large, high)
             png = out_dir / f"{name}.png"
@@ -106,7 +118,9 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     screens = report["screens"].values()
     report["summary"] = {
         "screenshots": len(report["screens"]),
-        "smallest_target_dp": min(s["min_target_dp"] for s in screens),
+        "smallest_target_dp": min(
+            (s["min_target_dp"] for s in screens if s["min_target_dp"] is not None), default=None
+        ),  # None: no button anywhere (a kiosk without content)
         "lowest_contrast": min(s["min_contrast"] for s in screens),
         "clipped_labels": sum(len(s["clipped"]) for s in screens),
         "broken_words": sorted({w for s in screens for w in s["broken_words"]}),
@@ -118,11 +132,14 @@ def _run(cfg: KioskConfig, out_dir: Path) -> dict[str, Any]:
     return report
 
 
-def _plan(languages: tuple[str, ...]) -> Iterator[tuple[str, str, bool, bool]]:
+def _plan(languages: tuple[str, ...] | None) -> Iterator[tuple[str, str, bool, bool]]:
+    """Every shot; ``languages`` of the pack, ``None`` for a kiosk without one (only "nocontent")."""
     for high in (False, True):
         for lang in ("de", "fr", "en"):
-            for shot, _page, _params in SCREENS:
+            for shot, _page, _params in SCREENS if languages is not None else NO_CONTENT:
                 yield shot, lang, False, high
+    if languages is None:
+        return
     for shot, lang, large in EXTRA:
         if lang in ("de", "fr", "en") or lang in languages:
             yield shot, lang, large, False
@@ -143,7 +160,7 @@ def _stage(kiosk: Any, shot: str, lang: str, large: bool, high: bool) -> str:
     visit = kiosk.session.visit
     visit.lang, visit.large_text, visit.high_contrast = lang, large, high
     page, params = _PAGES[shot][0], dict(_PAGES[shot][1])
-    pack = kiosk.pack
+    pack = kiosk.content()  # None only for the "nocontent" shot
     spoken = ""
     if page == "attract":
         params["index"] = ("de", "fr", "en").index(lang) if lang in ("de", "fr", "en") else 0

@@ -18,6 +18,7 @@ PAGES = {
     "settings": "settings",
     "lotsen_pin": "lotsen",
     "lotsen": "lotsen",
+    "nocontent": "nocontent",
 }
 
 

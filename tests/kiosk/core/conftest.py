@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d import contentpack
+from devtools.demopack import DEMO_PACK
 from tests.edgeharness import LocalEdge
 from tests.signedpack import kiosk_trust, write_signed_pack
 
@@ -48,7 +48,7 @@ class EdgeAgent(LocalEdge):
 @pytest.fixture
 def pack_file(tmp_path: Path) -> Path:
     """The demo pack, signed with the tests' key, for the test to change (tests.signedpack)."""
-    return write_signed_pack(tmp_path / "pack.json", contentpack.DEMO_PACK.read_bytes())
+    return write_signed_pack(tmp_path / "pack.json", DEMO_PACK.read_bytes())
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from a2d import contentpack
 from kiosk.client import CONTENT_FILE, ETAG_FILE, OUTBOX_FILE, AgentClient, discover_agent
 from kiosk.outbox import Outbox
 from tests.conftest import wait_for
@@ -44,21 +43,21 @@ def client_for(target: EdgeAgent | str | None, cache: Path, **kw: object) -> Age
     return AgentClient(url, cache, "kiosk-demo", discover=url is None, **kw)  # type: ignore[arg-type]
 
 
-def test_without_agent_or_cache_the_demo_pack_is_shown(
+def test_without_agent_or_cache_there_is_no_content_and_never_the_demo(
     tmp_path: Path, edge_factory: Callable[..., EdgeAgent]
 ) -> None:
     edge = edge_factory(start=False)  # nothing listens on its port
     with client_for(edge, tmp_path / "cache") as client:
         assert client.refresh() is False
         assert client.online is False
-        assert client.content_source == "demo"
-        assert client.content() == contentpack.load(contentpack.DEMO_PACK)
+        assert client.content_source == "none"
+        assert client.content() is None
         assert client.results("zufriedenheit") is None
         assert client.status() is None
         assert client.help_requests() == []
         assert client.close_help("x") is False
         assert client.forecast() is None
-        assert [r.id for r in client.transparency()] == [r.id for r in client.content().transparency]
+        assert client.transparency() == []
 
 
 def test_content_is_cached_and_served_offline(
@@ -68,7 +67,7 @@ def test_content_is_cached_and_served_offline(
     edge = edge_factory(pack_file)
     cache = tmp_path / "cache"
     with client_for(edge, cache) as client:
-        assert client.content_source == "demo"
+        assert client.content_source == "none"
         assert client.refresh() is True
         assert client.online is True
         assert client.content_source == "agent"
@@ -117,7 +116,7 @@ def test_a_broken_cache_is_ignored(tmp_path: Path) -> None:
     cache.mkdir()
     (cache / CONTENT_FILE).write_text('{"format": "a2d-content/1"}')
     with client_for("http://127.0.0.1:9", cache) as client:
-        assert client.content_source == "demo"
+        assert client.content_source == "none" and client.content() is None
 
 
 def test_vote_while_agent_down_survives_a_kiosk_restart_and_arrives_once(

@@ -11,16 +11,17 @@ import pytest
 
 from a2d import contentpack
 from a2d.contentpack import TRANSPARENCY_FIELDS, ContentError, load, parse, pick, pick_items
+from devtools.demopack import DEMO_PACK
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "content-pack.md"
 
 
 def demo_doc() -> dict[str, Any]:
-    return json.loads(contentpack.DEMO_PACK.read_text(encoding="utf-8"))
+    return json.loads(DEMO_PACK.read_text(encoding="utf-8"))
 
 
 def test_demo_pack_parses_with_the_promised_content() -> None:
-    pack = load(contentpack.DEMO_PACK)
+    pack = load(DEMO_PACK)
     assert pack.format == contentpack.FORMAT
     assert pack.town == "Stadt Offenburg"
     assert pack.default_language == "de"
@@ -43,12 +44,12 @@ def test_demo_pack_parses_with_the_promised_content() -> None:
 
 
 def test_every_service_url_is_https() -> None:
-    for service in load(contentpack.DEMO_PACK).services:
+    for service in load(DEMO_PACK).services:
         assert service.url.startswith("https://"), service.id
 
 
 def test_every_text_has_de_fr_en_and_titles_have_leichte_sprache() -> None:
-    pack = load(contentpack.DEMO_PACK)
+    pack = load(DEMO_PACK)
     for s in pack.services:
         for name in ("title", "summary", "body", "hours"):
             assert {"de", "fr", "en"} <= set(getattr(s, name)), (s.id, name)
@@ -61,7 +62,7 @@ def test_every_text_has_de_fr_en_and_titles_have_leichte_sprache() -> None:
 
 
 def test_every_transparency_record_has_all_eleven_fields_in_de_fr_en() -> None:
-    records = load(contentpack.DEMO_PACK).transparency
+    records = load(DEMO_PACK).transparency
     assert len(TRANSPARENCY_FIELDS) == 11
     for record in records:
         assert tuple(record.fields) == TRANSPARENCY_FIELDS, record.id
@@ -72,13 +73,13 @@ def test_every_transparency_record_has_all_eleven_fields_in_de_fr_en() -> None:
 
 
 def test_the_kiosk_record_says_no_camera_and_anonymous() -> None:
-    kiosk = next(r for r in load(contentpack.DEMO_PACK).transparency if r.id == "kiosk")
+    kiosk = next(r for r in load(DEMO_PACK).transparency if r.id == "kiosk")
     assert "Keine Kamera" in kiosk.fields["technology"]["de"]
     assert "anonym" in kiosk.fields["data_type"]["de"]
 
 
 def test_pack_round_trips_through_json() -> None:
-    pack = load(contentpack.DEMO_PACK)
+    pack = load(DEMO_PACK)
     assert parse(json.loads(json.dumps(contentpack.as_json(pack)))) == pack
 
 
@@ -179,7 +180,7 @@ def test_the_format_doc_mentions_every_field() -> None:
 
 
 def test_demo_pack_names_its_site_with_address_and_holiday_region() -> None:
-    pack = load(contentpack.DEMO_PACK)
+    pack = load(DEMO_PACK)
     site = pack.site("rathaus")
     assert site is not None
     assert site.address == "Hauptstraße 90, 77652 Offenburg"

@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from a2d import bundles, contentpack
+from a2d import bundles
+from devtools.demopack import DEMO_PACK
 from kiosk.client import CONTENT_FILE, AgentClient
 from kiosk.signedcontent import KEYS_FILE
 from tests.signedpack import KEY, PUBLIC, kiosk_trust, signed
 
-DEMO = json.loads(contentpack.DEMO_PACK.read_text(encoding="utf-8"))
+DEMO = json.loads(DEMO_PACK.read_text(encoding="utf-8"))
 
 
 def pack(version: str) -> dict[str, Any]:
@@ -77,8 +78,10 @@ def kiosk(agent: FakeAgent, cache: Path, **trust: Any) -> AgentClient:
                                          *trust.get("keys", ())))  # fmt: skip
 
 
-def shown(client: AgentClient) -> tuple[str, str]:
-    return client.content().version, client.content_source
+def shown(client: AgentClient) -> tuple[str | None, str]:
+    """(version on screen, where it came from); (None, "none"): the kiosk shows "no content yet"."""
+    pack = client.content()
+    return (pack.version if pack is not None else None), client.content_source
 
 
 def test_an_unsigned_or_wrongly_signed_pack_is_never_shown(
@@ -86,7 +89,7 @@ def test_an_unsigned_or_wrongly_signed_pack_is_never_shown(
 ) -> None:
     with kiosk(agent, tmp_path / "cache") as client:
         agent.documents["/v1/content"] = pack("unsigned")  # a plain pack, as agents served it before
-        assert client.refresh() is False and shown(client) == (DEMO["version"], "demo")
+        assert client.refresh() is False and shown(client) == (None, "none")
         agent.documents["/v1/content"] = signed(pack("good"), counter=3)
         assert client.refresh() is True and shown(client) == ("good", "agent")
         caplog.clear()
@@ -109,7 +112,7 @@ def test_a_pack_for_another_site_or_agent_is_refused(agent: FakeAgent, tmp_path:
     with kiosk(agent, tmp_path / "cache") as client:
         for target in ("site:ov-zell-weierbach", "device:edge-elsewhere"):
             agent.documents["/v1/content"] = signed(pack(target), target=target)
-            assert client.refresh() is False and shown(client)[1] == "demo"
+            assert client.refresh() is False and shown(client)[1] == "none"
         for counter, target in enumerate(("all", "site:rathaus", "device:edge-rathaus-1"), start=1):
             agent.documents["/v1/content"] = signed(pack(target), target=target, counter=counter)
             assert client.refresh() is True and shown(client) == (target, "agent")
@@ -140,12 +143,12 @@ def test_a_restarted_kiosk_checks_its_cache_again(agent: FakeAgent, tmp_path: Pa
     with kiosk(agent, cache) as offline:
         assert shown(offline) == ("cached", "cache")
     with kiosk(agent, cache, site="ov-zell-weierbach") as moved:  # the kiosk now stands elsewhere
-        assert shown(moved)[1] == "demo"
+        assert shown(moved)[1] == "none"
     pack_bytes = json.dumps(pack("edited in the cache")).encode()
     edited_doc = {**doc, "content": base64.b64encode(pack_bytes).decode(), "size": len(pack_bytes)}
     (cache / CONTENT_FILE).write_text(json.dumps(edited_doc))
     with kiosk(agent, cache) as edited:
-        assert shown(edited)[1] == "demo"
+        assert shown(edited)[1] == "none"
 
 
 def test_the_kiosk_follows_a_key_rotation_through_its_agent(agent: FakeAgent, tmp_path: Path) -> None:
@@ -177,7 +180,7 @@ def test_a_key_list_written_into_the_cache_is_not_trusted(
     (cache / KEYS_FILE).write_text(json.dumps([own]))  # a list naming its own key, signed by it
     with kiosk(agent, cache) as client:
         agent.documents["/v1/content"] = signed(pack("rogue"), key=rogue)
-        assert client.refresh() is False and shown(client)[1] == "demo"
+        assert client.refresh() is False and shown(client)[1] == "none"
         agent.documents["/v1/content"] = signed(pack("good"))  # the configured key still works
         assert client.refresh() is True and shown(client) == ("good", "agent")
     warned = [

@@ -122,14 +122,19 @@ def tap(widget: Any) -> None:
 
 @pytest.fixture
 def make_kiosk(window: Any, tmp_path: Path, pin_hash: str) -> Iterator[Callable[..., Any]]:
+    from devtools.demopack import demo_pack
     from kiosk.app import Kiosk
     from kiosk.client import AgentClient
     from kiosk.config import parse
 
     made: list[Any] = []
 
-    def make(agent: LocalEdge | None = None, clock: Callable[[], float] | None = None, **kiosk: Any) -> Kiosk:
-        """A kiosk on the test's window, paired with ``agent`` when one is given."""
+    def make(
+        agent: LocalEdge | None = None, clock: Callable[[], float] | None = None, *, demo: bool = True,
+        **kiosk: Any,
+    ) -> Kiosk:  # fmt: skip
+        """A kiosk on the test's window, paired with ``agent`` when one is given. It shows the demo
+        pack, given explicitly, until the agent's pack arrives; ``demo=False``: no pack at all."""
         paired = (
             agent.pair(f"kiosk-test-{len(made)}" if made else "kiosk-test") if agent is not None else None
         )
@@ -138,7 +143,8 @@ def make_kiosk(window: Any, tmp_path: Path, pin_hash: str) -> Iterator[Callable[
                     "pin_hash": pin_hash, "token": paired.token if paired else "", "trusted_keys": [PUBLIC],
                     **kiosk}  # fmt: skip
         cfg = parse({"kiosk": settings, "display": {"width": WIDTH, "height": HEIGHT}}, env={})
-        k = Kiosk(cfg, clock=clock or __import__("time").monotonic, speech_dir=tmp_path / "speech")
+        k = Kiosk(cfg, pack=demo_pack() if demo else None, clock=clock or __import__("time").monotonic,
+                  speech_dir=tmp_path / "speech")  # fmt: skip
         made.append(k)
         window.add_widget(k.root)
         k.go("attract")

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
-from a2d.contentpack import DEMO_PACK
 from a2d.contentpack import load as load_pack
+from devtools.demopack import DEMO_PACK
 from kiosk import cli, selftest
 from kiosk.config import load
 from kiosk.lotsen import verify_pin
@@ -35,8 +35,9 @@ def test_selftest_report_and_screenshots(
     monkeypatch.setattr(selftest, "SCREENS", tuple(s for s in selftest.SCREENS if s[0] in keep))
     monkeypatch.setattr(selftest, "EXTRA", (("service", "ls", False), ("home", "de", True)))
     cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache")})
-    report = selftest.run(cfg, tmp_path / "out")
+    report = selftest.run(cfg, tmp_path / "out", load_pack(DEMO_PACK))
     assert report == json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (report["content"], report["pack"]) == ("demo", "Stadt Offenburg")
     screens = report["screens"]
     assert len(screens) == len(keep) * 3 * 2 + 2
     assert "service-ls-normal" in screens and "home-de-normal-large" in screens
@@ -58,7 +59,7 @@ def test_a_7_inch_panel_gets_a_layout_that_fits(window: Any, tmp_path: Path) -> 
     cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache"), "A2D_KIOSK_DISPLAY_WIDTH": "800",
                           "A2D_KIOSK_DISPLAY_HEIGHT": "480"})  # fmt: skip
     try:
-        report = selftest.run(cfg, tmp_path / "out")
+        report = selftest.run(cfg, tmp_path / "out", load_pack(DEMO_PACK))
     finally:
         window.size = (1280, 800)
     summary = report["summary"]
@@ -69,3 +70,40 @@ def test_a_7_inch_panel_gets_a_layout_that_fits(window: Any, tmp_path: Path) -> 
     assert summary["smallest_target_dp"] >= 48 and summary["lowest_contrast"] >= 4.5
     shot = Image.open(tmp_path / "out" / report["screens"]["service-de-normal"]["png"])
     assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
+
+
+def test_without_a_pack_the_selftest_renders_the_no_content_page_only(window: Any, tmp_path: Path) -> None:
+    """A kiosk.toml whose agent serves nothing: what such a kiosk shows, never the demo."""
+    cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache")})
+    report = selftest.run(cfg, tmp_path / "out")
+    assert (report["content"], report["pack"]) == ("none", None)
+    screens = report["screens"]
+    assert sorted(screens) == sorted(f"nocontent-{lang}-{theme}" for lang in ("de", "fr", "en")
+                                     for theme in ("normal", "high_contrast"))  # fmt: skip
+    assert screens["nocontent-fr-normal"]["spoken"].startswith("Pas encore de contenu.")
+    assert "Stadt Offenburg" not in json.dumps(report)
+    for entry in screens.values():
+        assert entry["clipped"] == [] and entry["min_contrast"] >= 4.5 and entry["min_target_dp"] is None
+    assert report["summary"]["smallest_target_dp"] is None
+
+
+def test_the_selftest_without_config_says_it_renders_the_demo(
+    window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    monkeypatch.setattr(selftest, "SCREENS", tuple(s for s in selftest.SCREENS if s[0] == "home"))
+    monkeypatch.setattr(selftest, "EXTRA", ())
+    monkeypatch.setenv("A2D_KIOSK_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        assert cli.main(["--selftest", str(tmp_path / "out")]) == 0
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    out, err = capsys.readouterr()
+    assert "no --config: the selftest renders the demo configuration" in err
+    assert "6 screenshots of the demo content" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (report["content"], report["pack"]) == ("demo", "Stadt Offenburg")

@@ -257,3 +257,22 @@ def test_the_lotsen_screen_says_when_the_agent_refuses_the_kiosks_token(
     assert k.page.name == "lotsen"
     until(lambda: any(t.startswith("Nicht gekoppelt") for t in texts(k.root)), what="the not-paired line")
     assert "Verbunden mit dem Gerät im Haus" in texts(k.root)  # the agent answers, just not to us
+
+
+def test_a_kiosk_without_content_says_so_and_never_shows_the_demo(
+    make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
+) -> None:
+    edge = edge_factory(pack_file, start=False)  # its agent is not up yet: no pack, none cached
+    k = make_kiosk(edge, demo=False)
+    assert k.page.name == "nocontent" and k.content() is None
+    shown = texts(k.root)
+    assert {"Noch keine Inhalte", "Pas encore de contenu", "No content yet"} <= set(shown)
+    assert "Stadt Offenburg" not in " ".join(shown)
+    tap(k.root.frame)  # nothing to visit: a touch starts no visit (and so no idle prompt later)
+    assert k.page.name == "nocontent" and k.session.phase is Phase.ATTRACT
+    k.go("home")
+    assert k.page.name == "nocontent"
+    edge.start()
+    k.client.refresh()
+    until(lambda: k.page.name == "attract", what="the attract screen once the agent's pack arrived")
+    assert k.client.content_source == "agent" and "Stadt Offenburg" in texts(k.root)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from a2d.contentpack import DEMO_PACK, load
+from a2d.contentpack import load
+from devtools.demopack import DEMO_PACK
 from kiosk.forecastview import clock_hour, forecast_day
 from kiosk.i18n import Translator
 from kiosk.selftest import sample_forecast

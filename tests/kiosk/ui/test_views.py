@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from a2d.contentpack import DEMO_PACK, TRANSPARENCY_FIELDS, load
+from a2d.contentpack import TRANSPARENCY_FIELDS, load
+from devtools.demopack import DEMO_PACK
 from kiosk import views
 from kiosk.i18n import Translator
 
