@@ -168,7 +168,8 @@ class Kiosk:
 
     def content(self) -> ContentPack | None:
         """The agent's or the cached pack, else the one the kiosk was started with (the demo pack
-        when it runs as the demo); ``None``: no content yet, and every page is "nocontent"."""
+        when it runs as the demo); ``None``: no content yet, and once the agent client has been
+        asked (after the first frame) every page is "nocontent"."""
         if self._pack is None and self.client is not None:
             self._pack = self.client.content()
         return self._pack
@@ -187,6 +188,8 @@ class Kiosk:
         self.client = client
         client.on_content = lambda pack: Clock.schedule_once(lambda _dt: self._new_pack(pack), 0)
         self._pack = client.content() or self._pack  # the agent's or the cached pack wins
+        if self.page is not None and self.page.name in ("attract", "nocontent"):
+            self._show("attract", {}, speak=False)  # now with the town's name, or "no content yet"
         self.speaker = Speaker(
             enabled=self.cfg.speech, volume_default=self.cfg.volume, wav_dir=self.speech_dir
         )
@@ -255,7 +258,9 @@ class Kiosk:
         return self.translator.text(msgid, lang)
 
     def town(self) -> str:
-        return self.pack.town
+        """The pack's town; "" on the first frame of a kiosk whose pack is read after it."""
+        pack = self.content()
+        return pack.town if pack is not None else ""
 
     def transparency_records(self) -> list[TransparencyRecord]:
         return self._records if self._records is not None else list(self.pack.transparency)
@@ -298,7 +303,7 @@ class Kiosk:
             self._show(self.page.name, {**self.page.params, **params}, speak=False)
 
     def _show(self, name: str, params: dict[str, Any], speak: bool = True) -> None:
-        if self.content() is None:
+        if self.content() is None and (self.client is not None or name != "attract"):
             name, params = "nocontent", {}
         self.stop_speaking()
         ui = self.ui()

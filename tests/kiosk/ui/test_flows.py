@@ -276,3 +276,17 @@ def test_a_kiosk_without_content_says_so_and_never_shows_the_demo(
     k.client.refresh()
     until(lambda: k.page.name == "attract", what="the attract screen once the agent's pack arrived")
     assert k.client.content_source == "agent" and "Stadt Offenburg" in texts(k.root)
+
+
+def test_a_restarted_kiosk_shows_its_cached_pack_while_the_agent_is_away(
+    make_kiosk: Callable[..., Any], edge_factory: Callable[..., EdgeAgent], pack_file: Path
+) -> None:
+    edge = edge_factory(pack_file)
+    first = make_kiosk(edge, demo=False)
+    until(lambda: first.client.content_source == "agent", what="the agent's content pack")
+    until(lambda: first.page.name == "attract", what="the attract screen with the agent's pack")
+    assert "Stadt Offenburg" in texts(first.root)
+    edge.stop()
+    again = make_kiosk(edge, demo=False)  # the same cache folder, no agent, no demo pack
+    assert again.client.content_source == "cache"
+    assert again.page.name == "attract" and "Stadt Offenburg" in texts(again.root)
