@@ -168,8 +168,9 @@ class Kiosk:
 
     def content(self) -> ContentPack | None:
         """The agent's or the cached pack, else the one the kiosk was started with (the demo pack
-        when it runs as the demo); ``None``: no content yet, and once the agent client has been
-        asked (after the first frame) every page is "nocontent"."""
+        when it runs as the demo); ``None``: no content yet. The first frame's attract screen is
+        drawn before the pack is read (without the town's name, which it shows once read); once
+        the agent client is there and has none, every page is "nocontent"."""
         if self._pack is None and self.client is not None:
             self._pack = self.client.content()
         return self._pack
@@ -188,8 +189,6 @@ class Kiosk:
         self.client = client
         client.on_content = lambda pack: Clock.schedule_once(lambda _dt: self._new_pack(pack), 0)
         self._pack = client.content() or self._pack  # the agent's or the cached pack wins
-        if self.page is not None and self.page.name in ("attract", "nocontent"):
-            self._show("attract", {}, speak=False)  # now with the town's name, or "no content yet"
         self.speaker = Speaker(
             enabled=self.cfg.speech, volume_default=self.cfg.volume, wav_dir=self.speech_dir
         )
@@ -339,6 +338,9 @@ class Kiosk:
             self.stop_speaking()
 
     def tick(self) -> None:
+        if self.page is not None and self.page.name == "attract" and self.client is not None:
+            if self.content() is None:  # the first frame's attract screen, and no pack came: say so
+                self._show("nocontent", {}, speak=False)
         change = self.session.tick()
         if change is Phase.PROMPT:
             self.show_prompt()

@@ -76,7 +76,8 @@ class AttractPage(Page):
         root = _TouchAnywhere(orientation="vertical", bg=rgba(bg), padding=[0, 0, 0, dp(40)])
         root.bind(on_release=lambda *_: ui.act.start())
         root.add_widget(_vorlesen(self, bg))
-        root.add_widget(Text(ui, ui.act.town(), role="heading", on=bg, bold=True, halign="center"))
+        self._town = Text(ui, ui.act.town(), role="heading", on=bg, bold=True, halign="center")
+        root.add_widget(self._town)
         middle = AnchorLayout()
         middle.add_widget(_Rings(theme.on_header))
         root.add_widget(middle)
@@ -92,6 +93,9 @@ class AttractPage(Page):
         return root
 
     def update(self) -> None:
+        town = self.ui.act.town()  # "" on the first frame, before the kiosk read its pack
+        if town != self._town.text:
+            self._town.text = town
         if self.params.get("index") is not None:
             return
         index = int(time.monotonic() / ROTATE_S) % len(self._lines)
