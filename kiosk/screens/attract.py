@@ -21,7 +21,7 @@ from ..i18n import LANGUAGE_NAMES, N_, UI_LANGUAGES
 from ..views import attract
 from .base import Page
 from .icons import Icon
-from .widgets import Box, Tap, Text, rgba
+from .widgets import Box, Tap, Text, Ui, rgba
 
 ROTATE_S = 3.0
 
@@ -118,18 +118,24 @@ class WipedPage(Page):
                               padding=[dp(60), 0, dp(60), dp(gap * 3 if ui.narrow else 80)])  # fmt: skip
         root.bind(on_release=lambda *_: ui.act.start())
         root.add_widget(_vorlesen(self, bg))
-        root.add_widget(Widget())
-        message = N_("Ihre Eingaben wurden gelöscht")
-        lines = [(code, ui.act.text_in(message, code)) for code in UI_LANGUAGES]
-        root.add_widget(Icon("lock", ui.theme.on_header, 64 if ui.narrow else 96, line_dp=4,
-                             pos_hint={"center_x": 0.5}))  # fmt: skip
-        first, others = ("heading", "tile") if ui.narrow else ("huge", "heading")
-        for i, (_code, text) in enumerate(lines):
-            root.add_widget(
-                Text(ui, text, role=first if i == 0 else others, on=bg, bold=i == 0, halign="center")
-            )
-        hint = ui.act.text_in("Zum Weitermachen berühren Sie den Bildschirm.", ui.lang)
-        root.add_widget(Text(ui, hint, role="body", on=bg, halign="center"))
-        root.add_widget(Widget())
-        self.spoken = " ".join([lines[0][1] + ".", hint])
+        self.spoken = notice(ui, root, "lock", N_("Ihre Eingaben wurden gelöscht"),
+                             N_("Zum Weitermachen berühren Sie den Bildschirm."))  # fmt: skip
         return root
+
+
+def notice(ui: Ui, root: Box, icon: str, message: str, hint: str) -> str:
+    """A full-screen notice's middle, added to ``root``: an icon, ``message`` in German, French and
+    English (the first the largest, since no visitor chose a language yet) and ``hint`` in the
+    screen's language. Returns what Vorlesen says: the first (largest) line and the hint."""
+    bg = ui.theme.header_bg
+    root.add_widget(Widget())
+    root.add_widget(Icon(icon, ui.theme.on_header, 64 if ui.narrow else 96, line_dp=4,
+                         pos_hint={"center_x": 0.5}))  # fmt: skip
+    first, others = ("heading", "tile") if ui.narrow else ("huge", "heading")
+    lines = [ui.act.text_in(message, code) for code in UI_LANGUAGES]
+    for i, text in enumerate(lines):
+        root.add_widget(Text(ui, text, role=first if i == 0 else others, on=bg, bold=i == 0, halign="center"))
+    said = ui.act.text_in(hint, ui.lang)
+    root.add_widget(Text(ui, said, role="body", on=bg, halign="center"))
+    root.add_widget(Widget())
+    return " ".join([lines[0] + ".", said])

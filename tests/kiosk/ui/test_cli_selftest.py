@@ -80,7 +80,9 @@ def test_without_a_pack_the_selftest_renders_the_no_content_page_only(window: An
     screens = report["screens"]
     assert sorted(screens) == sorted(f"nocontent-{lang}-{theme}" for lang in ("de", "fr", "en")
                                      for theme in ("normal", "high_contrast"))  # fmt: skip
-    assert screens["nocontent-fr-normal"]["spoken"].startswith("Pas encore de contenu.")
+    assert screens["nocontent-fr-normal"]["spoken"] == (
+        "Noch keine Inhalte. Cette borne est en cours d'installation. Veuillez vous adresser au personnel."
+    )
     assert "Stadt Offenburg" not in json.dumps(report)
     for entry in screens.values():
         assert entry["clipped"] == [] and entry["min_contrast"] >= 4.5 and entry["min_target_dp"] is None
