@@ -48,7 +48,11 @@ def decode(data: bytes) -> list[tuple[Record, str]] | None:
     """
     try:
         upload = _UPLOAD.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (
+        msgspec.DecodeError,
+        msgspec.ValidationError,
+        RecursionError,
+    ):  # deep nesting: the general path says so
         return None
     if len(upload.records) > MAX_BATCH_RECORDS:
         return None
@@ -63,7 +67,7 @@ def decode(data: bytes) -> list[tuple[Record, str]] | None:
         try:
             fields = _AGGREGATED.decode(raw)
             text = raw.decode()
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
             return None
         partial = {
             "dev_eui": fields.dev_eui,

@@ -27,6 +27,11 @@ class Unavailable(DatabaseError):
     """A query failed for a reason outside the request (database down, locked, full): retry later."""
 
 
+class Refused(ValueError):
+    """The database refused the data of a write itself (a value it cannot hold, a constraint), not
+    for a passing reason: the same write fails again. The text is the database's reason."""
+
+
 #: one row of the ``records`` table as the backends write it:
 #: (device_id, record_id, stream, ts, payload as JSON text, received_at)
 RecordRow = tuple[str, str, str, str, str, str]
@@ -142,6 +147,7 @@ class Database(ABC):
 
         In the same transaction the ``readings`` of the rows actually inserted (not of those
         already held) are added to the hourly aggregates, so a repeated upload counts once.
+        :class:`Refused` (and nothing stored) if the database refuses a value of the rows.
         """
 
     @abstractmethod
@@ -206,7 +212,8 @@ class Database(ABC):
 
     @abstractmethod
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
-        """Keep this as the device's latest heartbeat and in its history of the last ``keep``."""
+        """Keep this as the device's latest heartbeat and in its history of the last ``keep``;
+        :class:`Refused` if the database refuses its text."""
 
     @abstractmethod
     def latest_heartbeats(self) -> list[StoredHeartbeat]: ...

@@ -26,6 +26,7 @@ from ._base import (
     DatabaseError,
     Device,
     RecordRow,
+    Refused,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -78,6 +79,16 @@ class PostgresDatabase(Database):
         except PoolTimeout as exc:
             self._pool.close()
             raise DatabaseError(f"cannot connect to {self.url}: {exc}") from None
+
+    @contextmanager
+    def _refusing(self) -> Iterator[psycopg.Connection]:
+        """A connection as :meth:`_conn`, for a write whose data PostgreSQL may refuse (a NUL in
+        text, an untranslatable character, a constraint): that is :class:`Refused`, rolled back."""
+        try:
+            with self._conn() as conn:
+                yield conn
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            raise Refused(f"PostgreSQL: {str(exc).strip()}") from exc
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
@@ -177,7 +188,7 @@ class PostgresDatabase(Database):
     # records and heartbeats ------------------------------------------------------------------
     def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
         columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
-        with self._conn() as conn:
+        with self._refusing() as conn:
             for device_id in sorted(set(columns[0])):
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_CLASS, device_id)
@@ -227,7 +238,7 @@ class PostgresDatabase(Database):
             return cur.rowcount
 
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
-        with self._conn() as conn:
+        with self._refusing() as conn:
             conn.execute(
                 pg(sql.UPSERT_LATEST_HEARTBEAT),
                 (device_id, received_at, heartbeat),

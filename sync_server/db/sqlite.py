@@ -27,6 +27,7 @@ from ._base import (
     DatabaseError,
     Device,
     RecordRow,
+    Refused,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -227,7 +228,15 @@ class SQLiteDatabase(Database):
             if new:
                 hourly_sql.add(conn, fold(readings, new))
 
-        self._writer.call(store)
+        self._refusing(store)
+
+    def _refusing(self, job: Callable[[sqlite3.Connection], None]) -> None:
+        """Run a write job; a value or constraint SQLite refuses is :class:`Refused` (the job alone
+        was rolled back), not a failure of the database."""
+        try:
+            self._writer.call(job)
+        except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError) as exc:
+            raise Refused(f"SQLite: {exc}") from exc
 
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         columns = "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
@@ -283,7 +292,7 @@ class SQLiteDatabase(Database):
                     (device_id, device_id, keep),
                 )
 
-        self._writer.call(store)
+        self._refusing(store)
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
         rows = self._read(lambda c: c.execute(sql.LATEST_HEARTBEATS).fetchall())
