@@ -56,7 +56,10 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database if database is not None else await run_in_threadpool(open_and_migrate, settings)
         app.state.db = db
-        pruning = asyncio.create_task(retention.run(db, settings.retention_days, once), name="a2d-retention")
+        pruning = asyncio.create_task(
+            retention.run(db, settings.retention_days, once, settings.bundle_history_days),
+            name="a2d-retention",
+        )
         try:
             yield
         finally:

@@ -57,6 +57,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
     *retention_settings(),
+    Setting(
+        "retention.bundle_history_days",
+        400,
+        "days a bundle that a newer one replaced stays in the history (0 = forever)",
+        int,
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -79,6 +85,8 @@ class ServerSettings:
     opendata_attribution: str = ""
     opendata_max_rows: int = 100000
     log_level: str = "info"
+    #: days a replaced bundle stays in the bundle history (0 = forever)
+    bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay
     retention_days: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
 
@@ -92,5 +100,9 @@ def load(
     values = resolve(data, SETTINGS, where, environ() if env is None else env)
     server, log = values["server"], values["log"]
     server = {**server, **{k: v for k, v in flags.items() if v is not None}}
-    retention = {key.removesuffix("_days"): days for key, days in values["retention"].items()}
-    return ServerSettings(log_level=log["level"], retention_days=retention, **server)
+    retained = dict(values["retention"])
+    bundle_days = retained.pop("bundle_history_days")
+    retention = {key.removesuffix("_days"): days for key, days in retained.items()}
+    return ServerSettings(
+        log_level=log["level"], retention_days=retention, bundle_history_days=bundle_days, **server
+    )

@@ -155,19 +155,34 @@ class Database(ABC):
         """Stored records in the order they arrived, streamed (not loaded at once)."""
 
     def prune_records(self, cutoffs: Mapping[str, str]) -> dict[str, int]:
-        """Delete the records of each stream received before its cutoff (ISO time); per stream, how
-        many went. The hourly aggregates and feedback tallies they were counted into stay.
+        """Delete the records of each stream whose event time (``ts``) lies before its cutoff (ISO
+        time), and those received before it; per stream, how many went. The hourly aggregates and
+        feedback tallies they were counted into stay.
 
-        Records arrive in the order of their ``received_at`` (to within the seconds two uploads
-        overlap), so the last record old enough is found by a binary search over the arrival order
-        and the delete walks that prefix only, in chunks of :data:`PRUNE_CHUNK` so that uploads are
-        never held up for long, and from where this process's last prune of the stream ended. No
-        index on ``received_at`` is needed (nor written with every record).
+        By event time: the index on ``(stream, ts)`` finds them, deleted in chunks of
+        :data:`PRUNE_CHUNK` so that uploads are never held up for long. So a record whose event is
+        old goes even if it arrived yesterday (a device catching up after an outage).
+
+        By arrival, for a record whose ``ts`` lies later than its arrival (a device clock ahead, or
+        a ``ts`` stored before times were kept in one UTC form): records arrive in the order of
+        their ``received_at`` (to within the seconds two uploads overlap), so the last record old
+        enough is found by a binary search over the arrival order and the delete walks that prefix
+        only, in chunks, from where this process's last prune of the stream ended. No index on
+        ``received_at`` is needed (nor written with every record).
         """
+        removed: dict[str, int] = {}
+        for stream, cutoff in cutoffs.items():
+            n = 0
+            while True:
+                went = self._delete_events_before(stream, cutoff, PRUNE_CHUNK)
+                n += went
+                if went < PRUNE_CHUNK:
+                    break
+            if n:
+                removed[stream] = n
         marks: dict[str, int] = self.__dict__.setdefault("_prune_marks", {})
         if any(mark > self._last_arrival() for mark in marks.values()):
             marks.clear()  # the newest records went too: SQLite may hand their numbers out again
-        removed: dict[str, int] = {}
         first = self._arrival_from(0)
         for stream, cutoff in cutoffs.items():
             last = self._last_arrival_before(cutoff)
@@ -180,8 +195,17 @@ class Database(ABC):
                 lo = hi + 1
             marks[stream] = last
             if n:
-                removed[stream] = n
+                removed[stream] = removed.get(stream, 0) + n
         return removed
+
+    @abstractmethod
+    def _delete_events_before(self, stream: str, cutoff: str, limit: int) -> int:
+        """Delete at most ``limit`` records of ``stream`` whose ``ts`` lies before ``cutoff``; how many went."""
+
+    @abstractmethod
+    def prune_bundle_history(self, cutoff: str) -> int:
+        """Delete the replaced bundles (history rows) replaced before ``cutoff``; how many went.
+        The current bundle of each target and kind stays, however old."""
 
     def _last_arrival_before(self, cutoff: str) -> int | None:
         """The largest arrival number of a record received before ``cutoff``, if any."""

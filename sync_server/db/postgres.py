@@ -230,6 +230,19 @@ class PostgresDatabase(Database):
             row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
         return int(row[0]) if row else 0
 
+    def _delete_events_before(self, stream: str, cutoff: str, limit: int) -> int:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "DELETE FROM records WHERE ctid = ANY(ARRAY("
+                "SELECT ctid FROM records WHERE stream = %s AND ts < %s LIMIT %s))",
+                (stream, cutoff, limit),
+            )
+            return cur.rowcount
+
+    def prune_bundle_history(self, cutoff: str) -> int:
+        with self._conn() as conn:
+            return conn.execute("DELETE FROM bundle_history WHERE replaced_at < %s", (cutoff,)).rowcount
+
     def _delete_records(self, stream: str, first: int, last: int) -> int:
         with self._conn() as conn:
             cur = conn.execute(

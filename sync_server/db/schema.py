@@ -143,6 +143,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX measurements_hourly_hour ON measurements_hourly (hour, quantity)
         """,
     ),
+    both(
+        4,
+        "records by stream and event time, for retention counted from the event's time",
+        """
+        CREATE INDEX records_stream_ts ON records (stream, ts)
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

@@ -267,6 +267,22 @@ class SQLiteDatabase(Database):
             self._read(lambda c: c.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0])
         )
 
+    def _delete_events_before(self, stream: str, cutoff: str, limit: int) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM records WHERE rowid IN"
+                " (SELECT rowid FROM records WHERE stream = ? AND ts < ? LIMIT ?)",
+                (stream, cutoff, limit),
+            )
+            return cur.rowcount
+
+        return self._writer.call(delete)
+
+    def prune_bundle_history(self, cutoff: str) -> int:
+        return self._writer.call(
+            lambda c: c.execute("DELETE FROM bundle_history WHERE replaced_at < ?", (cutoff,)).rowcount
+        )
+
     def _delete_records(self, stream: str, first: int, last: int) -> int:
         def delete(conn: sqlite3.Connection) -> int:
             cur = conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +118,80 @@ def test_records_after_everything_was_pruned_are_pruned_in_their_turn(db: Databa
     later = iso(START + timedelta(days=5))
     removed = db.prune_records({"feedback": later})
     assert removed == {"feedback": sum(1 for _, s, at in made if s == "feedback" and at < later)}
+
+
+def test_an_old_event_goes_even_if_it_arrived_yesterday(db: Database) -> None:
+    """Retention counts from the event's time: a device that caught up after an outage uploads
+    records whose events are older than their stream's days; they go at the next prune."""
+    yesterday = "2026-07-31T00:00:00.000000Z"
+    rows = [
+        ("edge-1", "old-event", "uplink", "2025-01-01T09:00:00.000000Z", "{}", yesterday),
+        ("edge-1", "recent-event", "uplink", "2026-07-30T09:00:00.000000Z", "{}", yesterday),
+        ("edge-1", "old-health", "health", "2026-04-01T09:00:00.000000Z", "{}", yesterday),
+    ]
+    db.store_records(rows)
+    removed = retention.prune(db, RETENTION_DEFAULTS, NOW)
+    assert removed == {"uplink": 1, "health": 1}
+    assert _held(db) == {"recent-event"}
+
+
+def test_an_event_time_after_the_arrival_counts_from_the_arrival(db: Database) -> None:
+    """A device whose clock ran ahead: its record still goes its stream's days after it arrived."""
+    db.store_records(
+        [("edge-1", "ahead", "network", "2027-05-01T00:00:00.000000Z", "{}", "2026-05-01T00:00:00.000000Z")]
+    )
+    assert retention.prune(db, RETENTION_DEFAULTS, NOW) == {"network": 1}
+    assert _held(db) == set()
+
+
+def test_a_record_uploaded_with_an_old_time_is_pruned(db: Database, db_url: str) -> None:
+    from a2d.syncwire import records_path
+
+    from .conftest import add_device, bearer
+
+    device, token = add_device(db, "edge-late")
+    kept = ServerSettings(db=db_url, retention_days={s: 0 for s in RETENTION_DEFAULTS})
+    with TestClient(create_app(kept, db)) as c:
+        records = [{"record_id": f"late-{i}", "stream": "feedback", "ts": ts, "payload": {}}
+                   for i, ts in enumerate(["2025-03-01T10:00:00+01:00", iso(datetime.now(UTC))])]  # fmt: skip
+        assert (
+            c.post(records_path(device), json={"records": records}, headers=bearer(token)).status_code == 200
+        )
+    assert retention.prune(db, RETENTION_DEFAULTS) == {"feedback": 1}
+    assert _held(db) == {"late-1"}
+
+
+def test_replaced_bundles_go_after_400_days_and_the_current_one_stays(db: Database) -> None:
+    from sync_server.db import BundleInfo
+
+    def publish(version: str, at: str) -> None:
+        db.publish_bundle([BundleInfo("*", "content", version, "00" * 32, 10, at)], f'{{"v": "{version}"}}')
+
+    publish("v1", "2025-01-01T00:00:00.000000Z")
+    publish("v2", "2025-03-01T00:00:00.000000Z")  # v1 replaced 2025-03-01: more than 400 days before NOW
+    publish("v3", "2025-12-01T00:00:00.000000Z")  # v2 replaced 2025-12-01: less
+    assert [b.version for b in db.bundles(history=True)] == ["v1", "v2", "v3"]
+    removed = retention.prune(db, RETENTION_DEFAULTS, NOW)
+    assert removed == {"bundle_history": 1}
+    assert [b.version for b in db.bundles(history=True)] == ["v2", "v3"]
+    assert retention.prune(db, RETENTION_DEFAULTS, NOW, bundle_history_days=0) == {}  # 0: kept forever
+    assert config.load(env={"A2D_RETENTION_BUNDLE_HISTORY_DAYS": "30"}).bundle_history_days == 30
+
+
+def test_the_prune_by_event_time_uses_the_index(tmp_path: Path) -> None:
+    from sync_server.db import open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    db.migrate()
+    db.close()
+    conn = sqlite3.connect(tmp_path / "server.db")
+    plan = " ".join(
+        str(row[-1])
+        for row in conn.execute(
+            "EXPLAIN QUERY PLAN DELETE FROM records WHERE rowid IN"
+            " (SELECT rowid FROM records WHERE stream = ? AND ts < ? LIMIT ?)",
+            ("uplink", NOW, 10),
+        )
+    )
+    conn.close()
+    assert "USING COVERING INDEX records_stream_ts" in plan, plan
