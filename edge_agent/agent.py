@@ -33,6 +33,9 @@ class Agent:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
+        settings = SyncSettings.from_config(
+            dict(config.raw)
+        )  # a bad [sync] stops us before anything is opened
         self.store = Store(config.db_path, synchronous=config.get("store.synchronous"))
         self.ingest = Ingest(
             self.store,
@@ -60,7 +63,6 @@ class Agent:
             for s in (*config.sources, config.bridge_source)
         ]
         self.loop = IngestLoop(self.ingest, self.sources, batch_max=config.get("ingest.batch_max"))
-        settings = SyncSettings.from_config(dict(config.raw))
         self.sync = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )

@@ -90,6 +90,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
     ),
+    Setting(
+        "sync.allow_insecure",
+        False,
+        "allow an http:// sync.url to another machine, or sync.verify_tls = false (test servers only;"
+        " warned at start); without it the agent refuses to start",
+        bool,
+    ),
     Setting("api.enabled", True, "serve the local HTTP API for kiosks", bool),
     Setting("api.host", "127.0.0.1", "address the local API listens on (0.0.0.0: the office network too)"),
     Setting("api.port", DEFAULT_API_PORT, "port of the local API (0: any free port)", int),

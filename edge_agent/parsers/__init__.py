@@ -69,4 +69,4 @@ def _cleaned(ev: NetworkEvent) -> NetworkEvent:
     return ev
 
 
-__all__ = ["STREAMS", "BadMessage", "NetworkEvent", "parse"]
+__all__ = ["STREAMS", "BadMessage", "NetworkEvent", "clean", "parse"]
