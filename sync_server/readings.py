@@ -58,13 +58,16 @@ def _text(value: Any, limit: int) -> str:
 _UNIT = {quantity: unit for quantity, (unit, _) in QUANTITIES.items()}
 
 
-def readings(device_id: str, record: Record) -> list[Reading]:
-    """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none."""
+def readings(device_id: str, record: Record, hour: str | None = None) -> list[Reading]:
+    """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none.
+
+    ``hour``: the start of the record's hour when the caller knows it already (else from ``ts``).
+    """
     payload = record.payload
     items = payload.get("measurements")
     if not items or not isinstance(items, list):
         return []
-    hour = hour_of(record.ts)
+    hour = hour or hour_of(record.ts)
     if hour is None:
         return []
     sensor, name = _text(payload.get("dev_eui"), MAX_SENSOR), _text(payload.get("device_name"), MAX_NAME)

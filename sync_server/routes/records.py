@@ -100,7 +100,7 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
         rows.append((device_id, r.record_id, r.stream, ts, payload, received_at))
         if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
             seen.add(r.record_id)
-            found += readings(device_id, r)
+            found += readings(device_id, r, f"{ts[:13]}:00:00Z")
     if rows:
         try:
             db.store_records(rows, found)
