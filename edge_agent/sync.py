@@ -263,14 +263,20 @@ class SyncClient(Worker):
     def _idle_wait(self) -> float:
         """Until the next round: ``interval_s``, or sooner when a stream's back-off ends."""
         now = time.monotonic()
-        soonest = min((at - now for at in self._stream_retry_at.values()), default=self.settings.interval_s)
+        soonest = min(
+            (at - now for at in self._stream_retry_at.values() if at > now), default=self.settings.interval_s
+        )
         return max(0.05, min(self.settings.interval_s, soonest))
 
     def _round(self, http: httpx.Client, db: sqlite3.Connection) -> int:
         """Upload what is pending, stream by stream, except streams backing off; returns how many
         records were acknowledged. A stream's own failure backs off that stream only."""
         sent = 0
-        for stream in outbox.streams(db):
+        streams = outbox.streams(db)
+        for gone in set(self._stream_retry_at) - set(streams):  # its events went (retention, thinning)
+            self._stream_retry_at.pop(gone)
+            self._stream_failures.pop(gone, None)
+        for stream in streams:
             if time.monotonic() < self._stream_retry_at.get(stream, 0.0):
                 continue
             try:

@@ -233,3 +233,15 @@ def test_status_shows_the_count_and_the_last_reason(
     assert (st["stream"], st["refused"], st["refused_reason"]) == ("uplink", 1, "HTTP 500: cannot store it")
     assert cli.main(["status", "--config", str(cfg)]) == 0
     assert "1 record(s) refused by the server are kept here; the last at" in capsys.readouterr().out
+
+
+def test_a_back_off_that_ended_does_not_make_the_client_spin(tmp_path: Path) -> None:
+    import time
+
+    settings = SyncSettings(url="http://sync.test", token="t", interval_s=10.0)
+    client = SyncClient(settings, "edge-1", tmp_path / "edge.db", lambda fn: Future())  # type: ignore[arg-type,return-value]
+    client._stream_retry_at = {"health": time.monotonic() - 5}  # its stream went meanwhile
+    assert client._idle_wait() == 10.0
+    client._stream_retry_at["uplink"] = time.monotonic() + 2
+    assert 1.5 < client._idle_wait() <= 2.0
+    client.stop()
