@@ -18,7 +18,6 @@ time the match of the form the edge writes (its hour checked against the calenda
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from a2d import syncwire, timeutil
 
@@ -46,13 +45,25 @@ _INNERMOST = re.compile(r"\{[^{}\[\]]*\}|\[[^{}\[\]]*\]")
 _STREAMS = frozenset(syncwire.STREAMS)
 
 
-@lru_cache(maxsize=4096)
+#: ``2026-06-02T08`` -> ``2026-06-02T08:00:00Z`` for the hours seen so far, each checked against
+#: the calendar once (02-30 and hour 24 never get in); emptied when it grows large
+HOURS: dict[str, str] = {}
+#: the tests the upload loop makes itself, in line, before it calls :func:`check` (see there)
+CANONICAL = _CANONICAL.fullmatch
+STREAMS = _STREAMS
+
+
 def _real_hour(prefix: str) -> bool:
-    """Whether ``2026-06-02T08`` is an hour of the calendar (02-30 and hour 24 are not)."""
+    """Whether ``2026-06-02T08`` is an hour of the calendar; the known ones go into :data:`HOURS`."""
+    if prefix in HOURS:
+        return True
     try:
         timeutil.parse(f"{prefix}:00:00Z")
     except ValueError:
         return False
+    if len(HOURS) > 100_000:
+        HOURS.clear()
+    HOURS[prefix] = f"{prefix}:00:00Z"
     return True
 
 
@@ -81,7 +92,12 @@ def too_deep(text: str, limit: int = syncwire.MAX_PAYLOAD_DEPTH) -> bool:
 
 
 def check(index: int, record: syncwire.Record, payload: str) -> str:
-    """Refuse the record (:class:`RecordRefused`) unless it can be stored; returns its time in UTC."""
+    """Refuse the record (:class:`RecordRefused`) unless it can be stored; returns its time in UTC.
+
+    The upload loop calls this only when a quicker, stricter test in line fails (a time not in
+    the one form or of an hour not in :data:`HOURS`, an unknown stream, ``\\u0000`` anywhere in
+    the text, more brackets than levels allowed); here each is looked at precisely, and worded.
+    """
     if record.stream not in _STREAMS:
         raise RecordRefused(
             index,

@@ -4,7 +4,8 @@ What the transparency records promise citizens ("single answers at most 400 days
 indefinitely") holds on the server too: the hourly aggregates and feedback tallies a record was
 counted into stay; the record itself goes. The days count from the event's time (the record's
 ``ts``), so a record uploaded late after an outage goes when its event is old, not a year after
-it arrived; a record whose time lies after its arrival counts from its arrival. The bundles that
+it arrived (see ``db/_spans.py``); a record whose time lies after its arrival counts from its
+arrival. The bundles that
 were replaced by newer ones go after ``retention.bundle_history_days``. A running server prunes
 at start and then hourly; ``a2d server prune`` does it once (for cron, or before a backup).
 """

@@ -156,30 +156,22 @@ class Database(ABC):
 
     def prune_records(self, cutoffs: Mapping[str, str]) -> dict[str, int]:
         """Delete the records of each stream whose event time (``ts``) lies before its cutoff (ISO
-        time), and those received before it; per stream, how many went. The hourly aggregates and
-        feedback tallies they were counted into stay.
+        time); per stream, how many went. The hourly aggregates and feedback tallies they were
+        counted into stay.
 
-        By event time: the index on ``(stream, ts)`` finds them, deleted in chunks of
-        :data:`PRUNE_CHUNK` so that uploads are never held up for long. So a record whose event is
-        old goes even if it arrived yesterday (a device catching up after an outage).
+        Late records (uploaded long after their event, see :mod:`._spans`) are found through the
+        spans their uploads noted: the delete walks each span's arrival range only, in chunks of
+        :data:`PRUNE_CHUNK` so that uploads are never held up for long. So a record whose event
+        is old goes even if it arrived yesterday (a device catching up after an outage).
 
-        By arrival, for a record whose ``ts`` lies later than its arrival (a device clock ahead, or
-        a ``ts`` stored before times were kept in one UTC form): records arrive in the order of
-        their ``received_at`` (to within the seconds two uploads overlap), so the last record old
-        enough is found by a binary search over the arrival order and the delete walks that prefix
-        only, in chunks, from where this process's last prune of the stream ended. No index on
-        ``received_at`` is needed (nor written with every record).
+        The others (and a record whose ``ts`` lies after its arrival: a device clock ahead) go by
+        arrival: records arrive in the order of their ``received_at`` (to within the seconds two
+        uploads overlap), so the last record old enough is found by a binary search over the
+        arrival order and the delete walks that prefix only, in chunks, from where this process's
+        last prune of the stream ended. No index on ``received_at`` or ``ts`` is needed (nor
+        written with every record).
         """
-        removed: dict[str, int] = {}
-        for stream, cutoff in cutoffs.items():
-            n = 0
-            while True:
-                went = self._delete_events_before(stream, cutoff, PRUNE_CHUNK)
-                n += went
-                if went < PRUNE_CHUNK:
-                    break
-            if n:
-                removed[stream] = n
+        removed = {stream: n for stream, cutoff in cutoffs.items() if (n := self._prune_late(stream, cutoff))}
         marks: dict[str, int] = self.__dict__.setdefault("_prune_marks", {})
         if any(mark > self._last_arrival() for mark in marks.values()):
             marks.clear()  # the newest records went too: SQLite may hand their numbers out again
@@ -198,9 +190,26 @@ class Database(ABC):
                 removed[stream] = removed.get(stream, 0) + n
         return removed
 
+    def _prune_late(self, stream: str, cutoff: str) -> int:
+        """Delete the late records of ``stream`` older than ``cutoff``, span by span; how many went."""
+        n = 0
+        for span, first, last, newest in self._spans_before(stream, cutoff):
+            lo = first
+            while lo <= last:
+                hi = min(lo + PRUNE_CHUNK - 1, last)
+                n += self._delete_records(stream, lo, hi, cutoff)
+                lo = hi + 1
+            if newest < cutoff:  # all of the span is past: it has nothing left to find
+                self._drop_span(span)
+        return n
+
     @abstractmethod
-    def _delete_events_before(self, stream: str, cutoff: str, limit: int) -> int:
-        """Delete at most ``limit`` records of ``stream`` whose ``ts`` lies before ``cutoff``; how many went."""
+    def _spans_before(self, stream: str, cutoff: str) -> list[tuple[int, int, int, str]]:
+        """(span id, first and last arrival number, newest ts) of the spans of late records of
+        ``stream`` whose oldest ``ts`` lies before ``cutoff``."""
+
+    @abstractmethod
+    def _drop_span(self, span: int) -> None: ...
 
     @abstractmethod
     def prune_bundle_history(self, cutoff: str) -> int:
@@ -231,8 +240,9 @@ class Database(ABC):
         """The largest arrival number held (0 when there are no records)."""
 
     @abstractmethod
-    def _delete_records(self, stream: str, first: int, last: int) -> int:
-        """Delete the records of ``stream`` with arrival numbers ``first..last``; how many went."""
+    def _delete_records(self, stream: str, first: int, last: int, before: str | None = None) -> int:
+        """Delete the records of ``stream`` with arrival numbers ``first..last`` (and, with
+        ``before``, a ``ts`` before it); how many went."""
 
     @abstractmethod
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:

@@ -145,9 +145,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     both(
         4,
-        "records by stream and event time, for retention counted from the event's time",
+        "spans of late records (by arrival number and event time), for retention counted from the event",
         """
-        CREATE INDEX records_stream_ts ON records (stream, ts)
+        CREATE TABLE record_spans (
+            id {SERIAL_PK},
+            stream TEXT NOT NULL,
+            first_arrival {BIGINT} NOT NULL,
+            last_arrival {BIGINT} NOT NULL,
+            min_ts TEXT NOT NULL,
+            max_ts TEXT NOT NULL
+        );
+        CREATE INDEX record_spans_stream ON record_spans (stream, min_ts)
         """,
     ),
 )

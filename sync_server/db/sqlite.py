@@ -33,12 +33,18 @@ from ._base import (
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._spans import late
 from ._writer import Writer
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 T = TypeVar("T")
 
 
+_NEXT_ARRIVAL = "SELECT COALESCE(MAX(rowid), 0) + 1 FROM records"
+_ADD_SPAN = (
+    "INSERT INTO record_spans (stream, first_arrival, last_arrival, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)"
+)
+_SPANS_BEFORE = "SELECT id, first_arrival, last_arrival, max_ts FROM record_spans WHERE stream = ? AND min_ts < ? ORDER BY id"
 _SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 _BUSY_TIMEOUT_S = 10.0
 
@@ -201,7 +207,8 @@ class SQLiteDatabase(Database):
         Usually every record of an upload is new, so the readings are folded here, outside the
         writer, as if they all were; the writer checks that the insert added as many rows as
         there are distinct records. Only when some were held already (a retried batch) does it
-        undo the insert, look up which are new, and insert again.
+        undo the insert, look up which are new, and insert again. Late records get a span
+        (:mod:`._spans`) over the arrival numbers the insert handed out.
         """
         insert = (
             "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
@@ -209,8 +216,19 @@ class SQLiteDatabase(Database):
         )
         everything = fold(readings, None)
         distinct = len({(row[0], row[1]) for row in rows})
+        spans = late(rows)
 
         def store(conn: sqlite3.Connection) -> None:
+            first = conn.execute(_NEXT_ARRIVAL).fetchone()[0] if spans else 0
+            insert_all(conn)
+            if spans:  # one executemany in this one job: the new rows have the numbers first..last
+                last = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0]
+                if last >= first:
+                    conn.executemany(
+                        _ADD_SPAN, [(stream, first, last, low, high) for stream, low, high in spans]
+                    )
+
+        def insert_all(conn: sqlite3.Connection) -> None:
             if not readings:
                 conn.executemany(insert, rows)
                 return
@@ -267,26 +285,23 @@ class SQLiteDatabase(Database):
             self._read(lambda c: c.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0])
         )
 
-    def _delete_events_before(self, stream: str, cutoff: str, limit: int) -> int:
-        def delete(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM records WHERE rowid IN"
-                " (SELECT rowid FROM records WHERE stream = ? AND ts < ? LIMIT ?)",
-                (stream, cutoff, limit),
-            )
-            return cur.rowcount
+    def _spans_before(self, stream: str, cutoff: str) -> list[tuple[int, int, int, str]]:
+        rows = self._read(lambda c: c.execute(_SPANS_BEFORE, (stream, cutoff)).fetchall())
+        return [(int(a), int(b), int(c), str(d)) for a, b, c, d in rows]
 
-        return self._writer.call(delete)
+    def _drop_span(self, span: int) -> None:
+        self._writer.call(lambda c: c.execute("DELETE FROM record_spans WHERE id = ?", (span,)))
 
     def prune_bundle_history(self, cutoff: str) -> int:
         return self._writer.call(
             lambda c: c.execute("DELETE FROM bundle_history WHERE replaced_at < ?", (cutoff,)).rowcount
         )
 
-    def _delete_records(self, stream: str, first: int, last: int) -> int:
+    def _delete_records(self, stream: str, first: int, last: int, before: str | None = None) -> int:
         def delete(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM records WHERE rowid BETWEEN ? AND ? AND stream = ?", (first, last, stream)
+                "DELETE FROM records WHERE rowid BETWEEN ? AND ? AND stream = ? AND (? IS NULL OR ts < ?)",
+                (first, last, stream, before, before),
             )
             return cur.rowcount
 

@@ -178,20 +178,43 @@ def test_replaced_bundles_go_after_400_days_and_the_current_one_stays(db: Databa
     assert config.load(env={"A2D_RETENTION_BUNDLE_HISTORY_DAYS": "30"}).bundle_history_days == 30
 
 
-def test_the_prune_by_event_time_uses_the_index(tmp_path: Path) -> None:
-    from sync_server.db import open_database
+def _spans(db_url: str) -> list[tuple[str, str, str]]:
+    """The spans of late records, read straight from the database."""
+    import psycopg
 
-    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
-    db.migrate()
-    db.close()
-    conn = sqlite3.connect(tmp_path / "server.db")
-    plan = " ".join(
-        str(row[-1])
-        for row in conn.execute(
-            "EXPLAIN QUERY PLAN DELETE FROM records WHERE rowid IN"
-            " (SELECT rowid FROM records WHERE stream = ? AND ts < ? LIMIT ?)",
-            ("uplink", NOW, 10),
-        )
-    )
-    conn.close()
-    assert "USING COVERING INDEX records_stream_ts" in plan, plan
+    from sync_server.db import sqlite_path
+
+    query = "SELECT stream, min_ts, max_ts FROM record_spans ORDER BY id"
+    path = sqlite_path(db_url)
+    if path is not None:
+        conn = sqlite3.connect(path)
+        rows = conn.execute(query).fetchall()
+        conn.close()
+    else:
+        with psycopg.connect(db_url) as pg:
+            rows = pg.execute(query).fetchall()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def test_only_late_uploads_note_a_span_and_a_pruned_span_goes(db: Database, db_url: str) -> None:
+    """Records on time cost retention nothing at upload; a catch-up notes one span per stream."""
+    now = "2026-07-31T12:00:00.000000Z"
+    on_time = [
+        ("edge-1", f"t{i}", "uplink", f"2026-07-31T11:{i:02d}:00.000000Z", "{}", now) for i in range(30)
+    ]
+    db.store_records(on_time)
+    assert _spans(db_url) == []
+    late = [("edge-1", f"l{i}", s, f"2025-0{1 + i % 3}-01T00:00:00.000000Z", "{}", now)
+            for i, s in enumerate(["uplink", "health"] * 3)]  # fmt: skip
+    db.store_records(late)
+    assert sorted(_spans(db_url)) == [
+        ("health", "2025-01-01T00:00:00.000000Z", "2025-03-01T00:00:00.000000Z"),
+        ("uplink", "2025-01-01T00:00:00.000000Z", "2025-03-01T00:00:00.000000Z"),
+    ]
+    db.store_records(late)  # uploaded again: nothing new, no span
+    assert len(_spans(db_url)) == 2
+    assert retention.prune(db, {"health": 90}, NOW) == {"health": 3}
+    assert [s for s, _, _ in _spans(db_url)] == ["uplink"]  # every health record of the span is gone
+    assert retention.prune(db, {"uplink": 532}, NOW) == {"uplink": 2}  # 2025-03-01 is not 532 days old
+    assert _spans(db_url) == [("uplink", "2025-01-01T00:00:00.000000Z", "2025-03-01T00:00:00.000000Z")]
+    assert _held(db) == {f"t{i}" for i in range(30)} | {"l2"}
