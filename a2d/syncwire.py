@@ -13,7 +13,7 @@ The server upserts by ``(device_id, record_id)`` and answers ``200`` with
 ``{"acked": [record_id, ...]}`` listing every record it now holds (a repeated upload is
 acknowledged again, never stored twice). ``401`` without a valid token, ``403`` when the token
 belongs to another device, ``413`` when the (decompressed) body or the batch is too large,
-``400`` for a malformed body (a payload nested deeper than :data:`MAX_PAYLOAD_DEPTH` levels too),
+``400`` for a malformed body (JSON nested 1,000 levels deep too; see :data:`MAX_PAYLOAD_DEPTH`),
 ``422`` for a record the server cannot store: an unknown stream, a ``ts`` that is no ISO 8601
 time, a NUL character in the payload, or data its database refuses. Every refusal of one record
 names it (``records[3] (record_id 'cs:up:...'): ...``) in ``detail``. The edge deletes or marks a
@@ -37,8 +37,10 @@ MAX_BATCH_RECORDS = 5000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 #: the streams a server takes: those with a retention promise (a2d/retention.py), no others
 STREAMS = tuple(_RETAINED)
-#: deepest nesting of a record's payload (the edge's own events nest a few levels)
-MAX_PAYLOAD_DEPTH = 64
+#: a payload nesting this many levels is always taken (the edge's own events nest a few); a
+#: deeper one may be refused with 400 (the server's JSON writer stops there), and one nested
+#: 1,000 levels deep always is (its JSON readers stop there)
+MAX_PAYLOAD_DEPTH = 254
 
 
 def records_path(device_id: str) -> str:
