@@ -241,7 +241,7 @@ def main(argv: Sequence[str]) -> int:
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
             say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
         elif args.command == "prune":
-            removed = retention.prune(db, settings.retention_days)
+            removed = retention.prune(db, settings.retention_days, None, settings.bundle_history_days)
             kept = ", ".join(f"{k} {d} days" for k, d in sorted(settings.retention_days.items()) if d > 0)
             text = ", ".join(f"{k}: {n}" for k, n in sorted(removed.items())) or "nothing"
             say(args.json, removed, f"removed {text} (retention: {kept or 'forever'})")

@@ -56,7 +56,20 @@ SETTINGS: tuple[Setting, ...] = (
         "(e.g. Stadt Offenburg, Offenburg.digital)",
     ),
     Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
+    Setting(
+        "opendata.min_count",
+        5,
+        "smallest count open data publishes: a tally or hourly count of people or presses below it is"
+        " suppressed (one row could be one person's answer); 0 or 1 publish all",
+        int,
+    ),
     *retention_settings(),
+    Setting(
+        "retention.bundle_history_days",
+        400,
+        "days a bundle that a newer one replaced stays in the history (0 = forever)",
+        int,
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -78,7 +91,11 @@ class ServerSettings:
     signing_key: str = ""
     opendata_attribution: str = ""
     opendata_max_rows: int = 100000
+    #: smallest count of people or presses open data publishes
+    opendata_min_count: int = 5
     log_level: str = "info"
+    #: days a replaced bundle stays in the bundle history (0 = forever)
+    bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay
     retention_days: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
 
@@ -92,5 +109,10 @@ def load(
     values = resolve(data, SETTINGS, where, environ() if env is None else env)
     server, log = values["server"], values["log"]
     server = {**server, **{k: v for k, v in flags.items() if v is not None}}
-    retention = {key.removesuffix("_days"): days for key, days in values["retention"].items()}
-    return ServerSettings(log_level=log["level"], retention_days=retention, **server)
+    retained = dict(values["retention"])
+    bundle_days = retained.pop("bundle_history_days")
+    retention = {key.removesuffix("_days"): days for key, days in retained.items()}
+    return ServerSettings(
+        log_level=log["level"], retention_days=retention, bundle_history_days=bundle_days,
+        opendata_min_count=values["opendata"]["min_count"], **server,
+    )  # fmt: skip
