@@ -165,7 +165,9 @@ def test_replaced_bundles_go_after_400_days_and_the_current_one_stays(db: Databa
     from sync_server.db import BundleInfo
 
     def publish(version: str, at: str) -> None:
-        db.publish_bundle([BundleInfo("*", "content", version, "00" * 32, 10, at)], f'{{"v": "{version}"}}')
+        counter = db.assign_bundle_counter("content")
+        info = BundleInfo("all", "content", version, "00" * 32, 10, at, counter=counter)
+        db.publish_bundles([(info, f'{{"v": "{version}"}}')])
 
     publish("v1", "2025-01-01T00:00:00.000000Z")
     publish("v2", "2025-03-01T00:00:00.000000Z")  # v1 replaced 2025-03-01: more than 400 days before NOW
