@@ -17,7 +17,10 @@ import httpx
 import pytest
 
 from a2d import bundles as a2d_bundles
+from a2d.bundlekeys import TrustedKeys
+from a2d.bundles import Identity
 from edge_agent import outbox
+from edge_agent.bundles import DeviceTrust
 from edge_agent.store import Store, open_reader
 from edge_agent.sync import SyncClient, SyncSettings
 from tests.conftest import wait_for
@@ -200,9 +203,8 @@ def test_heartbeats_and_bundle_checks_never_wait_on_a_hung_upload(tmp_path: Path
 
     server = FakeServer(hang)
     key = a2d_bundles.public_key_text(a2d_bundles.new_private_key())
-    with running(
-        db_path, server, heartbeat_s=0.1, bundle_interval_s=0.1, server_public_key=key, timeout_s=60
-    ):
+    trust = DeviceTrust(TrustedKeys.configured([key]), Identity("edge-1"))
+    with running(db_path, server, heartbeat_s=0.1, bundle_interval_s=0.1, trust=trust, timeout_s=60):
         try:
             wait_for(lambda: server.posts >= 1, what="the upload to start")
             beats, gets = server.beats, server.bundle_gets
