@@ -219,6 +219,8 @@ class Kiosk:
             client = AgentClient.from_config(self.ctl.cfg)
             client.start()
         self.ctl.attach(client, self.worker)
+        pack = self.ctl.pack
+        log.info("kiosk ready: %s, content pack %s %s", type(client).__name__, pack.town, pack.version)
         self.worker.submit(_warm_imports)
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.tick(), TICK_S))
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.refresh_background(), REFRESH_S))

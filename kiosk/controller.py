@@ -47,8 +47,7 @@ from .views import idle_prompt
 
 if TYPE_CHECKING:
     from .lotsen import LotsenLock
-    from .ports import Agent, Runner
-    from .speech import Speaker
+    from .ports import Agent, Runner, Voice
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ class Controller:
         self.display: Display = display if display is not None else NoDisplay()
         self.client: Agent | None = None
         self.runner: Runner | None = None
-        self.speaker: Speaker | None = None
+        self.speaker: Voice | None = None
         self.lock: LotsenLock | None = None
         self.speech_dir = speech_dir
         self.page = Page.ATTRACT
@@ -139,7 +138,7 @@ class Controller:
         return self._pack
 
     def attach(
-        self, client: Agent, runner: Runner, *, speaker: Speaker | None = None, lock: LotsenLock | None = None
+        self, client: Agent, runner: Runner, *, speaker: Voice | None = None, lock: LotsenLock | None = None
     ) -> None:
         """Everything the attract screen did not need: the agent, the runner, speech and the Lotsen
         lock (made from the config unless given). The controller owns ``client`` from now on."""

@@ -9,6 +9,7 @@
   runs everything at once on the caller's thread (tests, a Python shell).
 - :class:`Display`: what turns the controller's state into pixels. The app's is Kivy
   (:class:`kiosk.app.KivyDisplay`); tests record what it was asked to show.
+- :class:`Voice`: read-aloud, :class:`kiosk.speech.Speaker` (espeak-ng).
 """
 
 from __future__ import annotations
@@ -63,6 +64,25 @@ class Agent(Protocol):
     def help_requests(self, state: str = "open") -> list[dict[str, Any]]: ...
 
     def close_help(self, help_id: str) -> bool: ...
+
+
+class Voice(Protocol):
+    """Read-aloud: :class:`kiosk.speech.Speaker` (espeak-ng) is the real one."""
+
+    volume: int
+
+    @property
+    def speaking(self) -> bool: ...
+
+    def say(self, text: str, lang: str) -> Any: ...
+
+    def stop(self) -> None: ...
+
+    def reset(self) -> None:
+        """The visit ended: stop, and the volume back to its default."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class Runner(Protocol):
