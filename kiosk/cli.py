@@ -119,7 +119,10 @@ def _fake_agent(cfg: kiosk_config.KioskConfig) -> FakeAgent:
 
     from .fakeagent import FakeAgent
 
-    text = "--fake-agent: no edge agent; an agent in memory serves the demo content pack, votes and help requests end with the kiosk"
+    text = (
+        "--fake-agent: no edge agent; an agent in memory serves the demo content pack, votes and help"
+        " requests end with the kiosk"
+    )
     sys.stderr.write(f"a2d kiosk: {text}\n")
     logging.getLogger(__name__).warning("%s", text)
     return FakeAgent(load(DEMO_PACK), kiosk_id=cfg.kiosk_id)
