@@ -2,6 +2,7 @@
 
     a2d kiosk --config kiosk.toml         # the kiosk (a window on a desktop, full screen on a Pi)
     a2d kiosk --selftest out/             # every screen to PNG + report.json (demo config and pack)
+    a2d kiosk --fake-agent                # no edge agent: an agent in memory serves the demo pack
     a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
 
 Kivy is configured through environment variables and ``kivy.config`` before it is first imported
@@ -18,13 +19,20 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from a2d import logs
 from a2d.errors import KnownError
 
 from . import config as kiosk_config
 
-EXAMPLES = "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n  a2d kiosk hash-pin"
+if TYPE_CHECKING:
+    from .fakeagent import FakeAgent
+
+EXAMPLES = (
+    "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n"
+    "  a2d kiosk --fake-agent\n  a2d kiosk hash-pin"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="the kiosk's kiosk.toml (default: the demo configuration)")
     p.add_argument(
         "--selftest", metavar="OUT_DIR", help="render every screen to PNG files and report.json, then exit"
+    )
+    p.add_argument(
+        "--fake-agent",
+        action="store_true",
+        help="run without an edge agent: an agent in memory serves the demo content pack and keeps"
+        " votes and help requests until the kiosk ends (nothing is sent, nothing is stored)",
     )
     return p
 
@@ -99,6 +113,21 @@ def _say_demo() -> None:
     logging.getLogger(__name__).warning("%s", text)
 
 
+def _fake_agent(cfg: kiosk_config.KioskConfig) -> FakeAgent:
+    """The agent in memory of ``--fake-agent``, serving the demo pack (said on stderr and in the log)."""
+    from a2d.contentpack import DEMO_PACK, load
+
+    from .fakeagent import FakeAgent
+
+    text = (
+        "--fake-agent: no edge agent; an agent in memory serves the demo content pack, votes and help"
+        " requests end with the kiosk"
+    )
+    sys.stderr.write(f"a2d kiosk: {text}\n")
+    logging.getLogger(__name__).warning("%s", text)
+    return FakeAgent(load(DEMO_PACK), kiosk_id=cfg.kiosk_id)
+
+
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:
     """The demo configuration, or a kiosk.toml whose pin_hash is the demo PIN's."""
     if cfg.demo:
@@ -124,7 +153,7 @@ def main(argv: Sequence[str]) -> int:
         from .selftest import run
 
         out = Path(args.selftest)
-        report = run(cfg, out)
+        report = run(cfg, out, agent=_fake_agent(cfg) if args.fake_agent else None)
         s = report["summary"]
         sys.stdout.write(
             f"{s['screenshots']} screenshots in {out}/ (report.json): smallest touch target "
@@ -140,5 +169,6 @@ def main(argv: Sequence[str]) -> int:
     prepare_kivy(cfg)
     from .app import Kiosk, KioskApp
 
-    KioskApp(Kiosk(cfg), started=started).run()
+    agent = (lambda: _fake_agent(cfg)) if args.fake_agent else None
+    KioskApp(Kiosk(cfg), started=started, agent=agent).run()
     return 0
