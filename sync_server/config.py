@@ -35,6 +35,25 @@ SETTINGS: tuple[Setting, ...] = (
         "an admin token accepted besides the one `a2d server admin-token` stores; "
         "set it through A2D_SERVER_ADMIN_TOKEN, not in the file",
     ),
+    Setting("server.head_timeout_s", 10.0, "seconds a client has to send a request's head", float),
+    Setting(
+        "server.body_timeout_s",
+        120.0,
+        "seconds a client has to send a request's body after its head (an 8 MiB upload on a slow line)",
+        float,
+    ),
+    Setting(
+        "server.max_connections_per_client",
+        32,
+        "connections one client address may hold at once; more are closed (0 = no cap)",
+        int,
+    ),
+    Setting(
+        "server.max_connections",
+        1000,
+        "connections and requests the server handles at once; beyond, it answers 503",
+        int,
+    ),
     Setting("server.pool_size", 8, "PostgreSQL connections per server process", int),
     Setting(
         "server.synchronous",
@@ -85,6 +104,10 @@ class ServerSettings:
     tls_cert: str = ""
     tls_key: str = ""
     admin_token: str = ""
+    head_timeout_s: float = 10.0
+    body_timeout_s: float = 120.0
+    max_connections_per_client: int = 32
+    max_connections: int = 1000
     pool_size: int = 8
     synchronous: str = "full"
     heartbeat_history: int = 60
