@@ -13,7 +13,11 @@ The server upserts by ``(device_id, record_id)`` and answers ``200`` with
 ``{"acked": [record_id, ...]}`` listing every record it now holds (a repeated upload is
 acknowledged again, never stored twice). ``401`` without a valid token, ``403`` when the token
 belongs to another device, ``413`` when the (decompressed) body or the batch is too large,
-``400`` for a malformed body. The edge deletes or marks a record only after it was acknowledged.
+``400`` for a malformed body (JSON nested 1,000 levels deep too; see :data:`MAX_PAYLOAD_DEPTH`),
+``422`` for a record the server cannot store: an unknown stream, a ``ts`` that is no ISO 8601
+time, a NUL character in the payload, or data its database refuses. Every refusal of one record
+names it (``records[3] (record_id 'cs:up:...'): ...``) in ``detail``. The edge deletes or marks a
+record only after it was acknowledged.
 
 ``POST /api/v1/devices/{device_id}/heartbeat`` — :class:`Heartbeat` as JSON; ``204``.
 
@@ -25,11 +29,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from .retention import STREAMS as _RETAINED
+
 API = "/api/v1"
 #: limits both sides keep to; the server enforces them
 MAX_BATCH_RECORDS = 5000
 MAX_BODY_BYTES = 8 * 1024 * 1024
-STREAMS = ("uplink", "health", "network", "feedback", "usage", "button")
+#: the streams a server takes: those with a retention promise (a2d/retention.py), no others
+STREAMS = tuple(_RETAINED)
+#: a payload nesting this many levels is always taken (the edge's own events nest a few); a
+#: deeper one may be refused with 400 (the server's JSON writer stops there), and one nested
+#: 1,000 levels deep always is (its JSON readers stop there)
+MAX_PAYLOAD_DEPTH = 254
 
 
 def records_path(device_id: str) -> str:
@@ -98,15 +109,25 @@ class Heartbeat:
 
     @classmethod
     def from_dict(cls, d: Any) -> Heartbeat:
+        """Check a decoded heartbeat: each field of its type (a string is not a number, an object
+        not a version), so that nothing of another shape, or nested, is kept."""
         if not isinstance(d, dict):
             raise WireError("a heartbeat is a JSON object")
-        try:
-            return cls(
-                versions={str(k): str(v) for k, v in dict(d.get("versions") or {}).items()},
-                uptime_s=float(d["uptime_s"]),
-                disk_free_bytes=int(d["disk_free_bytes"]),
-                outbox={str(k): int(v) for k, v in dict(d.get("outbox") or {}).items()},
-                last_sync_at=None if d.get("last_sync_at") is None else str(d["last_sync_at"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise WireError(f"bad heartbeat: {exc}") from None
+        versions, outbox, last = d.get("versions") or {}, d.get("outbox") or {}, d.get("last_sync_at")
+        if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+            raise WireError("bad heartbeat: versions must be an object of strings")
+        if not isinstance(outbox, dict) or not all(_is_int(v) for v in outbox.values()):
+            raise WireError("bad heartbeat: outbox must be an object of integers")
+        if last is not None and not isinstance(last, str):
+            raise WireError("bad heartbeat: last_sync_at must be a string or null")
+        uptime, free = d.get("uptime_s"), d.get("disk_free_bytes")
+        if isinstance(uptime, bool) or not isinstance(uptime, int | float):
+            raise WireError("bad heartbeat: uptime_s must be a number")
+        if not isinstance(free, int) or isinstance(free, bool):
+            raise WireError("bad heartbeat: disk_free_bytes must be an integer")
+        return cls(versions=dict(versions), uptime_s=float(uptime), disk_free_bytes=int(free),
+                   outbox=dict(outbox), last_sync_at=last)  # fmt: skip
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)

@@ -361,14 +361,14 @@ def tap_latency(tmp: Path, taps: int, agent_url: str) -> dict[str, list[float]]:
         return vote_id
 
     client.vote = timed_vote  # type: ignore[method-assign]
-    poll = kiosk.pack.polls[0]
+    poll = kiosk.ctl.pack.polls[0]
     outbox: list[float] = []
     agent: list[float] = []
     try:
         for i in range(taps):
-            kiosk.session.wipe()
-            kiosk.start()
-            kiosk.go("feedback", index=0)
+            kiosk.ctl.session.wipe()
+            kiosk.ctl.start()
+            kiosk.ctl.go("feedback", index=0)
             for _ in range(4):
                 EventLoop.idle()
             button = named(kiosk.root, f"choice-{poll.choices[i % len(poll.choices)].id}")

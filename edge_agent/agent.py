@@ -36,6 +36,9 @@ class Agent:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
+        settings = SyncSettings.from_config(
+            dict(config.raw)
+        )  # a bad [sync] stops us before anything is opened
         self.store = Store(
             config.db_path,
             synchronous=config.get("store.synchronous"),
@@ -78,7 +81,6 @@ class Agent:
             self.ingest, self.sources, batch_max=config.get("ingest.batch_max"), housekeeper=housekeeper,
             check_s=config.get("store.check_s"),
         )  # fmt: skip
-        settings = SyncSettings.from_config(dict(config.raw))
         self.sync = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )

@@ -212,7 +212,8 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
             if o["thinned"]:
                 lines.append(f"    {o['thinned']} unsent event(s) removed by the size caps (store.max_*)")
             if o["refused"]:
-                lines.append(f"    {o['refused']} record(s) refused by the server are kept here")
+                lines.append(f"    {o['refused']} record(s) refused by the server are kept here;"
+                             f" the last at {o['refused_at']}: {o['refused_reason']}")  # fmt: skip
         for b in st.get("bundles", []):
             applied = (f"version {b['version']} (counter {b['counter']}) applied {b['applied_at']}" if b["version"]
                        else "none applied")  # fmt: skip

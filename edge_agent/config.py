@@ -127,6 +127,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "sync.verify_tls", True, "verify the server's certificate (turn off only for a test server)", bool
     ),
+    Setting(
+        "sync.allow_insecure",
+        False,
+        "allow an http:// sync.url to another machine, or sync.verify_tls = false (test servers only;"
+        " warned at start); without it the agent refuses to start",
+        bool,
+    ),
     Setting("api.enabled", True, "serve the local HTTP API for kiosks", bool),
     Setting(
         "api.host",

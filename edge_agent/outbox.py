@@ -3,8 +3,9 @@
 Each stream keeps a cursor, the id of its last acknowledged event; everything above it is
 pending. A batch is read in id order and the cursor moves only after the server acknowledged
 the whole batch, so a restart resumes exactly where it stopped and nothing is skipped. A record
-the server refuses as malformed is set aside in ``sync_refused`` (kept locally, reported in the
-status) so that it cannot block its stream.
+the server refuses as malformed, or one that alone keeps making the server fail while others go
+through (:mod:`.syncsplit`), is set aside in ``sync_refused`` with the reason (kept locally,
+counted in the status with the last reason) so that it cannot block its stream.
 
 Reads use any connection; the ``advance``/``refuse``/``failed`` writes run on the writer thread.
 """
@@ -125,7 +126,8 @@ def failed(db: sqlite3.Connection, stream: str, error: str, at: str) -> None:
 
 
 def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Per stream: pending, oldest pending, sent, last success, last error, refused records."""
+    """Per stream: pending, oldest pending, sent, last success, last error, refused records (how
+    many, the reason the last one was refused, and when)."""
     out = []
     for stream in streams(db):
         c = cursor(db, stream)
@@ -139,6 +141,10 @@ def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
             (stream,),
         ).fetchone()
         refused = db.execute("SELECT COUNT(*) FROM sync_refused WHERE stream = ?", (stream,)).fetchone()[0]
+        last = db.execute(
+            "SELECT reason, at FROM sync_refused WHERE stream = ? ORDER BY at DESC, event_id DESC LIMIT 1",
+            (stream,),
+        ).fetchone()
         out.append(
             {
                 "stream": stream,
@@ -149,6 +155,8 @@ def status(db: sqlite3.Connection) -> list[dict[str, Any]]:
                 "last_error": row[2] if row else None,
                 "last_error_at": row[3] if row else None,
                 "refused": refused,
+                "refused_reason": last[0] if last else None,
+                "refused_at": last[1] if last else None,
                 "thinned": row[4] if row else 0,
             }
         )

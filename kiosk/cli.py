@@ -2,6 +2,7 @@
 
     a2d kiosk --config kiosk.toml         # the kiosk (a window on a desktop, full screen on a Pi)
     a2d kiosk --selftest out/             # every screen to PNG + report.json (the demo: config and pack)
+    a2d kiosk --fake-agent                # no edge agent: an agent in memory serves the demo pack
     a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
 
 Kivy is configured through environment variables and ``kivy.config`` before it is first imported
@@ -28,7 +29,12 @@ from . import config as kiosk_config
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack
 
-EXAMPLES = "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n  a2d kiosk hash-pin"
+    from .fakeagent import FakeAgent
+
+EXAMPLES = (
+    "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n"
+    "  a2d kiosk --fake-agent\n  a2d kiosk hash-pin"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--selftest", metavar="OUT_DIR", help="render every screen to PNG files and report.json, then exit"
+    )
+    p.add_argument(
+        "--fake-agent",
+        action="store_true",
+        help="run without an edge agent: an agent in memory serves the demo content pack and keeps"
+        " votes and help requests until the kiosk ends (nothing is sent, nothing is stored)",
     )
     return p
 
@@ -116,6 +128,20 @@ def _demo_pack() -> ContentPack:
     return demo_pack()
 
 
+def _fake_agent(cfg: kiosk_config.KioskConfig, demo: ContentPack | None) -> FakeAgent:
+    """The agent in memory of ``--fake-agent``, serving the demo pack (said on stderr and in the log);
+    ``demo``: the demo pack if it was read already."""
+    from .fakeagent import FakeAgent
+
+    text = (
+        "--fake-agent: no edge agent; an agent in memory serves the demo content pack, votes and help"
+        " requests end with the kiosk"
+    )
+    sys.stderr.write(f"a2d kiosk: {text}\n")
+    logging.getLogger(__name__).warning("%s", text)
+    return FakeAgent(demo if demo is not None else _demo_pack(), kiosk_id=cfg.kiosk_id)
+
+
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:
     """The demo configuration, or a kiosk.toml whose pin_hash is the demo PIN's."""
     if cfg.demo:
@@ -142,7 +168,7 @@ def main(argv: Sequence[str]) -> int:
         from .selftest import run
 
         out = Path(args.selftest)
-        report = run(cfg, out, pack)
+        report = run(cfg, out, pack, agent=_fake_agent(cfg, pack) if args.fake_agent else None)
         s = report["summary"]
         shown = {"agent": "the agent's content", "demo": "the demo content", "none": "no content yet"}
         target = (
@@ -162,5 +188,6 @@ def main(argv: Sequence[str]) -> int:
     prepare_kivy(cfg)
     from .app import Kiosk, KioskApp
 
-    KioskApp(Kiosk(cfg, pack=pack), started=started).run()
+    agent = (lambda: _fake_agent(cfg, pack)) if args.fake_agent else None
+    KioskApp(Kiosk(cfg, pack=pack), started=started, agent=agent).run()
     return 0

@@ -1,10 +1,11 @@
 """``a2d kiosk --selftest OUT_DIR``: every screen in every language and both themes, as PNG files.
 
 Renders with the real app (Kivy, offscreen when there is no display) with an agent client that
-reads the configured agent (if any) but never sends to it, in a throw-away cache directory, so a
-selftest never touches a kiosk's outbox nor the town's data. The screens show the agent's content
-pack; without one, the pack the selftest is given (``a2d kiosk --selftest`` without ``--config``:
-the demo pack); without either, the "no content yet" page is all there is to render. For each
+reads the configured agent (if any) but never sends to it, or with the fake agent
+(``--fake-agent``), in a throw-away cache directory, so a selftest never touches a kiosk's outbox
+nor the town's data. The screens show the agent's content pack; without one, the pack the selftest
+is given (``a2d kiosk --selftest`` without ``--config``: the demo pack); without either, the "no
+content yet" page is all there is to render. For each
 screenshot ``report.json`` holds what a reviewer checks: the smallest touch target in dp, the
 lowest contrast ratio of any text drawn, labels that do not fit their box, and the text
 "Vorlesen" would speak.
@@ -23,9 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import KioskConfig
+from .controller import Page
 
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack
+
+    from .app import Kiosk
+    from .ports import Agent
 
 log = logging.getLogger(__name__)
 
@@ -64,41 +69,52 @@ EXTRA: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None = None) -> dict[str, Any]:
-    """Render everything into ``out_dir`` and return the report (also written as report.json);
-    ``pack`` is shown when the agent serves none (the demo pack when run as the demo)."""
+def run(
+    cfg: KioskConfig, out_dir: Path, pack: ContentPack | None = None, *, agent: Agent | None = None
+) -> dict[str, Any]:
+    """Render everything into ``out_dir`` and return the report (also written as report.json).
+
+    ``pack`` is shown when the agent serves none (the demo pack when run as the demo).
+    ``agent``: the agent client to read from (``--fake-agent``: a :class:`kiosk.fakeagent.FakeAgent`);
+    None reads the configured agent, if any, and never sends it anything."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="a2d-kiosk-selftest-"))
     try:
-        return _run(dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log"), out_dir, pack)
+        cfg = dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log")
+        return _run(cfg, out_dir, pack, agent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None) -> dict[str, Any]:
+def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None, agent: Agent | None) -> dict[str, Any]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
     from .app import Kiosk
-    from .client import AgentClient
     from .measure import measure
 
     EventLoop.ensure_window()
     Window.size = (cfg.width, cfg.height)
     kiosk = Kiosk(cfg, pack=pack)
+    ctl = kiosk.ctl
     Window.add_widget(kiosk.root)
-    # reads the agent's content, never sends it the selftest's votes, help requests or closings
-    client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
-    client.refresh()
-    kiosk.go("attract")
+    if agent is None:
+        from .client import AgentClient
+
+        # reads the agent's content, never sends it the selftest's votes, help requests or closings
+        client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
+        client.refresh()
+        agent = client
+    ctl.go(Page.ATTRACT)
     _pump()
-    kiosk.after_first_frame(client)
+    kiosk.after_first_frame(agent)
     forecast_from = "agent"
-    if client.forecast() is None:
-        kiosk.sample_forecast, forecast_from = sample_forecast(), "sample"
-    shown = kiosk.content()
-    # where the screens' content comes from: the agent, the pack run() was given (the demo), or none
-    content = "agent" if client.content() is not None else "demo" if shown is not None else "none"
+    if agent.forecast() is None:
+        ctl.sample_forecast, forecast_from = sample_forecast(), "sample"
+    shown = ctl.content()
+    # where the screens' content comes from: the agent (or the fake one), the pack run() was given
+    # (the demo), or none
+    content = "agent" if agent.content() is not None else "demo" if shown is not None else "none"
     report: dict[str, Any] = {"window": list(Window.size), "pack": shown.town if shown else None,
                               "content": content, "forecast": forecast_from, "screens": {}}  # fmt: skip
     started = time.monotonic()
@@ -152,47 +168,51 @@ def _pump(frames: int = 6) -> None:
         EventLoop.idle()
 
 
-def _stage(kiosk: Any, shot: str, lang: str, large: bool, high: bool) -> str:
+def _stage(kiosk: Kiosk, shot: str, lang: str, large: bool, high: bool) -> str:
     """Put the kiosk into the state of one screenshot; returns what Vorlesen would say there."""
-    kiosk.session.wipe()
-    kiosk.keep_going()
-    kiosk.session.touch()
-    visit = kiosk.session.visit
+    ctl = kiosk.ctl
+    ctl.session.wipe()
+    ctl.keep_going()
+    ctl.session.touch()
+    visit = ctl.session.visit
     visit.lang, visit.large_text, visit.high_contrast = lang, large, high
     page, params = _PAGES[shot][0], dict(_PAGES[shot][1])
-    pack = kiosk.content()  # None only for the "nocontent" shot
     spoken = ""
     if page == "attract":
         params["index"] = ("de", "fr", "en").index(lang) if lang in ("de", "fr", "en") else 0
     if page == "service":
-        params["service"] = pack.services[0].id
+        params["service"] = ctl.pack.services[0].id
     if page == "thanks":
-        poll = pack.polls[0]
-        kiosk.go("feedback", index=0)
-        kiosk.vote(poll.id, poll.choices[-1].id)
-        if kiosk.worker is not None:
-            kiosk.worker.idle(5)
+        poll = ctl.pack.polls[0]
+        ctl.go(Page.FEEDBACK, index=0)
+        ctl.vote(poll.id, poll.choices[-1].id)
+        _settle(kiosk)
     elif page == "prompt":
-        kiosk.go("home")
+        ctl.go(Page.HOME)
         _pump(2)
-        kiosk.session.prompt_now()
-        kiosk.show_prompt()
-        spoken = kiosk.prompt.spoken
-    elif page == "lotsen" and kiosk.cfg.demo and kiosk.lock is not None:
+        ctl.ask_more_time()
+        spoken = ctl.prompt_spoken()
+    elif page == "lotsen" and ctl.cfg.demo and ctl.lock is not None:
         from .config import DEMO_PIN
 
-        kiosk.go("lotsen_pin")
-        kiosk.lotsen_unlock(DEMO_PIN)
-        if kiosk.worker is not None:
-            kiosk.worker.idle(5)
+        ctl.go(Page.LOTSEN_PIN)
+        ctl.lotsen_unlock(DEMO_PIN)
+        _settle(kiosk)
     else:
-        kiosk.go(page, **params)
+        ctl.go(page, **params)
     _pump()
     if shot == "forecast":
         for _ in range(2):  # once more after the texts found their heights
             spoken = _scroll_to(kiosk.root, "forecast-chart")
             _pump()
-    return spoken or (kiosk.page.spoken if kiosk.page is not None else "")
+    return spoken or ctl.spoken
+
+
+def _settle(kiosk: Kiosk) -> None:
+    """Let the worker finish its queries and their results reach the page."""
+    if kiosk.worker is not None:
+        kiosk.worker.idle(5)
+    _pump(2)
 
 
 def _scroll_to(root: Any, name: str) -> str:

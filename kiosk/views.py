@@ -21,7 +21,7 @@ from a2d.contentpack import (
     pick_items,
 )
 
-from .i18n import LANGUAGE_NAMES, N_, UI_LANGUAGES
+from .i18n import LANGUAGE_NAMES, N_, UI_LANGUAGES, Translator
 
 Tr = Callable[[str], str]
 
@@ -333,3 +333,23 @@ def settings(pack_languages: Sequence[str], tr: Tr) -> SettingsView:
         v.done,
     )
     return replace(v, spoken=spoken)
+
+
+@dataclass(frozen=True)
+class PromptView:
+    question: str  #: "Brauchen Sie mehr Zeit?"
+    countdown: str  #: what happens, and in how many seconds
+    button: str  #: "Ja, weiter"
+    spoken: str
+
+
+def idle_prompt(tr: Translator, seconds: float) -> PromptView:
+    """The prompt over an idle visit, ``seconds`` before the wipe (rounded to whole seconds)."""
+    left = max(0, round(seconds))
+    question, button = tr("Brauchen Sie mehr Zeit?"), tr("Ja, weiter")
+    countdown = tr.plural(
+        "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunde alles gelöscht.",
+        "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunden alles gelöscht.",
+        left,
+    ).format(seconds=left)
+    return PromptView(question, countdown, button, f"{question} {countdown} {button}.")

@@ -22,8 +22,10 @@ from a2d.syncwire import WireError
 from . import retention
 from .body import BodyError
 from .config import ServerSettings
-from .db import Database, Unavailable, open_database
+from .db import Database, Refused, Unavailable, open_database
+from .recordcheck import RecordRefused
 from .routes import ROUTERS
+from .routes.heartbeat import HeartbeatRefused
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,10 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database if database is not None else await run_in_threadpool(open_and_migrate, settings)
         app.state.db = db
-        pruning = asyncio.create_task(retention.run(db, settings.retention_days, once), name="a2d-retention")
+        pruning = asyncio.create_task(
+            retention.run(db, settings.retention_days, once, settings.bundle_history_days),
+            name="a2d-retention",
+        )
         try:
             yield
         finally:
@@ -84,6 +89,25 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     @app.exception_handler(WireError)
     async def bad_wire(request: Request, exc: WireError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(RecordRefused)
+    async def refused_record(request: Request, exc: RecordRefused) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(HeartbeatRefused)
+    async def refused_heartbeat(request: Request, exc: HeartbeatRefused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        log.warning("the database refused the data of %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": f"the database refused the data: {exc}"}, status_code=422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        # a body nested so deep that reading it ran out of stack: a bad body, not a server fault
+        log.warning("%s %s: a body nested too deep to read (%s)", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "the body is nested too deeply"}, status_code=400)
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable) -> JSONResponse:

@@ -241,7 +241,7 @@ def main(argv: Sequence[str]) -> int:
             db.set_admin_token_hash(registry.hash_token(token), utc_now())
             say(args.json, {"admin_token": token}, f"admin token (shown only now, keep it safe): {token}")
         elif args.command == "prune":
-            removed = retention.prune(db, settings.retention_days)
+            removed = retention.prune(db, settings.retention_days, None, settings.bundle_history_days)
             kept = ", ".join(f"{k} {d} days" for k, d in sorted(settings.retention_days.items()) if d > 0)
             text = ", ".join(f"{k}: {n}" for k, n in sorted(removed.items())) or "nothing"
             say(args.json, removed, f"removed {text} (retention: {kept or 'forever'})")
@@ -256,6 +256,7 @@ def _run(settings: config.ServerSettings) -> int:
     import uvicorn
 
     from .app import create_app, open_and_migrate
+    from .listener import Limits, protocol
 
     logs.setup(settings.log_level)
     tls = _tls_files(settings)
@@ -275,6 +276,14 @@ def _run(settings: config.ServerSettings) -> int:
                     access_log=False,
                     server_header=False,
                     timeout_graceful_shutdown=10,
+                    http=protocol(
+                        Limits(
+                            settings.head_timeout_s,
+                            settings.body_timeout_s,
+                            settings.max_connections_per_client,
+                        )
+                    ),
+                    limit_concurrency=settings.max_connections or None,
                     ssl_certfile=tls[0] if tls else None,
                     ssl_keyfile=tls[1] if tls else None,
                 )

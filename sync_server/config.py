@@ -35,6 +35,25 @@ SETTINGS: tuple[Setting, ...] = (
         "an admin token accepted besides the one `a2d server admin-token` stores; "
         "set it through A2D_SERVER_ADMIN_TOKEN, not in the file",
     ),
+    Setting("server.head_timeout_s", 10.0, "seconds a client has to send a request's head", float),
+    Setting(
+        "server.body_timeout_s",
+        120.0,
+        "seconds a client has to send a request's body after its head (an 8 MiB upload on a slow line)",
+        float,
+    ),
+    Setting(
+        "server.max_connections_per_client",
+        32,
+        "connections one client address may hold at once; more are closed (0 = no cap)",
+        int,
+    ),
+    Setting(
+        "server.max_connections",
+        1000,
+        "connections and requests the server handles at once; beyond, it answers 503",
+        int,
+    ),
     Setting("server.pool_size", 8, "PostgreSQL connections per server process", int),
     Setting(
         "server.synchronous",
@@ -56,7 +75,20 @@ SETTINGS: tuple[Setting, ...] = (
         "(e.g. Stadt Offenburg, Offenburg.digital)",
     ),
     Setting("server.opendata_max_rows", 100000, "most rows one open-data request may ask for (?limit=)", int),
+    Setting(
+        "opendata.min_count",
+        5,
+        "smallest count open data publishes: a tally or hourly count of people or presses below it is"
+        " suppressed (one row could be one person's answer); 0 or 1 publish all",
+        int,
+    ),
     *retention_settings(),
+    Setting(
+        "retention.bundle_history_days",
+        400,
+        "days a bundle that a newer one replaced stays in the history (0 = forever)",
+        int,
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -72,13 +104,21 @@ class ServerSettings:
     tls_cert: str = ""
     tls_key: str = ""
     admin_token: str = ""
+    head_timeout_s: float = 10.0
+    body_timeout_s: float = 120.0
+    max_connections_per_client: int = 32
+    max_connections: int = 1000
     pool_size: int = 8
     synchronous: str = "full"
     heartbeat_history: int = 60
     signing_key: str = ""
     opendata_attribution: str = ""
     opendata_max_rows: int = 100000
+    #: smallest count of people or presses open data publishes
+    opendata_min_count: int = 5
     log_level: str = "info"
+    #: days a replaced bundle stays in the bundle history (0 = forever)
+    bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay
     retention_days: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
 
@@ -92,5 +132,10 @@ def load(
     values = resolve(data, SETTINGS, where, environ() if env is None else env)
     server, log = values["server"], values["log"]
     server = {**server, **{k: v for k, v in flags.items() if v is not None}}
-    retention = {key.removesuffix("_days"): days for key, days in values["retention"].items()}
-    return ServerSettings(log_level=log["level"], retention_days=retention, **server)
+    retained = dict(values["retention"])
+    bundle_days = retained.pop("bundle_history_days")
+    retention = {key.removesuffix("_days"): days for key, days in retained.items()}
+    return ServerSettings(
+        log_level=log["level"], retention_days=retention, bundle_history_days=bundle_days,
+        opendata_min_count=values["opendata"]["min_count"], **server,
+    )  # fmt: skip

@@ -104,15 +104,19 @@ def window(
     device_id: str | None = None,
     sensor: str | None = None,
     now: datetime | None = None,
+    min_count: int = 0,
 ) -> Window:
-    """The hours starting in ``[start, end)``; ``end`` defaults to now, ``start`` to 7 days before it."""
+    """The hours starting in ``[start, end)``; ``end`` defaults to now, ``start`` to 7 days before it.
+
+    ``min_count``: counts of people or presses below it are not published (see :mod:`.db._hourly`).
+    """
     to = _hour_ceiling(_time("to", end) if end else (now or datetime.now(UTC)))
     since = _hour_ceiling(_time("from", start)) if start else to - DEFAULT_SPAN
     if since >= to:
         raise QueryError("from must lie before to (both are rounded up to a full hour)")
     if quantity is not None and quantity not in QUANTITIES:
         raise QueryError(f"unknown quantity {quantity!r:.60}; known: {', '.join(QUANTITIES)}")
-    return Window(_hour_text(since), _hour_text(to), quantity, device_id or None, sensor or None)
+    return Window(_hour_text(since), _hour_text(to), quantity, device_id or None, sensor or None, min_count)
 
 
 def _num(x: float, digits: int = 6) -> float | int:
@@ -205,7 +209,18 @@ _PARAMETERS = [
 ]
 
 
-def catalogue(attribution: str, max_rows: int) -> dict[str, Any]:
+def small_counts(min_count: int) -> str:
+    """What the catalogue says about counts below the threshold."""
+    if min_count <= 1:
+        return "every count is published"
+    return (
+        f"no count of people or presses from 1 to {min_count - 1} is published: such an hourly row is"
+        f" left out; a feedback tally adds up the hours with at least {min_count} presses and, per UTC"
+        f" day that lies wholly in the window, the rest of that day's presses if they are {min_count} or more"
+    )
+
+
+def catalogue(attribution: str, max_rows: int, min_count: int = 0) -> dict[str, Any]:
     """What ``GET /api/v1/opendata`` answers: licence, provider, datasets with their fields and units."""
 
     def dataset(
@@ -229,6 +244,8 @@ def catalogue(attribution: str, max_rows: int) -> dict[str, Any]:
         "how_to_cite": f"{attribution or 'the data provider'}, {LICENCE['name']} ({LICENCE['url']})",
         "time": "all times are UTC; each measurement row covers the hour that starts at `hour`",
         "personal_data": "none: aggregates of sensor readings and button presses only",
+        "min_count": min_count,
+        "small_counts": small_counts(min_count),
         "limits": {"default_rows": min(DEFAULT_LIMIT, max_rows), "max_rows": max_rows},
         "datasets": [
             dataset(

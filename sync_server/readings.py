@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from a2d.measurements import QUANTITIES
@@ -56,42 +56,39 @@ def _text(value: Any, limit: int) -> str:
 
 #: quantity -> its one unit, for the look-up on the upload's hot path
 _UNIT = {quantity: unit for quantity, (unit, _) in QUANTITIES.items()}
+_NUMBER = (int, float)
+#: builds a Reading without the Python-level ``__new__`` of a named tuple (the upload's hot path)
+_reading = partial(tuple.__new__, Reading)
 
 
-def readings(device_id: str, record: Record) -> list[Reading]:
-    """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none."""
+def readings(device_id: str, record: Record, hour: str | None = None) -> list[Reading]:
+    """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none.
+
+    ``hour``: the start of the record's hour when the caller knows it already (else from ``ts``).
+    """
     payload = record.payload
     items = payload.get("measurements")
     if not items or not isinstance(items, list):
         return []
-    hour = hour_of(record.ts)
+    hour = hour or hour_of(record.ts)
     if hour is None:
         return []
     sensor, name = _text(payload.get("dev_eui"), MAX_SENSOR), _text(payload.get("device_name"), MAX_NAME)
-    out = []
+    out: list[Reading] = []
     for m in items:
         if not isinstance(m, dict):
             continue
         quantity, value, unit, channel = m.get("quantity"), m.get("value"), m.get("unit"), m.get("channel")
         if unit is None or not isinstance(quantity, str) or _UNIT.get(quantity) != unit:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value):
             continue
         if channel is None:
             channel = ""
         elif not isinstance(channel, str):
             continue
         out.append(
-            Reading(
-                device_id,
-                record.record_id,
-                sensor,
-                name,
-                quantity,
-                unit,
-                channel[:MAX_CHANNEL],
-                hour,
-                float(value),
-            )
-        )
+            _reading((device_id, record.record_id, sensor, name, quantity, unit, channel[:MAX_CHANNEL], hour,
+                      float(value)))
+        )  # fmt: skip
     return out

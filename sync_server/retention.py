@@ -2,8 +2,12 @@
 
 What the transparency records promise citizens ("single answers at most 400 days, totals
 indefinitely") holds on the server too: the hourly aggregates and feedback tallies a record was
-counted into stay; the record itself goes. A running server prunes at start and then hourly;
-``a2d server prune`` does it once (for cron, or before a backup).
+counted into stay; the record itself goes. The days count from the event's time (the record's
+``ts``), so a record uploaded late after an outage goes when its event is old, not a year after
+it arrived (see ``db/_spans.py``); a record whose time lies after its arrival counts from its
+arrival. The bundles that
+were replaced by newer ones go after ``retention.bundle_history_days``. A running server prunes
+at start and then hourly; ``a2d server prune`` does it once (for cron, or before a backup).
 """
 
 from __future__ import annotations
@@ -33,9 +37,21 @@ def cutoffs(retention_days: Mapping[str, int], now: str) -> dict[str, str]:
     }
 
 
-def prune(db: Database, retention_days: Mapping[str, int], now: str | None = None) -> dict[str, int]:
-    """Delete what is past its retention; per stream, how many records went (logged when any)."""
-    removed = db.prune_records(cutoffs(retention_days, now or timeutil.utc_now()))
+#: the key of :func:`prune`'s answer that counts the replaced bundles removed
+BUNDLE_HISTORY = "bundle_history"
+
+
+def prune(
+    db: Database, retention_days: Mapping[str, int], now: str | None = None, bundle_history_days: int = 400
+) -> dict[str, int]:
+    """Delete what is past its retention; per stream (and ``bundle_history``), how many went
+    (logged when any)."""
+    now = now or timeutil.utc_now()
+    removed = db.prune_records(cutoffs(retention_days, now))
+    if bundle_history_days > 0:
+        old = db.prune_bundle_history(cutoffs({BUNDLE_HISTORY: bundle_history_days}, now)[BUNDLE_HISTORY])
+        if old:
+            removed[BUNDLE_HISTORY] = old
     if removed:
         log.info(
             "retention removed %d records (%s)",
@@ -45,11 +61,13 @@ def prune(db: Database, retention_days: Mapping[str, int], now: str | None = Non
     return removed
 
 
-async def run(db: Database, retention_days: Mapping[str, int], once: logs.Once) -> None:
+async def run(
+    db: Database, retention_days: Mapping[str, int], once: logs.Once, bundle_history_days: int = 400
+) -> None:
     """Prune now and every :data:`INTERVAL_S` until cancelled; a failing run is logged once."""
     while True:
         try:
-            await run_in_threadpool(prune, db, retention_days)
+            await run_in_threadpool(prune, db, retention_days, None, bundle_history_days)
         except DatabaseError as exc:
             once.failed("retention", "retention could not prune: %s", exc)
         else:

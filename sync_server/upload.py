@@ -11,6 +11,7 @@ words the error.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -37,6 +38,8 @@ class _Aggregated(msgspec.Struct):
     measurements: Any = None
 
 
+#: builds a Record without the Python-level ``__new__`` of a named tuple (thousands per upload)
+_record = partial(tuple.__new__, Record)
 _UPLOAD = msgspec.json.Decoder(_Upload)
 _AGGREGATED = msgspec.json.Decoder(_Aggregated)
 
@@ -48,7 +51,11 @@ def decode(data: bytes) -> list[tuple[Record, str]] | None:
     """
     try:
         upload = _UPLOAD.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (
+        msgspec.DecodeError,
+        msgspec.ValidationError,
+        RecursionError,
+    ):  # deep nesting: the general path says so
         return None
     if len(upload.records) > MAX_BATCH_RECORDS:
         return None
@@ -63,12 +70,12 @@ def decode(data: bytes) -> list[tuple[Record, str]] | None:
         try:
             fields = _AGGREGATED.decode(raw)
             text = raw.decode()
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
             return None
         partial = {
             "dev_eui": fields.dev_eui,
             "device_name": fields.device_name,
             "measurements": fields.measurements,
         }
-        out.append((Record(rid, stream, ts, partial), text))
+        out.append((_record((rid, stream, ts, partial)), text))
     return out

@@ -12,7 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._event import NetworkEvent
-from ._fields import BadMessage, b64, eui, flag, integer, number, obj, text, timestamp
+from ._fields import (
+    BadMessage,
+    b64,
+    check_ident,
+    eui,
+    flag,
+    free,
+    ident,
+    integer,
+    number,
+    obj,
+    text,
+    timestamp,
+)
 
 #: ``integration`` was dropped in ChirpStack v4.15 but older servers still send it.
 EVENTS = ("up", "status", "join", "ack", "txack", "log", "location", "integration")
@@ -33,7 +46,7 @@ def parse(topic: str, body: Mapping[str, Any], payload: bytes) -> NetworkEvent:
         raise BadMessage(f"unknown ChirpStack event type {kind!r:.40}")
     info = obj(body, "deviceInfo")
     dev_eui = eui(text(info, "devEui"), "deviceInfo.devEui") or eui(topic_eui, "topic DevEUI")
-    dedup = text(body, "deduplicationId")
+    dedup = ident(body, "deduplicationId")
     if kind == "txack":
         downlink = integer(body, "downlinkId")
         dedup = None if downlink is None else str(downlink)
@@ -43,8 +56,10 @@ def parse(topic: str, body: Mapping[str, Any], payload: bytes) -> NetworkEvent:
         kind=kind,
         key=key,
         dev_eui=dev_eui,
-        device_id=text(info, "deviceName"),
-        application=text(info, "applicationName") or text(info, "applicationId") or app_id,
+        device_id=free(info, "deviceName"),
+        application=free(info, "applicationName")
+        or ident(info, "applicationId")
+        or check_ident(app_id, "topic application id"),
         time=timestamp(body, "time"),
     )
     if kind == "up":
@@ -57,25 +72,25 @@ def parse(topic: str, body: Mapping[str, Any], payload: bytes) -> NetworkEvent:
             "external_power_source": flag(body, "externalPowerSource") or False,
         }
     elif kind == "join":
-        ev.health = {"joined": True, "dev_addr": text(body, "devAddr")}
+        ev.health = {"joined": True, "dev_addr": ident(body, "devAddr")}
     elif kind == "log":
         ev.meta = {
-            "level": text(body, "level"),
-            "code": text(body, "code"),
-            "description": text(body, "description"),
+            "level": free(body, "level"),
+            "code": free(body, "code"),
+            "description": free(body, "description"),
             "context": dict(obj(body, "context")),
         }
     elif kind == "integration":
-        ev.meta = {"integration": text(body, "integrationName"), "event_type": text(body, "eventType")}
+        ev.meta = {"integration": free(body, "integrationName"), "event_type": free(body, "eventType")}
         ev.ns_decoded = dict(obj(body, "object"))
     elif kind == "location":
         ev.meta = {"location": dict(obj(body, "location"))}
     else:  # ack, txack
         ev.meta = {
-            "queue_item_id": text(body, "queueItemId"),
+            "queue_item_id": ident(body, "queueItemId"),
             "acknowledged": flag(body, "acknowledged"),
             "f_cnt_down": integer(body, "fCntDown"),
-            "gateway_id": text(body, "gatewayId"),
+            "gateway_id": ident(body, "gatewayId"),
         }
     return ev
 
@@ -96,7 +111,7 @@ def _uplink(body: Mapping[str, Any], ev: NetworkEvent) -> None:
         gateways[0] if len(gateways) == 1 else max(gateways, key=lambda r: _num(r.get("rssi")), default=None)
     )
     ev.meta = {
-        "dev_addr": text(body, "devAddr"),
+        "dev_addr": ident(body, "devAddr"),
         "dr": integer(body, "dr"),
         "confirmed": flag(body, "confirmed"),
         "gateways": len(rx),

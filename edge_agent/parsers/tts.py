@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._event import NetworkEvent
-from ._fields import BadMessage, b64, eui, integer, number, obj, text, timestamp
+from ._fields import BadMessage, b64, check_ident, eui, ident, integer, number, obj, text, timestamp
 
 #: topic suffix -> (our event kind, the message's body field)
 EVENTS = {
@@ -54,17 +54,18 @@ def parse(topic: str, body: Mapping[str, Any], payload: bytes) -> NetworkEvent:
         kind=kind,
         key="",
         dev_eui=dev_eui,
-        device_id=text(ids, "device_id") or device_id,
-        application=text(obj(ids, "application_ids"), "application_id") or app,
+        device_id=ident(ids, "device_id") or check_ident(device_id, "topic device id"),
+        application=ident(obj(ids, "application_ids"), "application_id")
+        or check_ident(app, "topic application"),
         time=timestamp(msg, "received_at") or timestamp(body, "received_at"),
     )
-    session = text(msg, "session_key_id")
+    session = ident(msg, "session_key_id")
     who = dev_eui or ev.device_id
     if kind == "up":
         _uplink(msg, ev)
         ev.key = f"tts:up:{who}:{session}:{ev.f_cnt}" if session else ""
     elif kind == "join":
-        ev.health = {"joined": True, "dev_addr": text(ids, "dev_addr")}
+        ev.health = {"joined": True, "dev_addr": ident(ids, "dev_addr")}
         ev.key = f"tts:join:{who}:{session}" if session else ""
     else:
         ev.f_cnt = integer(msg, "f_cnt")

@@ -62,8 +62,6 @@ def _vorlesen(page: Page, bg: tuple[float, float, float]) -> Widget:
 
 class AttractPage(Page):
     name = "attract"
-    chrome = False
-    in_history = False
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
@@ -107,8 +105,6 @@ class AttractPage(Page):
 
 class WipedPage(Page):
     name = "wiped"
-    chrome = False
-    in_history = False
 
     def build(self) -> Widget:
         ui = self.ui

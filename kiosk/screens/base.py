@@ -15,11 +15,9 @@ from .widgets import Ui
 
 
 class Page:
+    #: the value of its :class:`kiosk.controller.Page` (which says whether it has the header bar
+    #: and whether "Zurück" comes back to it)
     name: ClassVar[str] = ""
-    #: with the header bar (Zurück, Start, languages, Vorlesen, Einstellungen)
-    chrome: ClassVar[bool] = True
-    #: a visit may come back here with "Zurück"
-    in_history: ClassVar[bool] = True
 
     def __init__(self, ui: Ui, **params: Any) -> None:
         self.ui = ui

@@ -10,6 +10,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.widget import Widget
 
 from ..i18n import UI_LANGUAGES
+from ..views import idle_prompt
 from .icons import Icon
 from .widgets import Box, Tap, Text, Ui, rgba
 
@@ -58,7 +59,7 @@ class IdlePrompt(AnchorLayout):
 
     def __init__(self, ui: Ui, seconds: float) -> None:
         super().__init__(anchor_x="center", anchor_y="center")
-        theme, tr = ui.theme, ui.tr
+        theme = ui.theme
         scrim = _Scrim(bg=rgba(theme.scrim, 0.72 if theme.name == "normal" else 0.9))
         scrim.bind(on_release=lambda *_: ui.act.keep_going())
         self.add_widget(scrim)
@@ -69,22 +70,14 @@ class IdlePrompt(AnchorLayout):
                    bg=rgba(theme.card), outline=rgba(theme.border), radius=dp(20))  # fmt: skip
         card.bind(minimum_height=card.setter("height"))
         self.ui = ui
-        self.question = tr("Brauchen Sie mehr Zeit?")
-        card.add_widget(Text(ui, self.question, role="heading", on=theme.card, bold=True, halign="center"))
-        self.countdown = Text(ui, self._left(seconds), role="tile", on=theme.card, halign="center")
+        view = idle_prompt(ui.tr, seconds)
+        card.add_widget(Text(ui, view.question, role="heading", on=theme.card, bold=True, halign="center"))
+        self.countdown = Text(ui, view.countdown, role="tile", on=theme.card, halign="center")
         card.add_widget(self.countdown)
-        card.add_widget(Tap(ui, tr("Ja, weiter"), ui.act.keep_going, kind="primary", min_dp=96, role="tile",
+        card.add_widget(Tap(ui, view.button, ui.act.keep_going, kind="primary", min_dp=96, role="tile",
                             name="more-time"))  # fmt: skip
         self.add_widget(card)
-        self.spoken = f"{self.question} {self.countdown.text} {tr('Ja, weiter')}."
-
-    def _left(self, seconds: float) -> str:
-        left = max(0, round(seconds))
-        return self.ui.tr.plural(
-            "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunde alles gelöscht.",
-            "Tippen Sie irgendwo, dann geht es weiter. Sonst wird in {seconds} Sekunden alles gelöscht.",
-            left,
-        ).format(seconds=left)
+        self.spoken = view.spoken
 
     def update(self, seconds: float) -> None:
-        self.countdown.text = self._left(seconds)
+        self.countdown.text = idle_prompt(self.ui.tr, seconds).countdown

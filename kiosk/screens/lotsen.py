@@ -22,7 +22,6 @@ from .widgets import Box, Tap, Text, column, heading, para, rgba, scroll
 
 class LotsenPinPage(Page):
     name = "lotsen_pin"
-    in_history = False
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
@@ -63,7 +62,6 @@ class LotsenPinPage(Page):
 
 class LotsenPage(Page):
     name = "lotsen"
-    in_history = False
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme

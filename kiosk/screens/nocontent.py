@@ -2,8 +2,9 @@
 
 A kiosk in an office never shows the demo instead (only ``a2d kiosk`` without ``--config`` runs
 the demo, and says so). The page is plain: it says in German, French and English, as the wiped
-notice does, that the kiosk is being set up, and offers nothing to touch. The kiosk leaves it by
-itself as soon as its agent serves a pack.
+notice does, that the kiosk is being set up, and offers nothing to touch. The controller decides
+when it shows (:attr:`kiosk.controller.Page.NOCONTENT`) and leaves it by itself as soon as its
+agent serves a pack.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from .widgets import Box, rgba
 
 class NoContentPage(Page):
     name = "nocontent"
-    chrome = False
-    in_history = False
 
     def build(self) -> Widget:
         ui = self.ui

@@ -21,8 +21,7 @@ class ServicePage(Page):
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
         s = ui.act.pack.service(self.params["service"])
-        if s is None:  # the pack changed under us
-            ui.act.go("home")
+        if s is None:  # the controller shows the home screen instead; never here
             return Widget()
         view = service(s, ui.lang, ui.tr)
         self.spoken = view.spoken

@@ -9,7 +9,7 @@ never clips a label).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.graphics import Color, Line, RoundedRectangle
 from kivy.metrics import dp, sp
@@ -22,6 +22,9 @@ from kivy.uix.widget import Widget
 from ..i18n import Translator
 from ..theme import BUTTON_DP, RGB, Theme, font_sp
 
+if TYPE_CHECKING:
+    from ..controller import Controller
+
 FONT_REGULAR = "Roboto"
 FONT_BOLD = "data/fonts/Roboto-Bold.ttf"
 
@@ -33,14 +36,14 @@ class Ui:
     header leaves the language choice to the settings page, the QR code shrinks to fit.
     """
 
-    def __init__(self, theme: Theme, lang: str, large: bool, tr: Translator, act: Any,
+    def __init__(self, theme: Theme, lang: str, large: bool, tr: Translator, act: Controller,
                  narrow: bool = False) -> None:  # fmt: skip
         self.theme = theme
         self.lang = lang
         self.large = large
         self.narrow = narrow
         self.tr = tr
-        self.act = act  #: the app controller (kiosk.app.Kiosk): go(), back(), vote(), ...
+        self.act = act  #: the controller: go(), back(), vote(), ... (kiosk.controller.Controller)
 
     def font(self, role: str) -> float:
         return float(sp(font_sp(role, self.large)))
@@ -236,7 +239,7 @@ class Tap(ButtonBehavior, Box):
             self.bg = [r * shade, g * shade, b * shade, a]
 
     def on_release(self) -> None:
-        self.ui.act.tapped(self)
+        self.ui.act.tapped(self.name)
         self._on_tap()
 
 

@@ -27,6 +27,11 @@ class Unavailable(DatabaseError):
     """A query failed for a reason outside the request (database down, locked, full): retry later."""
 
 
+class Refused(ValueError):
+    """The database refused the data of a write itself (a value it cannot hold, a constraint), not
+    for a passing reason: the same write fails again. The text is the database's reason."""
+
+
 #: one row of the ``records`` table as the backends write it:
 #: (device_id, record_id, stream, ts, payload as JSON text, received_at)
 RecordRow = tuple[str, str, str, str, str, str]
@@ -164,6 +169,7 @@ class Database(ABC):
 
         In the same transaction the ``readings`` of the rows actually inserted (not of those
         already held) are added to the hourly aggregates, so a repeated upload counts once.
+        :class:`Refused` (and nothing stored) if the database refuses a value of the rows.
         """
 
     @abstractmethod
@@ -171,19 +177,26 @@ class Database(ABC):
         """Stored records in the order they arrived, streamed (not loaded at once)."""
 
     def prune_records(self, cutoffs: Mapping[str, str]) -> dict[str, int]:
-        """Delete the records of each stream received before its cutoff (ISO time); per stream, how
-        many went. The hourly aggregates and feedback tallies they were counted into stay.
+        """Delete the records of each stream whose event time (``ts``) lies before its cutoff (ISO
+        time); per stream, how many went. The hourly aggregates and feedback tallies they were
+        counted into stay.
 
-        Records arrive in the order of their ``received_at`` (to within the seconds two uploads
-        overlap), so the last record old enough is found by a binary search over the arrival order
-        and the delete walks that prefix only, in chunks of :data:`PRUNE_CHUNK` so that uploads are
-        never held up for long, and from where this process's last prune of the stream ended. No
-        index on ``received_at`` is needed (nor written with every record).
+        Late records (uploaded long after their event, see :mod:`._spans`) are found through the
+        spans their uploads noted: the delete walks each span's arrival range only, in chunks of
+        :data:`PRUNE_CHUNK` so that uploads are never held up for long. So a record whose event
+        is old goes even if it arrived yesterday (a device catching up after an outage).
+
+        The others (and a record whose ``ts`` lies after its arrival: a device clock ahead) go by
+        arrival: records arrive in the order of their ``received_at`` (to within the seconds two
+        uploads overlap), so the last record old enough is found by a binary search over the
+        arrival order and the delete walks that prefix only, in chunks, from where this process's
+        last prune of the stream ended. No index on ``received_at`` or ``ts`` is needed (nor
+        written with every record).
         """
+        removed = {stream: n for stream, cutoff in cutoffs.items() if (n := self._prune_late(stream, cutoff))}
         marks: dict[str, int] = self.__dict__.setdefault("_prune_marks", {})
         if any(mark > self._last_arrival() for mark in marks.values()):
             marks.clear()  # the newest records went too: SQLite may hand their numbers out again
-        removed: dict[str, int] = {}
         first = self._arrival_from(0)
         for stream, cutoff in cutoffs.items():
             last = self._last_arrival_before(cutoff)
@@ -196,8 +209,34 @@ class Database(ABC):
                 lo = hi + 1
             marks[stream] = last
             if n:
-                removed[stream] = n
+                removed[stream] = removed.get(stream, 0) + n
         return removed
+
+    def _prune_late(self, stream: str, cutoff: str) -> int:
+        """Delete the late records of ``stream`` older than ``cutoff``, span by span; how many went."""
+        n = 0
+        for span, first, last, newest in self._spans_before(stream, cutoff):
+            lo = first
+            while lo <= last:
+                hi = min(lo + PRUNE_CHUNK - 1, last)
+                n += self._delete_records(stream, lo, hi, cutoff)
+                lo = hi + 1
+            if newest < cutoff:  # all of the span is past: it has nothing left to find
+                self._drop_span(span)
+        return n
+
+    @abstractmethod
+    def _spans_before(self, stream: str, cutoff: str) -> list[tuple[int, int, int, str]]:
+        """(span id, first and last arrival number, newest ts) of the spans of late records of
+        ``stream`` whose oldest ``ts`` lies before ``cutoff``."""
+
+    @abstractmethod
+    def _drop_span(self, span: int) -> None: ...
+
+    @abstractmethod
+    def prune_bundle_history(self, cutoff: str) -> int:
+        """Delete the replaced bundles (history rows) replaced before ``cutoff``; how many went.
+        The current bundle of each target and kind stays, however old."""
 
     def _last_arrival_before(self, cutoff: str) -> int | None:
         """The largest arrival number of a record received before ``cutoff``, if any."""
@@ -223,12 +262,14 @@ class Database(ABC):
         """The largest arrival number held (0 when there are no records)."""
 
     @abstractmethod
-    def _delete_records(self, stream: str, first: int, last: int) -> int:
-        """Delete the records of ``stream`` with arrival numbers ``first..last``; how many went."""
+    def _delete_records(self, stream: str, first: int, last: int, before: str | None = None) -> int:
+        """Delete the records of ``stream`` with arrival numbers ``first..last`` (and, with
+        ``before``, a ``ts`` before it); how many went."""
 
     @abstractmethod
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
-        """Keep this as the device's latest heartbeat and in its history of the last ``keep``."""
+        """Keep this as the device's latest heartbeat and in its history of the last ``keep``;
+        :class:`Refused` if the database refuses its text."""
 
     @abstractmethod
     def latest_heartbeats(self) -> list[StoredHeartbeat]: ...

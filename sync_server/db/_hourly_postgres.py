@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from ._hourly import BUTTON_PRESS, Hourly, Increment, Tally, Window
+from ._hourly import BUTTON_PRESS, Hourly, Increment, Tally, Window, suppressed_sql, tallies_sql
 
 _UPSERT = (
     "INSERT INTO measurements_hourly AS m (device_id, sensor, quantity, unit, channel, hour, sensor_name,"
@@ -24,22 +24,17 @@ _UPSERT = (
     " readings = m.readings + excluded.readings, value_sum = m.value_sum + excluded.value_sum,"
     " value_min = LEAST(m.value_min, excluded.value_min), value_max = GREATEST(m.value_max, excluded.value_max)"
 )
-_HOURLY = (
-    "SELECT hour, device_id, sensor, sensor_name, quantity, unit, channel, readings, value_sum, value_min,"
-    " value_max FROM measurements_hourly WHERE hour >= %(start)s AND hour < %(end)s"
-    " AND (%(quantity)s::text IS NULL OR quantity = %(quantity)s)"
+_WINDOW = (
+    "hour >= %(start)s AND hour < %(end)s AND (%(quantity)s::text IS NULL OR quantity = %(quantity)s)"
     " AND (%(device)s::text IS NULL OR device_id = %(device)s)"
     " AND (%(sensor)s::text IS NULL OR sensor = %(sensor)s)"
+)
+_HOURLY = (
+    "SELECT hour, device_id, sensor, sensor_name, quantity, unit, channel, readings, value_sum, value_min,"  # noqa: S608 - built once from our constants
+    f" value_max FROM measurements_hourly WHERE {_WINDOW} AND NOT {suppressed_sql('%(min)s')}"
     " ORDER BY hour, device_id, sensor, quantity, channel, unit LIMIT %(limit)s"
 )
-_TALLIES = (
-    "SELECT device_id, sensor, max(sensor_name), channel, sum(value_sum), min(hour), max(hour)"
-    " FROM measurements_hourly WHERE hour >= %(start)s AND hour < %(end)s"
-    " AND (%(quantity)s::text IS NULL OR quantity = %(quantity)s)"
-    " AND (%(device)s::text IS NULL OR device_id = %(device)s)"
-    " AND (%(sensor)s::text IS NULL OR sensor = %(sensor)s)"
-    " GROUP BY device_id, sensor, channel ORDER BY device_id, sensor, channel LIMIT %(limit)s"
-)
+_TALLIES = f"{tallies_sql(_WINDOW, '%(min)s')} LIMIT %(limit)s"
 
 
 def add(conn: psycopg.Connection, increments: Sequence[Increment]) -> None:
@@ -48,8 +43,10 @@ def add(conn: psycopg.Connection, increments: Sequence[Increment]) -> None:
 
 
 def _params(window: Window, limit: int, quantity: str | None) -> dict[str, object]:
+    day_start, day_end = window.whole_days()
     return {"start": window.start, "end": window.end, "quantity": quantity, "device": window.device_id,
-            "sensor": window.sensor, "limit": limit}  # fmt: skip
+            "sensor": window.sensor, "limit": limit, "min": window.min_count, "day_start": day_start,
+            "day_end": day_end}  # fmt: skip
 
 
 def hourly(conn: psycopg.Connection, window: Window, limit: int) -> list[Hourly]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import orjson
 
 from ._base import RecordRow
-from ._hourly import BUTTON_PRESS, Hourly, Increment, Tally, Window
+from ._hourly import BUTTON_PRESS, Hourly, Increment, Tally, Window, suppressed_sql, tallies_sql
 
 _HELD = "SELECT record_id FROM records WHERE device_id = ? AND record_id IN (SELECT value FROM json_each(?))"
 _UPSERT = (
@@ -23,20 +23,16 @@ _UPSERT = (
     " readings = readings + excluded.readings, value_sum = value_sum + excluded.value_sum,"
     " value_min = min(value_min, excluded.value_min), value_max = max(value_max, excluded.value_max)"
 )
+_WINDOW = (
+    "hour >= :start AND hour < :end AND (:quantity IS NULL OR quantity = :quantity)"
+    " AND (:device IS NULL OR device_id = :device) AND (:sensor IS NULL OR sensor = :sensor)"
+)
 _HOURLY = (
-    "SELECT hour, device_id, sensor, sensor_name, quantity, unit, channel, readings, value_sum, value_min,"
-    " value_max FROM measurements_hourly WHERE hour >= :start AND hour < :end"
-    " AND (:quantity IS NULL OR quantity = :quantity) AND (:device IS NULL OR device_id = :device)"
-    " AND (:sensor IS NULL OR sensor = :sensor)"
+    "SELECT hour, device_id, sensor, sensor_name, quantity, unit, channel, readings, value_sum, value_min,"  # noqa: S608 - built once from our constants
+    f" value_max FROM measurements_hourly WHERE {_WINDOW} AND NOT {suppressed_sql(':min')}"
     " ORDER BY hour, device_id, sensor, quantity, channel, unit LIMIT :limit"
 )
-_TALLIES = (
-    "SELECT device_id, sensor, max(sensor_name), channel, sum(value_sum), min(hour), max(hour)"
-    " FROM measurements_hourly WHERE hour >= :start AND hour < :end"
-    " AND (:quantity IS NULL OR quantity = :quantity) AND (:device IS NULL OR device_id = :device)"
-    " AND (:sensor IS NULL OR sensor = :sensor)"
-    " GROUP BY device_id, sensor, channel ORDER BY device_id, sensor, channel LIMIT :limit"
-)
+_TALLIES = f"{tallies_sql(_WINDOW, ':min')} LIMIT :limit"
 
 
 def not_held(conn: sqlite3.Connection, rows: Sequence[RecordRow]) -> set[tuple[str, str]]:
@@ -56,8 +52,10 @@ def add(conn: sqlite3.Connection, increments: Sequence[Increment]) -> None:
 
 
 def _params(window: Window, limit: int, quantity: str | None) -> dict[str, object]:
+    day_start, day_end = window.whole_days()
     return {"start": window.start, "end": window.end, "quantity": quantity, "device": window.device_id,
-            "sensor": window.sensor, "limit": limit}  # fmt: skip
+            "sensor": window.sensor, "limit": limit, "min": window.min_count, "day_start": day_start,
+            "day_end": day_end}  # fmt: skip
 
 
 def hourly(conn: sqlite3.Connection, window: Window, limit: int) -> list[Hourly]:

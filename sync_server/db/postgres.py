@@ -26,12 +26,14 @@ from ._base import (
     DatabaseError,
     Device,
     RecordRow,
+    Refused,
     SigningKey,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._spans import late
 from ._sql import pg
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
@@ -79,6 +81,16 @@ class PostgresDatabase(Database):
         except PoolTimeout as exc:
             self._pool.close()
             raise DatabaseError(f"cannot connect to {self.url}: {exc}") from None
+
+    @contextmanager
+    def _refusing(self) -> Iterator[psycopg.Connection]:
+        """A connection as :meth:`_conn`, for a write whose data PostgreSQL may refuse (a NUL in
+        text, an untranslatable character, a constraint): that is :class:`Refused`, rolled back."""
+        try:
+            with self._conn() as conn:
+                yield conn
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            raise Refused(f"PostgreSQL: {str(exc).strip()}") from exc
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
@@ -179,17 +191,30 @@ class PostgresDatabase(Database):
 
     # records and heartbeats ------------------------------------------------------------------
     def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+        """Insert the new records, add their readings to the hourly aggregates, and note a span of
+        the late ones (:mod:`._spans`) over the arrival numbers they got, in one transaction."""
         columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
-        with self._conn() as conn:
+        spans = late(rows)
+        with self._refusing() as conn:
             for device_id in sorted(set(columns[0])):
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_CLASS, device_id)
                 )
-            if not readings:
+            if not readings and not spans:
                 conn.execute(_INSERT_RECORDS, columns)
                 return
-            new = conn.execute(_INSERT_RECORDS + " RETURNING device_id, record_id", columns).fetchall()
-            hourly_sql.add(conn, fold(readings, {(d, r) for d, r in new}))
+            new = conn.execute(_INSERT_RECORDS + " RETURNING device_id, record_id, seq", columns).fetchall()
+            if readings:
+                hourly_sql.add(conn, fold(readings, {(d, r) for d, r, _ in new}))
+            if spans and new:
+                # other uploads may take numbers in between: the range is the span, the delete looks at ts
+                first, last = min(n[2] for n in new), max(n[2] for n in new)
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO record_spans (stream, first_arrival, last_arrival, min_ts, max_ts)"
+                        " VALUES (%s, %s, %s, %s, %s)",
+                        [(stream, first, last, low, high) for stream, low, high in spans],
+                    )
 
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         with self._conn() as conn, conn.cursor(name="a2d_records") as cur:
@@ -222,15 +247,34 @@ class PostgresDatabase(Database):
             row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
         return int(row[0]) if row else 0
 
-    def _delete_records(self, stream: str, first: int, last: int) -> int:
+    def _spans_before(self, stream: str, cutoff: str) -> list[tuple[int, int, int, str]]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT id, first_arrival, last_arrival, max_ts FROM record_spans"
+                " WHERE stream = %s AND min_ts < %s ORDER BY id",
+                (stream, cutoff),
+            ).fetchall()
+        return [(int(a), int(b), int(c), str(d)) for a, b, c, d in rows]
+
+    def _drop_span(self, span: int) -> None:
+        with self._conn() as conn:
+            conn.execute("DELETE FROM record_spans WHERE id = %s", (span,))
+
+    def prune_bundle_history(self, cutoff: str) -> int:
+        with self._conn() as conn:
+            return conn.execute("DELETE FROM bundle_history WHERE replaced_at < %s", (cutoff,)).rowcount
+
+    def _delete_records(self, stream: str, first: int, last: int, before: str | None = None) -> int:
         with self._conn() as conn:
             cur = conn.execute(
-                "DELETE FROM records WHERE seq BETWEEN %s AND %s AND stream = %s", (first, last, stream)
+                "DELETE FROM records WHERE seq BETWEEN %s AND %s AND stream = %s"
+                " AND (%s::text IS NULL OR ts < %s)",
+                (first, last, stream, before, before),
             )
             return cur.rowcount
 
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
-        with self._conn() as conn:
+        with self._refusing() as conn:
             conn.execute(
                 pg(sql.UPSERT_LATEST_HEARTBEAT),
                 (device_id, received_at, heartbeat),

@@ -165,6 +165,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    both(
+        5,
+        "spans of late records (by arrival number and event time), for retention counted from the event",
+        """
+        CREATE TABLE record_spans (
+            id {SERIAL_PK},
+            stream TEXT NOT NULL,
+            first_arrival {BIGINT} NOT NULL,
+            last_arrival {BIGINT} NOT NULL,
+            min_ts TEXT NOT NULL,
+            max_ts TEXT NOT NULL
+        );
+        CREATE INDEX record_spans_stream ON record_spans (stream, min_ts)
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

@@ -27,18 +27,25 @@ from ._base import (
     DatabaseError,
     Device,
     RecordRow,
+    Refused,
     SigningKey,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._spans import late
 from ._writer import Writer
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 T = TypeVar("T")
 
 
+_NEXT_ARRIVAL = "SELECT COALESCE(MAX(rowid), 0) + 1 FROM records"
+_ADD_SPAN = (
+    "INSERT INTO record_spans (stream, first_arrival, last_arrival, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)"
+)
+_SPANS_BEFORE = "SELECT id, first_arrival, last_arrival, max_ts FROM record_spans WHERE stream = ? AND min_ts < ? ORDER BY id"
 _SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 _BUSY_TIMEOUT_S = 10.0
 
@@ -203,7 +210,8 @@ class SQLiteDatabase(Database):
         Usually every record of an upload is new, so the readings are folded here, outside the
         writer, as if they all were; the writer checks that the insert added as many rows as
         there are distinct records. Only when some were held already (a retried batch) does it
-        undo the insert, look up which are new, and insert again.
+        undo the insert, look up which are new, and insert again. Late records get a span
+        (:mod:`._spans`) over the arrival numbers the insert handed out.
         """
         insert = (
             "INSERT INTO records (device_id, record_id, stream, ts, payload, received_at)"
@@ -211,8 +219,19 @@ class SQLiteDatabase(Database):
         )
         everything = fold(readings, None)
         distinct = len({(row[0], row[1]) for row in rows})
+        spans = late(rows)
 
         def store(conn: sqlite3.Connection) -> None:
+            first = conn.execute(_NEXT_ARRIVAL).fetchone()[0] if spans else 0
+            insert_all(conn)
+            if spans:  # one executemany in this one job: the new rows have the numbers first..last
+                last = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0]
+                if last >= first:
+                    conn.executemany(
+                        _ADD_SPAN, [(stream, first, last, low, high) for stream, low, high in spans]
+                    )
+
+        def insert_all(conn: sqlite3.Connection) -> None:
             if not readings:
                 conn.executemany(insert, rows)
                 return
@@ -230,7 +249,15 @@ class SQLiteDatabase(Database):
             if new:
                 hourly_sql.add(conn, fold(readings, new))
 
-        self._writer.call(store)
+        self._refusing(store)
+
+    def _refusing(self, job: Callable[[sqlite3.Connection], None]) -> None:
+        """Run a write job; a value or constraint SQLite refuses is :class:`Refused` (the job alone
+        was rolled back), not a failure of the database."""
+        try:
+            self._writer.call(job)
+        except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError) as exc:
+            raise Refused(f"SQLite: {exc}") from exc
 
     def records(self, device_id: str | None = None, limit: int | None = None) -> Iterator[StoredRecord]:
         columns = "SELECT device_id, record_id, stream, ts, received_at, payload FROM records"
@@ -261,10 +288,23 @@ class SQLiteDatabase(Database):
             self._read(lambda c: c.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0])
         )
 
-    def _delete_records(self, stream: str, first: int, last: int) -> int:
+    def _spans_before(self, stream: str, cutoff: str) -> list[tuple[int, int, int, str]]:
+        rows = self._read(lambda c: c.execute(_SPANS_BEFORE, (stream, cutoff)).fetchall())
+        return [(int(a), int(b), int(c), str(d)) for a, b, c, d in rows]
+
+    def _drop_span(self, span: int) -> None:
+        self._writer.call(lambda c: c.execute("DELETE FROM record_spans WHERE id = ?", (span,)))
+
+    def prune_bundle_history(self, cutoff: str) -> int:
+        return self._writer.call(
+            lambda c: c.execute("DELETE FROM bundle_history WHERE replaced_at < ?", (cutoff,)).rowcount
+        )
+
+    def _delete_records(self, stream: str, first: int, last: int, before: str | None = None) -> int:
         def delete(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM records WHERE rowid BETWEEN ? AND ? AND stream = ?", (first, last, stream)
+                "DELETE FROM records WHERE rowid BETWEEN ? AND ? AND stream = ? AND (? IS NULL OR ts < ?)",
+                (first, last, stream, before, before),
             )
             return cur.rowcount
 
@@ -286,7 +326,7 @@ class SQLiteDatabase(Database):
                     (device_id, device_id, keep),
                 )
 
-        self._writer.call(store)
+        self._refusing(store)
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
         rows = self._read(lambda c: c.execute(sql.LATEST_HEARTBEATS).fetchall())

@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body
+from .. import body, recordcheck
 from ..auth import DeviceId
-from ..db import Database
+from ..db import Database, Refused
 from ..deps import DB, Settings, note_db_ok
 from .records import load_json
 from .responses import ERRORS
@@ -33,11 +33,22 @@ HEARTBEAT_SCHEMA = {
 }
 
 
+class HeartbeatRefused(Exception):
+    """A heartbeat of the right shape that cannot be stored (422): the text says why."""
+
+
 def accept_heartbeat(
     db: Database, device_id: str, raw: bytes, content_encoding: str | None, keep: int
 ) -> None:
+    """Check and store one heartbeat; a NUL in its text, or text the database refuses, is a 422."""
     beat = syncwire.Heartbeat.from_dict(load_json(body.decode(raw, content_encoding, MAX_HEARTBEAT_BYTES)))
-    db.store_heartbeat(device_id, orjson.dumps(beat.as_dict()).decode(), utc_now(), keep)
+    text = orjson.dumps(beat.as_dict()).decode()
+    if recordcheck.has_nul(text):
+        raise HeartbeatRefused("the heartbeat holds a NUL character (\\u0000)")
+    try:
+        db.store_heartbeat(device_id, text, utc_now(), keep)
+    except Refused as exc:
+        raise HeartbeatRefused(f"the database refused the heartbeat: {exc}") from None
 
 
 @router.post(

@@ -41,10 +41,13 @@ Limit = Annotated[int | None, Query(description="most rows wanted (default 10000
 
 
 def _window(
-    start: str | None, end: str | None, quantity: str | None, device_id: str | None, sensor: str | None
-) -> Window:
+    start: str | None, end: str | None, quantity: str | None, device_id: str | None, sensor: str | None,
+    s: ServerSettings,
+) -> Window:  # fmt: skip
     try:
-        return opendata.window(start, end, quantity=quantity, device_id=device_id, sensor=sensor)
+        return opendata.window(
+            start, end, quantity=quantity, device_id=device_id, sensor=sensor, min_count=s.opendata_min_count
+        )
     except opendata.QueryError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -89,7 +92,9 @@ def catalogue(settings: Settings) -> Response:
     `dl-de/by-2-0`), the data provider to name, the query parameters, the fields and the units of
     every canonical quantity. No token needed.
     """
-    doc = opendata.catalogue(settings.opendata_attribution, settings.opendata_max_rows)
+    doc = opendata.catalogue(
+        settings.opendata_attribution, settings.opendata_max_rows, settings.opendata_min_count
+    )
     return Response(orjson.dumps(doc), media_type="application/json", headers=_HEADERS)
 
 
@@ -102,7 +107,7 @@ def measurements_json(
     of the canonical measurements, for the hours starting in `[from, to)`. With the licence and the
     data provider to name. No token needed; no payloads, tokens or personal data.
     """
-    w = _window(start, to, quantity, device_id, sensor)
+    w = _window(start, to, quantity, device_id, sensor, settings)
     rows = [opendata.measurement_row(h) for h in _rows(db.hourly, w, limit, settings)]
     return _json("measurements", w, rows, settings)
 
@@ -115,7 +120,7 @@ def measurements_csv(
     """The rows of `measurements.json` as CSV (comma, UTF-8) with a header row; every row ends with
     the columns `licence` (`dl-de/by-2-0`) and `attribution`. No token needed.
     """
-    w = _window(start, to, quantity, device_id, sensor)
+    w = _window(start, to, quantity, device_id, sensor, settings)
     rows = [opendata.measurement_row(h) for h in _rows(db.hourly, w, limit, settings)]
     return _csv("measurements", opendata.MEASUREMENT_FIELDS, rows, settings)
 
@@ -129,7 +134,7 @@ def feedback_json(
     `[from, to)`. A feedback terminal asks one question; the channel is the answer (e.g. `short` /
     `double`, or a smiley number). With the licence and the data provider. No token needed.
     """
-    w = _window(start, to, None, device_id, sensor)
+    w = _window(start, to, None, device_id, sensor, settings)
     rows = [opendata.feedback_row(t) for t in _rows(db.feedback_tallies, w, limit, settings)]
     return _json("feedback", w, rows, settings)
 
@@ -142,6 +147,6 @@ def feedback_csv(
     """The rows of `feedback.json` as CSV with a header row, each ending with `licence` and
     `attribution`. No token needed.
     """
-    w = _window(start, to, None, device_id, sensor)
+    w = _window(start, to, None, device_id, sensor, settings)
     rows = [opendata.feedback_row(t) for t in _rows(db.feedback_tallies, w, limit, settings)]
     return _csv("feedback", opendata.FEEDBACK_FIELDS, rows, settings)

@@ -2,9 +2,13 @@
 
 This is the hot path: the raw body is read once, inflated if gzip, and decoded by
 :mod:`sync_server.upload` (payloads stay the JSON text they came as; a body it does not take is
-parsed with orjson and checked by :func:`a2d.syncwire.parse_records`, which words the error); the rows go to the database in one statement, together
-with the canonical measurements they carry for the hourly aggregates (added for the records that
-were new only), and the answer is sent only after the commit.
+parsed with orjson and checked by :func:`a2d.syncwire.parse_records`, which words the error); each
+record is checked by :mod:`sync_server.recordcheck` (stream, time, NUL, depth) so that a refusal
+names it; the rows go to the database in one statement, together with the canonical measurements
+they carry for the hourly aggregates (added for the records that were new only), and the answer is
+sent only after the commit. Should the database still refuse the batch's data, the record it
+refuses is found by halving the batch (the halves it takes are stored: a batch sent again is
+acknowledged again) and named in a 422.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body, upload
+from .. import body, recordcheck, upload
 from ..auth import DeviceId
-from ..db import Database, Reading, RecordRow
+from ..db import Database, Reading, RecordRow, Refused
 from ..deps import DB, note_db_ok
 from ..readings import readings
 from .responses import ERRORS
@@ -73,7 +77,13 @@ def parse_body(data: bytes) -> list[tuple[syncwire.Record, str]]:
     items = doc.get("records") if isinstance(doc, dict) else None
     if isinstance(items, list) and len(items) > syncwire.MAX_BATCH_RECORDS:
         raise body.BodyError(413, f"at most {syncwire.MAX_BATCH_RECORDS} records per batch, got {len(items)}")
-    return [(r, orjson.dumps(r.payload).decode()) for r in syncwire.parse_records(doc)]
+    out = []
+    for i, r in enumerate(syncwire.parse_records(doc)):
+        try:
+            out.append((r, orjson.dumps(r.payload).decode()))
+        except orjson.JSONEncodeError:  # orjson writes at most 254 levels
+            raise recordcheck.RecordRefused(i, r.record_id, recordcheck.deep_reason(), status=400) from None
+    return out
 
 
 def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str | None) -> bytes:
@@ -83,17 +93,59 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     rows: list[RecordRow] = []
     found: list[Reading] = []
     seen: set[str] = set()
+    canonical, hours, streams = recordcheck.CANONICAL, recordcheck.HOURS, recordcheck.STREAMS
     for i, (r, payload) in enumerate(records):
         if "\0" in r.record_id or "\0" in r.stream or "\0" in r.ts:
             raise syncwire.WireError(f"records[{i}] has a NUL character in record_id, stream or ts")
-        rows.append((device_id, r.record_id, r.stream, r.ts, payload, received_at))
+        ts = r.ts
+        hour = hours.get(ts[:13]) if canonical(ts) else None
+        if (  # the common record passes these quick tests in line; any other is checked precisely
+            hour is None
+            or r.stream not in streams
+            or "\\" in payload  # an escape: maybe a NUL (a one-character search is a fast memchr)
+        ):
+            ts = recordcheck.check(i, r, payload)
+            hour = f"{ts[:13]}:00:00Z"
+        rows.append((device_id, r.record_id, r.stream, ts, payload, received_at))
         if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
             seen.add(r.record_id)
-            found += readings(device_id, r)
+            found += readings(device_id, r, hour)
     if rows:
-        db.store_records(rows, found)
+        try:
+            db.store_records(rows, found)
+        except Refused as exc:
+            raise _which_refused(db, rows, found, exc) from None
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r, _ in records]})
+
+
+def _which_refused(
+    db: Database, rows: list[RecordRow], found: list[Reading], refusal: Refused
+) -> recordcheck.RecordRefused:
+    """The 422 naming the record the database refuses, found by halving: the half it takes is
+    stored, the other halved again, until one record is left; that one is stored alone for its
+    own reason. If it goes in alone (the refusal came of records together), the batch is named."""
+
+    def store(part: list[RecordRow]) -> Refused | None:
+        ids = {row[1] for row in part}
+        try:
+            db.store_records(part, [r for r in found if r.record_id in ids])
+        except Refused as exc:
+            return exc
+        return None
+
+    lo, hi = 0, len(rows)  # a refused record lies in rows[lo:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if store(rows[lo:mid]) is None:
+            lo = mid
+        else:
+            hi = mid
+    alone = store(rows[lo:hi])
+    if alone is None:
+        return recordcheck.RecordRefused(None, "", f"the database refused the batch: {refusal}")
+    log.warning("the database refused record %s of %s: %s", rows[lo][1], rows[lo][0], alone)
+    return recordcheck.RecordRefused(lo, rows[lo][1], f"the database refused it: {alone}")
 
 
 @router.post(

@@ -17,6 +17,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: _error("the token belongs to another device than the one in the path"),
     413: _error("the body (compressed or inflated) or the batch is too large"),
     415: _error("a Content-Encoding other than gzip"),
+    422: _error(
+        "a record (or heartbeat) the server cannot store: unknown stream, a time that is no ISO 8601,"
+        " a NUL character, or data the database refuses; the detail names the record"
+    ),
     503: _error("the database is unavailable; retry later"),
 }
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {401: _error("no admin token"), 503: ERRORS[503]}

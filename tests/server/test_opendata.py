@@ -29,9 +29,12 @@ RAW = "c2VjcmV0LXJhdy1ieXRlcw=="  # base64 of the uplink bytes: never published
 
 
 def open_data_client(db: Database, db_url: str, max_rows: int) -> TestClient:
+    """A server that publishes every count (these tests are about the tables; test_opendata_small
+    is about the smallest counts) and keeps the June 2025 records (retention counts from their time)."""
     settings = ServerSettings(
-        db=db_url, admin_token=ADMIN_TOKEN, opendata_attribution=ATTRIBUTION, opendata_max_rows=max_rows
-    )
+        db=db_url, admin_token=ADMIN_TOKEN, opendata_attribution=ATTRIBUTION, opendata_max_rows=max_rows,
+        opendata_min_count=1, retention_days={"uplink": 0},
+    )  # fmt: skip
     return TestClient(create_app(settings, db))
 
 

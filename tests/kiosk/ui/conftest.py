@@ -2,6 +2,7 @@
 
 Kivy can make one window per process: the session fixture makes it, each test gets a fresh
 :class:`kiosk.app.Kiosk` on it (its own cache dir, outbox and agent client) and removes it again.
+``k.ctl`` is its controller (the visit, navigation, actions), ``k.root`` and ``k.page`` what is drawn.
 The environment is set here, before any test module imports Kivy.
 """
 
@@ -147,7 +148,7 @@ def make_kiosk(window: Any, tmp_path: Path, pin_hash: str) -> Iterator[Callable[
                   speech_dir=tmp_path / "speech")  # fmt: skip
         made.append(k)
         window.add_widget(k.root)
-        k.go("attract")
+        k.ctl.go("attract")
         pump(2)
         client = AgentClient.from_config(cfg, discover=False, timeout=1.0, interval_s=0.1)
         client.start()

@@ -46,10 +46,10 @@ def test_every_screen_in_large_text_fits_and_keeps_contrast_and_targets(
     problems = []
     for lang in ("de", "fr"):
         for name, params in PAGES:
-            k.session.touch()
-            visit = k.session.visit
+            k.ctl.session.touch()
+            visit = k.ctl.session.visit
             visit.lang, visit.large_text, visit.high_contrast = lang, True, high
-            k.go(name, **params)
+            k.ctl.go(name, **params)
             pump(5)
             m = measure(k.root, (WIDTH, HEIGHT))
             where = f"{name}{params} {lang}"
@@ -72,9 +72,9 @@ def test_the_page_background_drawn_is_the_themes(
 ) -> None:
     """The contrast report trusts the surfaces labels declare: check one against real pixels."""
     k = make_kiosk()
-    k.session.touch()
-    k.session.visit.high_contrast = high
-    k.go("settings")
+    k.ctl.session.touch()
+    k.ctl.session.visit.high_contrast = high
+    k.ctl.go("settings")
     pump(5)
     path = tmp_path / "settings.png"
     k.root.export_to_png(str(path))
@@ -94,7 +94,7 @@ def test_measure_catches_a_label_that_sticks_out_of_its_card(
     from kiosk.screens.widgets import Box, Text
 
     k = make_kiosk()
-    ui = k.ui()
+    ui = k.display.ui()
     root = FloatLayout(size=(WIDTH, HEIGHT))
     card = Box(orientation="vertical", size_hint=(None, None), size=(300, 60), pos=(100, 100))
     card.add_widget(

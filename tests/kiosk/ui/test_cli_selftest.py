@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,16 @@ def test_a_7_inch_panel_gets_a_layout_that_fits(window: Any, tmp_path: Path) -> 
     assert [c.data.decode() for c in decode(shot)] == [load_pack(DEMO_PACK).services[0].url]
 
 
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """`a2d kiosk` sets up logging on this test's stderr: put the root logger back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def test_without_a_pack_the_selftest_renders_the_no_content_page_only(window: Any, tmp_path: Path) -> None:
     """A kiosk.toml whose agent serves nothing: what such a kiosk shows, never the demo."""
     cfg = load(None, env={"A2D_KIOSK_CACHE_DIR": str(tmp_path / "cache")})
@@ -90,22 +102,37 @@ def test_without_a_pack_the_selftest_renders_the_no_content_page_only(window: An
 
 
 def test_the_selftest_without_config_says_it_renders_the_demo(
-    window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    root_logging: None,
+) -> None:  # fmt: skip
     monkeypatch.setattr(selftest, "SCREENS", tuple(s for s in selftest.SCREENS if s[0] == "home"))
     monkeypatch.setattr(selftest, "EXTRA", ())
     monkeypatch.setenv("A2D_KIOSK_CACHE_DIR", str(tmp_path / "cache"))
-    try:
-        assert cli.main(["--selftest", str(tmp_path / "out")]) == 0
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    assert cli.main(["--selftest", str(tmp_path / "out")]) == 0
     out, err = capsys.readouterr()
     assert "no --config: the selftest renders the demo configuration" in err
     assert "6 screenshots of the demo content" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert (report["content"], report["pack"]) == ("demo", "Stadt Offenburg")
+
+
+def test_selftest_with_the_fake_agent_shows_its_results_and_a_connected_agent(
+    window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    root_logging: None,
+) -> None:  # fmt: skip
+    """`a2d kiosk --fake-agent --selftest`: the thanks shows the fake agent's count of the vote, the
+    Lotsen view an agent that answers (the configured one would be unreachable: "nicht abrufbar")."""
+    keep = ("thanks", "lotsen")
+    monkeypatch.setattr(selftest, "SCREENS", tuple(s for s in selftest.SCREENS if s[0] in keep))
+    monkeypatch.setattr(selftest, "EXTRA", ())
+    monkeypatch.setenv("A2D_KIOSK_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["--fake-agent", "--selftest", str(tmp_path / "out")]) == 0
+    assert "no edge agent; an agent in memory serves the demo content pack" in capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (report["content"], report["pack"]) == ("agent", "Stadt Offenburg")  # the fake one serves the demo
+    screens = report["screens"]
+    assert len(screens) == len(keep) * 3 * 2
+    thanks = screens["thanks-de-normal"]["spoken"]
+    assert "Sehr zufrieden: 100 %" in thanks and "nicht abrufbar" not in thanks, thanks
+    assert "Verbunden mit dem Gerät im Haus" in screens["lotsen-de-normal"]["spoken"]
+    assert not (tmp_path / "cache").exists(), "the selftest wrote into the kiosk's cache"

@@ -39,7 +39,7 @@ def test_the_chart_shows_the_agents_forecast_and_leads_to_its_record(
     try:
         edge.wait_for_forecast(20, "the agent's first forecast")
         kiosk = make_kiosk(edge)
-        kiosk.go("home")
+        kiosk.ctl.go("home")
         until(lambda: _has_chart(kiosk), 15, "the chart on the home screen")
         sentence = find(kiosk.root, "forecast-sentence").text
         assert sentence.startswith(SENTENCES), sentence
@@ -68,11 +68,11 @@ def test_without_a_forecast_the_chart_is_hidden(
     edge.start()
     try:
         kiosk = make_kiosk(edge)
-        kiosk.go("home")
-        until(lambda: kiosk._records is not None, 10, "the kiosk to ask the agent")  # noqa: SLF001
-        kiosk.go("home")
+        kiosk.ctl.go("home")
+        until(lambda: kiosk.ctl.records is not None, 10, "the kiosk to ask the agent")  # noqa: SLF001
+        kiosk.ctl.go("home")
         until(lambda: "Ihre Meinung" in texts(kiosk.root), 5, "the home screen")
-        assert kiosk.forecast_data() is None and not _has_chart(kiosk)
+        assert kiosk.ctl.forecast_data() is None and not _has_chart(kiosk)
     finally:
         edge.stop()
 

@@ -88,3 +88,20 @@ def test_attract_rotates_three_languages(tmp_path: Path) -> None:
         "Touchez l'écran",
         "Touch the screen",
     ]
+
+
+def test_every_page_of_the_controller_has_its_screen() -> None:
+    from kiosk.controller import Page
+    from kiosk.screens import PAGES, page_class
+
+    assert set(PAGES) == {p.value for p in Page}
+    for page in Page:
+        assert page_class(page.value).name == page.value
+
+
+def test_the_idle_prompt_counts_down_in_whole_seconds(tmp_path: Path) -> None:
+    tr = tr_for("de", tmp_path)
+    one, many = views.idle_prompt(tr, 1.4), views.idle_prompt(tr, 19.6)
+    assert one.question == "Brauchen Sie mehr Zeit?" and "in 1 Sekunde alles" in one.countdown
+    assert "in 20 Sekunden alles" in many.countdown
+    assert many.spoken == f"{many.question} {many.countdown} Ja, weiter."

@@ -1,0 +1,541 @@
+"""The kiosk without its window: which page shows, the visit, speech, Lotsen, votes and help.
+
+:class:`Controller` holds every decision the kiosk makes and imports no Kivy. It is given a
+:class:`~kiosk.ports.Display` (what shows its state), and, after the first frame, an
+:class:`~kiosk.ports.Agent` and a :class:`~kiosk.ports.Runner` (:meth:`Controller.attach`).
+The screens call its actions (``ui.act.go(...)``, ``ui.act.vote(...)``) and read its state; the
+Kivy app calls :meth:`Controller.tick` twice a second. In a Python shell, with no window and no
+agent::
+
+    from devtools.demopack import demo_pack
+    from kiosk.config import load as load_config
+    from kiosk.controller import Controller, Page
+    from kiosk.fakeagent import FakeAgent
+    from kiosk.ports import Inline
+
+    agent = FakeAgent(demo_pack())
+    ctl = Controller(load_config(None))
+    ctl.attach(agent, Inline())
+    ctl.start(lang="fr")
+    ctl.go(Page.FEEDBACK, index=0)
+    ctl.vote("zufriedenheit", "5")   # ctl.page, ctl.params: the thanks, with agent.results(...)
+
+Navigation: every page but the attract and wiped screens and the two Lotsen pages goes into the
+history that "Zurück" walks back (at most :data:`HISTORY` pages); the attract and wiped screens
+start a new history. The visit itself (language, text size, contrast, votes, help) is
+:class:`kiosk.session.Session`'s; the wipe forgets it and this class puts the rest back
+(speech, volume, Lotsen, the history).
+
+Content: the pack comes from the agent client (the agent's, or the one it cached), else it is the
+one the controller was given (the demo pack, only when the kiosk runs as the demo; never a
+silent fallback). The first frame's attract screen is drawn before the pack is read and without
+the town's name (its label is filled in once read, no rebuild). A kiosk whose client has no pack
+shows :attr:`Page.NOCONTENT` instead of every page, takes no touch as the start of a visit, and
+goes to the attract screen when a pack arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from a2d.contentpack import ContentPack, TransparencyRecord
+
+from .config import KioskConfig
+from .i18n import Translator
+from .ports import Display, NoDisplay
+from .session import Phase, Session
+from .views import idle_prompt
+
+if TYPE_CHECKING:
+    from .lotsen import LotsenLock
+    from .ports import Agent, Runner, Voice
+
+log = logging.getLogger(__name__)
+
+#: pages "Zurück" can go back through
+HISTORY = 20
+
+
+class Page(StrEnum):
+    """Every page the kiosk shows (the screens in ``kiosk/screens/`` have the same names)."""
+
+    ATTRACT = "attract"
+    WIPED = "wiped"
+    HOME = "home"
+    SERVICE = "service"
+    FEEDBACK = "feedback"
+    TRANSPARENCY = "transparency"
+    HELP = "help"
+    SETTINGS = "settings"
+    LOTSEN_PIN = "lotsen_pin"
+    LOTSEN = "lotsen"
+    #: "no content yet": the kiosk has no content pack (its agent served none, none is cached)
+    NOCONTENT = "nocontent"
+
+    @property
+    def chrome(self) -> bool:
+        """Shown under the header bar (Zurück, Start, languages, Vorlesen, Einstellungen)."""
+        return self not in (Page.ATTRACT, Page.WIPED, Page.NOCONTENT)
+
+    @property
+    def in_history(self) -> bool:
+        """A visit may come back here with "Zurück" (never to the PIN pad or the staff view)."""
+        return self not in (Page.ATTRACT, Page.WIPED, Page.LOTSEN_PIN, Page.LOTSEN, Page.NOCONTENT)
+
+    @property
+    def shows_content(self) -> bool:
+        """Drawn from the content pack: rebuilt when a new pack arrives."""
+        return self in (Page.HOME, Page.SERVICE, Page.FEEDBACK, Page.TRANSPARENCY)
+
+
+class Controller:
+    """Navigation, the visit, and every action a screen can ask for; see the module docstring."""
+
+    def __init__(
+        self,
+        cfg: KioskConfig,
+        *,
+        pack: ContentPack | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        display: Display | None = None,
+        speech_dir: Path | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.session = Session(cfg.default_language, idle_s=cfg.idle_s, prompt_s=cfg.prompt_s, clock=clock)
+        self.translator = Translator(cfg.default_language, cfg.cache_dir)
+        self.display: Display = display if display is not None else NoDisplay()
+        self.client: Agent | None = None
+        self.runner: Runner | None = None
+        self.speaker: Voice | None = None
+        self.lock: LotsenLock | None = None
+        self.speech_dir = speech_dir
+        self.page = Page.ATTRACT
+        self.params: dict[str, Any] = {}
+        self.history: list[tuple[Page, dict[str, Any]]] = []
+        #: what "Vorlesen" reads on the page shown (the display says), and what was read last
+        self.spoken = ""
+        self.last_spoken = ""
+        #: the idle prompt is on screen
+        self.prompting = False
+        #: what the chart shows while the agent has no forecast: only the selftest sets it (a marked sample)
+        self.sample_forecast: dict[str, Any] | None = None
+        self.records: list[TransparencyRecord] | None = None
+        self.forecast: dict[str, Any] | None = None
+        self._clock = clock
+        self._pack = pack
+        self._lotsen: dict[str, Any] = {}
+        self._speaking_shown = False
+        self._shown = 0  # counts the pages shown (a refresh is no new page)
+
+    # --- start and stop ------------------------------------------------------------------------
+
+    @property
+    def pack(self) -> ContentPack:
+        """The pack on screen; only pages shown while there is one read it (see :meth:`content`)."""
+        pack = self.content()
+        if pack is None:
+            raise LookupError("the kiosk has no content pack yet")
+        return pack
+
+    def content(self) -> ContentPack | None:
+        """The agent's or the cached pack, else the one the controller was given (the demo pack
+        when the kiosk runs as the demo); ``None``: no content yet."""
+        if self._pack is None and self.client is not None:
+            self._pack = self.client.content()
+        return self._pack
+
+    def attach(
+        self, client: Agent, runner: Runner, *, speaker: Voice | None = None, lock: LotsenLock | None = None
+    ) -> None:
+        """Everything the attract screen did not need: the agent, the runner, speech and the Lotsen
+        lock (made from the config unless given). The controller owns ``client`` from now on."""
+        self.client, self.runner = client, runner
+        client.on_content = lambda pack: runner.call_soon(lambda: self.content_changed(pack))
+        self._pack = client.content() or self._pack  # the agent's or the cached pack wins
+        if speaker is None:
+            from .speech import Speaker
+
+            speaker = Speaker(
+                enabled=self.cfg.speech, volume_default=self.cfg.volume, wav_dir=self.speech_dir
+            )
+        self.speaker = speaker
+        if lock is None and self.cfg.pin_hash:
+            from .lotsen import STATE_FILE, LotsenLock
+
+            lock = LotsenLock(
+                self.cfg.pin_hash,
+                session_s=self.cfg.lotsen_session_s,
+                log_path=self.cfg.lotsen_log,
+                clock=self._clock,
+                state_path=self.cfg.cache_dir / STATE_FILE,
+            )
+        self.lock = lock
+        if self.page is Page.ATTRACT and self.content() is None:
+            self._show(Page.NOCONTENT, {}, speak=False)  # the first frame's attract screen: say so
+        elif self.page is Page.NOCONTENT and self.content() is not None:
+            self._show(Page.ATTRACT, {}, speak=False)  # touched before the cached pack was read
+        self.refresh_background()
+
+    def stop(self) -> None:
+        """End a Lotsen session, stop speech and the agent client (stop the runner first)."""
+        if self.lock is not None and self.lock.active:
+            self.lock.end("exit")
+        if self.speaker is not None:
+            self.speaker.close()
+        if self.client is not None:
+            self.client.stop()
+
+    def refresh_background(self) -> None:
+        """Ask the agent for its transparency records and forecast (the app: every 30 s)."""
+        client, runner = self.client, self.runner
+        if client is None or runner is None:
+            return
+
+        def fetch() -> tuple[list[TransparencyRecord], dict[str, Any] | None]:
+            return client.transparency(), client.forecast()
+
+        def done(result: tuple[list[TransparencyRecord], dict[str, Any] | None]) -> None:
+            records, forecast = result
+            changed = (forecast is None) != (self.forecast is None)
+            self.records, self.forecast = records, forecast
+            if changed and self.page is Page.HOME:
+                self.refresh()
+
+        runner.submit(fetch, done)
+
+    def content_changed(self, pack: ContentPack) -> None:
+        """A new content pack: redraw a page made from it; a service that is gone leads home; a
+        kiosk that had none goes to the attract screen."""
+        self._pack = pack
+        if self.page is Page.NOCONTENT:
+            self._show(Page.ATTRACT, {}, speak=False)
+            return
+        if not self.page.shows_content:
+            return
+        if self.page is Page.SERVICE and pack.service(str(self.params.get("service", ""))) is None:
+            self._show(Page.HOME, {})
+        else:
+            self.refresh()
+
+    # --- what screens read ---------------------------------------------------------------------
+
+    def text_in(self, msgid: str, lang: str) -> str:
+        return self.translator.text(msgid, lang)
+
+    def town(self) -> str:
+        """The pack's town; "" on the first frame of a kiosk whose pack is read after it."""
+        pack = self.content()
+        return pack.town if pack is not None else ""
+
+    def transparency_records(self) -> list[TransparencyRecord]:
+        return self.records if self.records is not None else list(self.pack.transparency)
+
+    def forecast_data(self) -> dict[str, Any] | None:
+        return self.forecast if self.forecast is not None else self.sample_forecast
+
+    def speech_available(self) -> bool:
+        return self.cfg.speech
+
+    def lotsen_available(self) -> bool:
+        return bool(self.cfg.pin_hash)
+
+    def volume(self) -> int:
+        return self.speaker.volume if self.speaker is not None else self.cfg.volume
+
+    @property
+    def can_go_back(self) -> bool:
+        return bool(self.history)
+
+    def prompt_left(self) -> float:
+        return self.session.prompt_left()
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    def go(self, page: Page | str, **params: Any) -> None:
+        page = Page(page)
+        if self.page.in_history and (self.page, self.params) != (page, params):
+            self.history.append((self.page, dict(self.params)))
+            del self.history[:-HISTORY]
+        self._show(page, params)
+
+    def back(self) -> None:
+        while self.history:
+            page, params = self.history.pop()
+            if page.in_history:
+                self._show(page, params)
+                return
+        self._show(Page.HOME, {})
+
+    def refresh(self, **params: Any) -> None:
+        """Show the current page again (language, text size or contrast changed, new data arrived)."""
+        self._show(self.page, {**self.params, **params}, speak=False, again=True)
+
+    def _show(self, page: Page, params: dict[str, Any], speak: bool = True, again: bool = False) -> None:
+        if self.content() is None and (self.client is not None or page is not Page.ATTRACT):
+            page, params = Page.NOCONTENT, {}  # nothing to show yet (the first frame may be attract)
+        elif page is Page.SERVICE and self.pack.service(str(params.get("service", ""))) is None:
+            page, params = Page.HOME, {}  # the content changed under the visit
+        self.stop_speaking()
+        self.page, self.params = page, params
+        self.session.visit.screen = page.value
+        if not again:
+            self._shown += 1
+        if page in (Page.ATTRACT, Page.WIPED):
+            self.history.clear()
+        self.translator.lang = self.session.lang
+        self.spoken = self.display.show(page, params)
+        self._speaking_shown = False
+        if speak and self.session.visit.read_aloud:
+            self.read(self.spoken)
+
+    # --- touches and time ----------------------------------------------------------------------
+
+    def user_touch(self) -> bool:
+        """Every touch lands here first; True swallows it (the touch that ends the idle prompt, and
+        every touch while there is no content: no visit begins, so no idle prompt follows)."""
+        if self.content() is None:
+            return True
+        was = self.session.phase
+        self.session.touch()
+        if was is Phase.PROMPT:
+            self.keep_going()
+            return True
+        return False
+
+    def tapped(self, name: str) -> None:
+        """A button was pressed: speech stops on user action (except the Vorlesen button itself)."""
+        if name != "vorlesen":
+            self.stop_speaking()
+
+    def tick(self) -> None:
+        """Twice a second: the idle clock, the prompt's countdown, the Lotsen session's end, speech."""
+        change = self.session.tick()
+        if change is Phase.PROMPT:
+            self.show_prompt()
+        elif change is Phase.WIPED:
+            self._after_wipe()
+        elif change is Phase.ATTRACT:
+            self.go(Page.ATTRACT)
+        if self.prompting:
+            self.display.prompt(self.session.prompt_left())
+        self.display.tick()
+        if self.lock is not None:
+            self.lock.check()  # a Lotsen session ends by itself after lotsen_session_s
+            if self.page is Page.LOTSEN and not self.lock.active:
+                self.history.clear()
+                self._show(Page.HOME, {}, speak=False)
+        speaking = self.speaker is not None and self.speaker.speaking
+        if speaking != self._speaking_shown and self.page.chrome:
+            self._speaking_shown = speaking
+            self.display.speaking(speaking)
+
+    def ask_more_time(self) -> None:
+        """Ask "Brauchen Sie mehr Zeit?" now, as if the idle time had run out (selftest)."""
+        self.session.prompt_now()
+        if self.session.phase is Phase.PROMPT:
+            self.show_prompt()
+
+    def show_prompt(self) -> None:
+        self.stop_speaking()
+        self.prompting = True
+        self.display.prompt(None)
+        self.display.prompt(self.session.prompt_left())
+        if self.session.visit.read_aloud:
+            self.read(self.prompt_spoken())
+
+    def prompt_spoken(self) -> str:
+        """What "Vorlesen" reads while the prompt shows."""
+        return idle_prompt(self.translator, self.session.prompt_left()).spoken
+
+    def keep_going(self) -> None:
+        if self.session.phase is Phase.PROMPT:
+            self.session.touch()
+        self.prompting = False
+        self.display.prompt(None)
+        self.stop_speaking()
+
+    def _after_wipe(self) -> None:
+        """The visit is gone: no prompt, no speech, default volume, no Lotsen, the wiped notice."""
+        self.prompting = False
+        self.display.prompt(None)
+        if self.speaker is not None:
+            self.speaker.reset()
+        if self.lock is not None and self.lock.active:
+            self.lock.end("wipe")
+        self._lotsen = {}
+        self.history.clear()
+        self._show(Page.WIPED, {}, speak=False)
+
+    def start(self, lang: str | None = None, read: bool = False) -> None:
+        """A touch on the attract or wiped screen: begin a visit on the home screen (none without
+        content: the kiosk says "no content yet")."""
+        if self.content() is None:
+            self._show(Page.NOCONTENT, {}, speak=False)
+            return
+        self.session.touch()
+        if lang is not None:
+            self.session.visit.lang = lang
+        self.history.clear()
+        self._show(Page.HOME, {}, speak=False)
+        if read or self.session.visit.read_aloud:
+            self.read(self.spoken)
+
+    # --- settings ------------------------------------------------------------------------------
+
+    def set_lang(self, lang: str) -> None:
+        self.session.visit.lang = lang
+        self.refresh()
+
+    def set_large(self, on: bool) -> None:
+        self.session.visit.large_text = on
+        self.refresh()
+
+    def set_contrast(self, on: bool) -> None:
+        self.session.visit.high_contrast = on
+        self.refresh()
+
+    def set_read_aloud(self, on: bool) -> None:
+        self.session.visit.read_aloud = on
+        self.refresh()
+        if on:
+            self.read(self.spoken)
+
+    def change_volume(self, delta: int) -> None:
+        if self.speaker is not None:
+            self.speaker.volume = self.speaker.volume + delta
+            self.refresh()
+            self.read(self.translator("Lautstärke"))
+
+    # --- speech --------------------------------------------------------------------------------
+
+    def read(self, text: str) -> None:
+        self.last_spoken = text
+        if self.speaker is not None and text:
+            self.speaker.say(text, self.session.lang)
+
+    def stop_speaking(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
+
+    def toggle_reading(self) -> None:
+        """The Vorlesen button: read the screen (and the prompt on top of it), or stop."""
+        if self.speaker is not None and self.speaker.speaking:
+            self.speaker.stop()
+        else:
+            self.read(self.prompt_spoken() if self.prompting else self.spoken)
+        self._speaking_shown = self.speaker is not None and self.speaker.speaking
+        self.display.speaking(self._speaking_shown)
+
+    # --- citizen actions -----------------------------------------------------------------------
+
+    def vote(self, poll_id: str, choice: str) -> str | None:
+        """Keep the vote (durably, before the "Danke") and show the thanks; None if already voted."""
+        if not self.session.record_vote(poll_id, choice):
+            return None
+        client, runner = self.client, self.runner
+        vote_id = client.vote(poll_id, choice, self.session.lang) if client is not None else None
+        index = next((i for i, p in enumerate(self.pack.polls) if p.id == poll_id), 0)
+        self._show(Page.FEEDBACK, {"index": index, "just_voted": True})
+        poll = self.pack.poll(poll_id)
+        if poll is not None and poll.results == "after_vote" and client is not None and runner is not None:
+            shown = self._shown
+
+            def fetch() -> dict[str, int] | None:
+                client.flush(1.5)  # deliver this vote first, so that the result includes it
+                return client.results(poll_id)
+
+            def done(counts: dict[str, int] | None) -> None:
+                if self._shown == shown and counts is not None:
+                    self.refresh(counts=counts)
+
+            runner.submit(fetch, done)
+        return vote_id
+
+    def call_help(self, topic: str) -> None:
+        """The "Hilfe holen" button: one request per visit (kept for delivery at once, offline too)."""
+        again = self.session.visit.help_id is not None
+        if not again and self.client is not None:
+            self.session.visit.help_id = self.client.help(topic)
+        self.go(Page.HELP, again=again)
+
+    # --- Lotsen --------------------------------------------------------------------------------
+
+    def lotsen_unlock(self, pin: str) -> str:
+        """The PIN pad's OK; returns the message to show ("" when unlocked)."""
+        if self.lock is None:
+            return ""
+        result = self.lock.unlock(pin)
+        tr = self.translator
+        if result.outcome == "ok":
+            self._lotsen = {}
+            self.go(Page.LOTSEN)
+            self.lotsen_refresh()
+            return ""
+        if result.outcome == "locked":
+            minutes = max(1, math.ceil(result.locked_for_s / 60))
+            return tr.plural(
+                "Zu viele falsche Versuche. Bitte warten Sie {minutes} Minute.",
+                "Zu viele falsche Versuche. Bitte warten Sie {minutes} Minuten.",
+                minutes,
+            ).format(minutes=minutes)
+        n = result.tries_left
+        return tr.plural("Falsche PIN. Noch {n} Versuch.", "Falsche PIN. Noch {n} Versuche.", n).format(n=n)
+
+    def lotsen_active(self) -> bool:
+        return self.lock is not None and self.lock.active
+
+    def lotsen_left(self) -> float:
+        if self.lock is None or not self.lock.active:
+            return 0.0
+        return self.lock.remaining_s
+
+    def lotsen_data(self) -> dict[str, Any]:
+        """For the staff view: the agent's status, open help requests, whether it answers and
+        takes our token (as last fetched), and what waits in this kiosk's outbox."""
+        return {"pending": self.client.pending() if self.client is not None else 0, **self._lotsen}
+
+    def lotsen_refresh(self) -> None:
+        client, runner = self.client, self.runner
+        if client is None or runner is None:
+            return
+
+        def fetch() -> dict[str, Any]:
+            return {"status": client.status(), "help": client.help_requests("open"), "agent": client.online,
+                    "paired": client.paired}  # fmt: skip
+
+        def done(data: dict[str, Any]) -> None:
+            self._lotsen = data
+            if self.page is Page.LOTSEN and self.lotsen_active():
+                self.refresh()
+
+        runner.submit(fetch, done)
+
+    def lotsen_close_help(self, help_id: str) -> None:
+        client, runner = self.client, self.runner
+        if client is not None and runner is not None:
+            runner.submit(lambda: client.close_help(help_id), lambda _ok: self.lotsen_refresh())
+
+    def lotsen_set_language(self, lang: str) -> None:
+        """Set the language for the citizen and hand the kiosk over on the home screen."""
+        self.lotsen_end("lotse")
+        self.session.visit.lang = lang
+        self.go(Page.HOME)
+
+    def lotsen_reset_session(self) -> None:
+        self.lotsen_end("reset")
+        self.session.wipe()
+        self._after_wipe()
+
+    def lotsen_end(self, reason: str) -> None:
+        if self.lock is not None and self.lock.active:
+            self.lock.end(reason)
+        self._lotsen = {}
+        if self.page is Page.LOTSEN:
+            self.history.clear()
+            self._show(Page.HOME, {}, speak=False)
