@@ -19,6 +19,17 @@ time, a NUL character in the payload, or data its database refuses. Every refusa
 names it (``records[3] (record_id 'cs:up:...'): ...``) in ``detail``. The edge deletes or marks a
 record only after it was acknowledged.
 
+A record's payload is an event as the edge agent stores it (``a2d edge events --json`` prints the
+same object); the server keeps it as the JSON text it came as and reads three of its fields,
+:data:`READ_FIELDS`, for its hourly aggregates.
+
+This module owns both ends of the upload: the limits (:data:`MAX_BATCH_RECORDS` and the others),
+the encoder the edge uses (:func:`record_json`, :func:`upload_body`) and the validator the server
+uses (:func:`read_upload`). The validator has a fast path (msgspec: the envelopes typed, each
+payload kept as its text, only :data:`READ_FIELDS` decoded) and a general path (orjson and
+:func:`parse_records`) for any body the fast path does not take; the general path also words the
+error. Both apply the same rules, in :func:`_check` (a test has them agree on random bodies).
+
 ``POST /api/v1/devices/{device_id}/heartbeat`` — :class:`Heartbeat` as JSON; ``204``.
 
 ``GET /api/v1/healthz`` — ``200 {"ok": true}`` when the server and its database are up.
@@ -26,21 +37,37 @@ record only after it was acknowledged.
 
 from __future__ import annotations
 
+import gzip
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache, partial
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, NamedTuple
 
+import orjson
+
+from . import timeutil
 from .retention import STREAMS as _RETAINED
 
 API = "/api/v1"
 #: limits both sides keep to; the server enforces them
 MAX_BATCH_RECORDS = 5000
 MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_RECORD_ID = 200  #: characters of a record_id (at least one)
+MAX_STREAM = 40  #: characters of a stream name (at least one)
+MAX_TS = 40  #: characters of a ts
 #: the streams a server takes: those with a retention promise (a2d/retention.py), no others
 STREAMS = tuple(_RETAINED)
 #: a payload nesting this many levels is always taken (the edge's own events nest a few); a
 #: deeper one may be refused with 400 (the server's JSON writer stops there), and one nested
 #: 1,000 levels deep always is (its JSON readers stop there)
 MAX_PAYLOAD_DEPTH = 254
+#: the payload fields a server reads (the rest it stores as text): the sensor, its name, and the
+#: canonical measurements for the hourly aggregates
+READ_FIELDS = ("dev_eui", "device_name", "measurements")
+#: a body larger than this is sent gzip-compressed
+GZIP_ABOVE_BYTES = 1024
 
 
 def records_path(device_id: str) -> str:
@@ -52,10 +79,7 @@ def heartbeat_path(device_id: str) -> str:
 
 
 class Record(NamedTuple):
-    """One record of a device's outbox; ``record_id`` is unique per device and never reused.
-
-    A named tuple rather than a dataclass: the server builds thousands per upload.
-    """
+    """One record of a device's outbox; ``record_id`` is unique per device and never reused."""
 
     record_id: str
     stream: str
@@ -67,31 +91,250 @@ class Record(NamedTuple):
 
 
 class WireError(ValueError):
-    """A body does not follow this protocol; the message says where."""
+    """A body does not follow this protocol; ``detail`` says where, ``status`` is the HTTP answer
+    (400, or 413 for a batch of too many records)."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+class RecordRefused(WireError):
+    """One record of a batch cannot be stored: ``detail`` names it and says why; ``status`` is 422
+    (or 400 for a payload nested too deep, which is a malformed body)."""
+
+    def __init__(self, index: int | None, record_id: str, reason: str, status: int = 422) -> None:
+        # index None: no single record is to blame, the refusal is the batch's
+        super().__init__(
+            reason if index is None else f"records[{index}] (record_id {record_id!r:.120}): {reason}", status
+        )
+
+
+# -- the edge's end: the encoder ---------------------------------------------------------------------
+
+
+def record_json(record_id: str, stream: str, ts: str, payload: str) -> str:
+    """One record of an upload as JSON text; ``payload`` is the payload object as JSON text on one
+    line already (the edge's stored event, which it does not parse to write it again)."""
+    return (
+        f'{{"record_id":{_json_string(record_id)},"stream":{_json_string(stream)},'
+        f'"ts":{_json_string(ts)},"payload":{payload}}}'
+    )
+
+
+def upload_body(records: Sequence[str]) -> tuple[bytes, dict[str, str]]:
+    """The body of an upload of ``records`` (each as :func:`record_json` wrote it) and its headers:
+    gzip-compressed (level 1: the fastest, and event JSON shrinks about 25-fold anyway) above
+    :data:`GZIP_ABOVE_BYTES`."""
+    body = ('{"records":[' + ",".join(records) + "]}").encode()
+    if len(body) <= GZIP_ABOVE_BYTES:
+        return body, {"Content-Type": "application/json"}
+    return gzip.compress(body, compresslevel=1), {
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+    }
+
+
+# -- the server's end: the validator -----------------------------------------------------------------
+
+
+class Checked(NamedTuple):
+    """One record of an upload as the server may store it."""
+
+    record_id: str
+    stream: str
+    ts: str  #: in the one UTC form, ``2026-06-02T08:15:31.412883Z``
+    hour: str  #: the start of its hour, ``2026-06-02T08:00:00Z``
+    text: str  #: the payload as JSON text, on one line
+    #: the payload's :data:`READ_FIELDS`, each as it came (None when missing)
+    dev_eui: Any
+    device_name: Any
+    measurements: Any
+
+
+#: builds a Checked without the Python-level ``__new__`` of a named tuple (thousands per upload)
+_checked = partial(tuple.__new__, Checked)
+
+
+def read_upload(data: bytes) -> list[Checked]:
+    """The records of an (inflated) upload body, checked against every rule of the protocol.
+
+    Raises :class:`WireError` for a body of the wrong shape (400) or too many records (413), and
+    :class:`RecordRefused` for a record the server cannot store (422, naming the first such record).
+    """
+    fast = read_fast(data)
+    return fast if fast is not None else read_general(data)
+
+
+def read_fast(data: bytes) -> list[Checked] | None:
+    """:func:`read_upload`'s fast path, or None for a body it does not take (see :func:`_fast_path`)."""
+    return _fast_path()(data)
 
 
 def parse_records(body: Any) -> list[Record]:
-    """Check an upload body (already JSON-decoded) and return its records."""
+    """Check the shape of an upload body (already JSON-decoded) and return its records."""
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise WireError('expected {"records": [...]}')
     items = body["records"]
     if len(items) > MAX_BATCH_RECORDS:
-        raise WireError(f"at most {MAX_BATCH_RECORDS} records per batch, got {len(items)}")
+        raise WireError(f"at most {MAX_BATCH_RECORDS} records per batch, got {len(items)}", 413)
     out = []
     for i, r in enumerate(items):
         if not isinstance(r, dict):
             raise WireError(f"records[{i}] is not an object")
         rid, stream, ts, payload = r.get("record_id"), r.get("stream"), r.get("ts"), r.get("payload")
-        if not isinstance(rid, str) or not rid or len(rid) > 200:
-            raise WireError(f"records[{i}].record_id must be a non-empty string of at most 200 characters")
-        if not isinstance(stream, str) or not stream or len(stream) > 40:
+        if not isinstance(rid, str) or not rid or len(rid) > MAX_RECORD_ID:
+            raise WireError(
+                f"records[{i}].record_id must be a non-empty string of at most {MAX_RECORD_ID} characters"
+            )
+        if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM:
             raise WireError(f"records[{i}].stream must be a short string")
-        if not isinstance(ts, str) or len(ts) > 40:
+        if not isinstance(ts, str) or len(ts) > MAX_TS:
             raise WireError(f"records[{i}].ts must be an ISO-8601 string")
         if not isinstance(payload, dict):
             raise WireError(f"records[{i}].payload must be an object")
         out.append(Record(rid, stream, ts, payload))
     return out
+
+
+def read_general(data: bytes) -> list[Checked]:
+    """:func:`read_upload`'s general path: every value built as Python objects, each error worded."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise WireError(f"the body is not JSON: {exc}") from None
+    records = parse_records(doc)
+    texts = []
+    for i, r in enumerate(records):
+        try:
+            texts.append(orjson.dumps(r.payload).decode())
+        except orjson.JSONEncodeError:  # orjson writes at most 254 levels
+            raise RecordRefused(i, r.record_id, _DEEP, status=400) from None
+    out = []
+    for i, (r, text) in enumerate(zip(records, texts, strict=True)):
+        ts, hour = _check(i, r.record_id, r.stream, r.ts, text)
+        p = r.payload
+        out.append(_checked((r.record_id, r.stream, ts, hour, text, p.get("dev_eui"), p.get("device_name"),
+                             p.get("measurements"))))  # fmt: skip
+    return out
+
+
+#: the form the edge writes its times in; anything else goes through timeutil.normalise
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z")
+#: an escaped NUL in JSON text: ``\u0000`` after an even number of backslashes
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_STREAMS = frozenset(STREAMS)
+_DEEP = f"the payload nests deeper than the {MAX_PAYLOAD_DEPTH} levels the server's JSON writer takes"
+#: ``2026-06-02T08`` -> ``2026-06-02T08:00:00Z`` for the hours seen so far, each checked against
+#: the calendar once (02-30 and hour 24 never get in); emptied when it grows large
+_HOURS: dict[str, str] = {}
+
+
+def _hour(prefix: str) -> str | None:
+    """``2026-06-02T08`` -> ``2026-06-02T08:00:00Z`` if that is an hour of the calendar, else None."""
+    hour = _HOURS.get(prefix)
+    if hour is None:
+        try:
+            timeutil.parse(f"{prefix}:00:00Z")
+        except ValueError:
+            return None
+        if len(_HOURS) > 100_000:
+            _HOURS.clear()
+        hour = _HOURS[prefix] = f"{prefix}:00:00Z"
+    return hour
+
+
+def has_nul(text: str) -> bool:
+    """Whether JSON text holds a NUL character (written ``\\u0000``, the only way JSON can)."""
+    return "\\u0000" in text and _NUL.search(text) is not None
+
+
+def _check(index: int, record_id: str, stream: str, ts: str, text: str) -> tuple[str, str]:
+    """The rules for one record of the right shape; returns its time in the one UTC form and its hour.
+
+    No NUL character in ``record_id``, ``stream`` or ``ts`` (400); a known stream, an ISO 8601 time
+    (stored in UTC, so that retention can compare times as text) and no NUL in the payload
+    (PostgreSQL's text and jsonb refuse it) (each 422).
+    """
+    if "\0" in record_id or "\0" in stream or "\0" in ts:
+        raise WireError(f"records[{index}] has a NUL character in record_id, stream or ts")
+    if stream not in _STREAMS:
+        raise RecordRefused(index, record_id, f"unknown stream {stream!r:.60} (known: {', '.join(STREAMS)})")
+    hour = _hour(ts[:13]) if _CANONICAL.fullmatch(ts) else None
+    if hour is None:
+        try:
+            ts = timeutil.normalise(ts)
+        except ValueError:
+            raise RecordRefused(index, record_id, f"ts {ts!r:.60} is not an ISO 8601 time") from None
+        hour = f"{ts[:13]}:00:00Z"
+    if has_nul(text):
+        raise RecordRefused(index, record_id, "the payload holds a NUL character (\\u0000)")
+    return ts, hour
+
+
+@cache
+def _fast_path() -> Callable[[bytes], list[Checked] | None]:
+    """The fast path's decoder, built on first use: msgspec is imported by the server only (the
+    edge, which only encodes, would carry it for nothing)."""
+    import msgspec
+
+    # made with defstruct: class statements here would carry string annotations (this module's
+    # ``from __future__ import annotations``) that msgspec cannot resolve inside a function
+    envelope = msgspec.defstruct(
+        "Envelope", [("record_id", str), ("stream", str), ("ts", str), ("payload", msgspec.Raw)], gc=False
+    )
+    upload = msgspec.defstruct("Upload", [("records", list[envelope])], gc=False)  # type: ignore[valid-type]
+    # the payload's READ_FIELDS; the rest of it is skipped
+    read = msgspec.defstruct("Read", [(name, Any, None) for name in READ_FIELDS], gc=False)
+    upload_decoder: Any = msgspec.json.Decoder(upload)  # Any: its structs are made at run time
+    read_decoder: Any = msgspec.json.Decoder(read)
+    astuple = msgspec.structs.astuple
+    refused = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
+    canonical, hours = _CANONICAL.fullmatch, _HOURS
+
+    def fast(data: bytes) -> list[Checked] | None:
+        """The records of a body, or None for the general path: a body this path does not take
+        (any error), a body with a line break (each payload is kept on one line, as ``events
+        --json`` prints it), more than :data:`MAX_BATCH_RECORDS` records."""
+        if b"\n" in data or b"\r" in data:
+            return None
+        try:
+            envelopes = upload_decoder.decode(data).records
+        except refused:
+            return None
+        if len(envelopes) > MAX_BATCH_RECORDS:
+            return None
+        out: list[Checked] = []
+        odd: list[int] = []  # records that fail the quick tests below: checked precisely once all are read
+        for env in envelopes:
+            rid, stream, ts = env.record_id, env.stream, env.ts
+            if (
+                not rid
+                or len(rid) > MAX_RECORD_ID
+                or not stream
+                or len(stream) > MAX_STREAM
+                or len(ts) > MAX_TS
+            ):
+                return None
+            raw = env.payload
+            try:
+                fields = read_decoder.decode(raw)  # an error here also says the payload is no object
+                text = str(raw, "utf-8")
+            except refused:
+                return None
+            hour = hours.get(ts[:13]) if canonical(ts) else None
+            if hour is None or stream not in _STREAMS:
+                odd.append(len(out))
+            out.append(_checked((rid, stream, ts, hour, text, *astuple(fields))))
+        # maybe a NUL somewhere (JSON can write one no other way): every record is checked precisely
+        for i in range(len(out)) if b"\\u0000" in data else odd:
+            c = out[i]
+            ts, hour = _check(i, c.record_id, c.stream, c.ts, c.text)
+            out[i] = c._replace(ts=ts, hour=hour)
+        return out
+
+    return fast
 
 
 @dataclass(frozen=True)

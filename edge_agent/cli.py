@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sqlite3
 import sys
@@ -15,6 +16,7 @@ from a2d.errors import KnownError
 
 from . import config as edge_config
 from . import queries, statefile
+from .eventrow import EventRow, event_json
 from .store import open_reader
 
 EXAMPLES = {
@@ -100,10 +102,11 @@ def main(argv: Sequence[str]) -> int:
     db = open_reader(cfg.db_path)
     try:
         if args.command == "events":
-            rows = queries.events(
+            rows = queries.event_rows(
                 db, since=args.since, dev_eui=args.dev_eui, kind=args.kind, limit=args.limit, after=args.after
             )
-            _emit(rows, args.json, _event_line)
+            for row in rows:
+                sys.stdout.write(f"{event_json(row) if args.json else _event_line(row)}\n")
         elif args.command == "quarantine":
             _emit(queries.quarantine(db, args.limit), args.json, _quarantine_line)
         elif args.command == "help-requests":
@@ -150,14 +153,16 @@ def _emit(rows: Iterable[dict[str, Any]], as_json: bool, line: Any) -> None:
         out.write("\n")
 
 
-def _event_line(e: dict[str, Any]) -> str:
-    what = json.dumps(e["decoded"], ensure_ascii=False) if e["decoded"] is not None else f"raw {e['raw']}"
-    if e["decode_errors"]:
-        what = "ERROR " + "; ".join(e["decode_errors"])
-    name = e["device_name"] or e["dev_eui"] or "?"
-    return (
-        f"{e['received_at']}  {e['kind']:<8} {name:<24} fCnt {e['f_cnt']!s:<6} {e['codec'] or '-':<26} {what}"
-    )
+def _event_line(e: EventRow) -> str:
+    if e.decoded is not None:
+        what = json.dumps(json.loads(e.decoded), ensure_ascii=False)
+    else:
+        what = f"raw {None if e.raw is None else base64.b64encode(e.raw).decode()}"
+    errors = json.loads(e.decode_errors)
+    if errors:
+        what = "ERROR " + "; ".join(errors)
+    name = e.device_name or e.dev_eui or "?"
+    return f"{e.received_at}  {e.kind:<8} {name:<24} fCnt {e.f_cnt!s:<6} {e.codec or '-':<26} {what}"
 
 
 def _help_line(h: dict[str, Any]) -> str:

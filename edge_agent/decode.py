@@ -22,6 +22,7 @@ from a2d.measurements import measurement
 
 from . import codecs
 from .config import Device
+from .eventrow import EventRow
 from .parsers import NetworkEvent
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,11 @@ def _health_measurements(health: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [m.as_dict()] if m else []
 
 
-def to_row(ev: NetworkEvent, devices: Mapping[str, Device]) -> list[Any]:
-    """The ``events`` row for ``ev`` (columns as :data:`edge_agent.store.EVENT_COLUMNS`).
+def to_row(ev: NetworkEvent, devices: Mapping[str, Device]) -> EventRow:
+    """The ``events`` row for ``ev``.
 
-    ``stored_at`` (index 8) is left ``None`` for the writer to fill in at commit time, and so is
-    ``received_at`` (index 7) when the network server sent no time.
+    ``stored_at`` is left ``None`` for the writer to fill in at commit time, and so is
+    ``received_at`` when the network server sent no time.
     """
     device = devices.get(ev.dev_eui) if ev.dev_eui else None
     name = (device.name if device else "") or ev.device_id
@@ -110,25 +111,26 @@ def to_row(ev: NetworkEvent, devices: Mapping[str, Device]) -> list[Any]:
         except TypeError as exc:
             errors = [*errors, f"codec {codec_id} returned a value that is not JSON: {exc}"]
             measurements = []
-    return [
-        ev.key,
-        ev.source,
-        ev.kind,
-        ev.stream,
-        ev.dev_eui,
-        name,
-        ev.application,
-        ev.time,
-        None,
-        ev.f_cnt,
-        ev.f_port,
-        codec_id,
-        decoded_text,
-        _json(errors),
-        _json(measurements),
-        ev.data,
-        _json(meta),
-    ]
+    return EventRow(
+        id=None,
+        key=ev.key,
+        source=ev.source,
+        kind=ev.kind,
+        stream=ev.stream,
+        dev_eui=ev.dev_eui,
+        device_name=name,
+        application=ev.application,
+        received_at=ev.time,
+        stored_at=None,
+        f_cnt=ev.f_cnt,
+        f_port=ev.f_port,
+        codec=codec_id,
+        decoded=decoded_text,
+        decode_errors=_json(errors),
+        measurements=_json(measurements),
+        raw=ev.data,
+        meta=_json(meta),
+    )
 
 
 def _decode(codec: codecs.Codec, data: bytes, f_port: int) -> tuple[dict[str, Any] | None, list[str]]:

@@ -32,6 +32,7 @@ from a2d.logs import Once
 from .config import Device
 from .decode import to_row
 from .diskfull import DiskGuard, is_no_space
+from .eventrow import EventRow
 from .parsers import BadMessage, parse
 from .statefile import StateFile
 from .store import Store
@@ -105,7 +106,7 @@ class _Batch:
     """Everything read since the last commit; replaced as a whole after each commit."""
 
     messages: list[Inbound] = field(default_factory=list)
-    rows: dict[str, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
+    rows: dict[str, list[EventRow]] = field(default_factory=lambda: defaultdict(list))
     quarantine: list[tuple[Any, ...]] = field(default_factory=list)
     received: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     quarantined: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -249,8 +250,8 @@ class Ingest:
         if ev.dev_eui:
             seen = batch.devices.get(ev.dev_eui)
             if seen is None:
-                batch.devices[ev.dev_eui] = seen = _Seen(row[5], row[7], None, {})
-            seen.name, seen.at = row[5], row[7]
+                batch.devices[ev.dev_eui] = seen = _Seen(row.device_name, row.received_at, None, {})
+            seen.name, seen.at = row.device_name, row.received_at
             if ev.kind == "up":
                 seen.f_cnt = ev.f_cnt
             if ev.health:
@@ -267,9 +268,9 @@ class Ingest:
         now = self.clock()
         for rows in batch.rows.values():
             for row in rows:
-                row[8] = now  # stored_at
-                if row[7] is None:  # received_at, when the network server sent no time
-                    row[7] = now
+                row.stored_at = now
+                if row.received_at is None:  # the network server sent no time
+                    row.received_at = now
         for seen in batch.devices.values():
             seen.at = seen.at or now
         try:

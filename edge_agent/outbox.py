@@ -12,17 +12,17 @@ Reads use any connection; the ``advance``/``refuse``/``failed`` writes run on th
 
 from __future__ import annotations
 
-import base64
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
+from a2d import syncwire
+
+from . import eventrow
+from .eventrow import EventRow
 
 
-@dataclass(frozen=True)
-class Pending:
-    """One event read for upload: its id (for the cursor) and the record as JSON text."""
+class Pending(NamedTuple):
+    """One event read for upload: its id (for the cursor) and its record as JSON text."""
 
     event_id: int
     stream: str
@@ -40,6 +40,9 @@ def cursor(db: sqlite3.Connection, stream: str) -> int:
     return int(row[0]) if row else 0
 
 
+_PENDING = "stream = ? AND id > ? AND id NOT IN (SELECT event_id FROM sync_refused) ORDER BY id LIMIT ?"
+
+
 def read_batch(
     db: sqlite3.Connection, stream: str, max_records: int, max_bytes: int, after: int | None = None
 ) -> list[Pending]:
@@ -48,11 +51,8 @@ def read_batch(
     ``after`` reads on from an event id instead of the stream's cursor (to prepare the next
     batch while the current one is still on its way).
     """
-    rows = db.execute(
-        "SELECT id, kind, source, dev_eui, device_name, application, received_at, stored_at, f_cnt, f_port,"
-        " codec, decoded, decode_errors, measurements, raw, meta, key, stream FROM events"
-        " WHERE stream = ? AND id > ? AND id NOT IN (SELECT event_id FROM sync_refused) ORDER BY id LIMIT ?",
-        (stream, cursor(db, stream) if after is None else after, max_records),
+    rows = eventrow.select(
+        db, _PENDING, (stream, cursor(db, stream) if after is None else after, max_records)
     )
     out: list[Pending] = []
     total = 0
@@ -61,41 +61,16 @@ def read_batch(
         if out and total + len(text) > max_bytes:
             break
         total += len(text)
-        out.append(Pending(row[0], stream, row[16], text))
+        assert row.id is not None  # a stored row has its id
+        out.append(Pending(row.id, stream, row.key, text))
     return out
 
 
-def record_json(row: sqlite3.Row | tuple[Any, ...]) -> str:
-    """The upload record for an event row as JSON text (``a2d.syncwire.Record``).
-
-    Its payload is the event as ``a2d edge events --json`` prints it. The JSON columns are
-    spliced in as stored (we wrote them, so they are valid JSON) instead of parsed and written again.
-    """
-    (eid, kind, source, dev_eui, name, app, received, stored, f_cnt, f_port, codec, decoded, errors,
-     measurements, raw, meta, key, stream) = row  # fmt: skip
-    head = orjson.dumps(
-        {
-            "id": eid,
-            "source": source,
-            "kind": kind,
-            "stream": stream,
-            "dev_eui": dev_eui,
-            "device_name": name,
-            "application": app,
-            "received_at": received,
-            "stored_at": stored,
-            "f_cnt": f_cnt,
-            "f_port": f_port,
-            "codec": codec,
-            "raw": None if raw is None else base64.b64encode(raw).decode(),
-        }  # fmt: skip
-    ).decode()
-    payload = (
-        f'{head[:-1]},"decoded":{decoded or "null"},"decode_errors":{errors},'
-        f'"measurements":{measurements},"meta":{meta}}}'
-    )
-    ids = orjson.dumps({"record_id": key, "stream": stream, "ts": received}).decode()
-    return f'{ids[:-1]},"payload":{payload}}}'
+def record_json(row: EventRow) -> str:
+    """The upload record of a stored event as JSON text: its key is the ``record_id``, the time the
+    network server received it the ``ts``, and its payload the event as ``a2d edge events --json``
+    prints it."""
+    return syncwire.record_json(row.key, row.stream, row.received_at or "", eventrow.event_json(row))
 
 
 def advance(db: sqlite3.Connection, stream: str, upto: int, sent: int, at: str) -> None:

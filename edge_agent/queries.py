@@ -1,4 +1,4 @@
-"""Read side of the edge database: events, quarantine and status as plain dicts."""
+"""Read side of the edge database: events (as rows, or as their JSON form), quarantine and status."""
 
 from __future__ import annotations
 
@@ -11,16 +11,27 @@ from typing import Any
 
 from a2d import timeutil
 
-from . import bundles, outbox
+from . import bundles, eventrow, outbox
+from .eventrow import EventRow
 
 
-def _event(row: sqlite3.Row) -> dict[str, Any]:
-    d = dict(row)
-    for key in ("decoded", "decode_errors", "measurements", "meta"):
-        if d[key] is not None:
-            d[key] = json.loads(d[key])
-    d["raw"] = None if d["raw"] is None else base64.b64encode(d["raw"]).decode()
-    return d
+def event_rows(
+    db: sqlite3.Connection,
+    since: str | None = None,
+    dev_eui: str | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    after: int | None = None,
+) -> Iterator[EventRow]:
+    """Stored events in arrival order, filtered; streamed row by row."""
+    since_n = timeutil.normalise(since) if since else None
+    dev = dev_eui.lower() if dev_eui else None
+    return eventrow.select(
+        db,
+        "(?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR dev_eui = ?2) AND (?3 IS NULL OR kind = ?3)"
+        " AND id > ?5 ORDER BY id LIMIT ?4",
+        (since_n, dev, kind, limit or -1, after or 0),
+    )
 
 
 def events(
@@ -31,18 +42,9 @@ def events(
     limit: int | None = None,
     after: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Stored events in arrival order, filtered; streamed row by row."""
-    since_n = timeutil.normalise(since) if since else None
-    dev = dev_eui.lower() if dev_eui else None
-    rows = db.execute(
-        "SELECT id, source, kind, stream, dev_eui, device_name, application, received_at, stored_at, f_cnt,"
-        " f_port, codec, decoded, decode_errors, measurements, raw, meta FROM events"
-        " WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR dev_eui = ?2) AND (?3 IS NULL OR kind = ?3)"
-        " AND id > ?5 ORDER BY id LIMIT ?4",
-        (since_n, dev, kind, limit or -1, after or 0),
-    )
-    for row in rows:
-        yield _event(row)
+    """:func:`event_rows` as objects: each event's JSON form (:func:`.eventrow.event_json`) read back."""
+    for row in event_rows(db, since, dev_eui, kind, limit, after):
+        yield json.loads(eventrow.event_json(row))
 
 
 def quarantine(db: sqlite3.Connection, limit: int | None = None) -> Iterator[dict[str, Any]]:

@@ -21,6 +21,9 @@ from a2d import sqlmigrations, timeutil
 from a2d.errors import KnownError
 from a2d.sqlmigrations import Migration
 
+from . import eventrow
+from .eventrow import EventRow
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -241,15 +244,6 @@ RETAINED_TABLES: dict[str, tuple[str, str]] = {
     "help": ("help_requests", "at"),
 }
 
-EVENT_COLUMNS = (
-    "key", "source", "kind", "stream", "dev_eui", "device_name", "application", "received_at", "stored_at",
-    "f_cnt", "f_port", "codec", "decoded", "decode_errors", "measurements", "raw", "meta",
-)  # fmt: skip
-_INSERT_EVENT = (
-    "INSERT INTO events (key, source, kind, stream, dev_eui, device_name, application, received_at,"
-    " stored_at, f_cnt, f_port, codec, decoded, decode_errors, measurements, raw, meta)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
-)
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, topic, reason, size, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -424,13 +418,9 @@ class Store:
                 self.db.execute("ROLLBACK")
             raise
 
-    def insert_events(self, db: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> int:
-        """Insert event rows (columns as :data:`EVENT_COLUMNS`); returns how many were new."""
-        if not rows:
-            return 0
-        before = db.total_changes
-        db.executemany(_INSERT_EVENT, rows)
-        return db.total_changes - before
+    def insert_events(self, db: sqlite3.Connection, rows: Sequence[EventRow]) -> int:
+        """Insert event rows; returns how many were new (a key stored already is not stored again)."""
+        return eventrow.insert(db, rows)
 
     def insert_quarantine(self, db: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
         db.executemany(_INSERT_QUARANTINE, rows)

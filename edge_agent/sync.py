@@ -15,7 +15,6 @@ in back-off or a long catch-up never delays them.
 
 from __future__ import annotations
 
-import gzip
 import ipaddress
 import logging
 import random
@@ -418,11 +417,7 @@ class SyncClient(Worker):
         return done
 
     def _post(self, http: httpx.Client, batch: list[outbox.Pending]) -> Answer:
-        body = ('{"records":[' + ",".join(p.text for p in batch) + "]}").encode()
-        headers = {"Content-Type": "application/json"}
-        if len(body) > 1024:
-            body = gzip.compress(body, compresslevel=1)
-            headers["Content-Encoding"] = "gzip"
+        body, headers = syncwire.upload_body([p.text for p in batch])
         self.bytes_sent += len(body)
         try:
             r = http.post(syncwire.records_path(self.device_id), content=body, headers=headers)

@@ -23,7 +23,6 @@ from . import retention
 from .body import BodyError
 from .config import ServerSettings
 from .db import Database, Refused, Unavailable, open_database
-from .recordcheck import RecordRefused
 from .routes import ROUTERS
 from .routes.heartbeat import HeartbeatRefused
 
@@ -86,12 +85,8 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     async def bad_body(request: Request, exc: BodyError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
-    @app.exception_handler(WireError)
+    @app.exception_handler(WireError)  # a malformed body, a batch too large, a record refused
     async def bad_wire(request: Request, exc: WireError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(RecordRefused)
-    async def refused_record(request: Request, exc: RecordRefused) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(HeartbeatRefused)

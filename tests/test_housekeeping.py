@@ -13,9 +13,10 @@ import pytest
 
 from a2d.localapi import Vote
 from edge_agent import outbox
+from edge_agent.eventrow import EventRow
 from edge_agent.housekeeping import Housekeeper, Limits
 from edge_agent.localapi import votes
-from edge_agent.store import EVENT_COLUMNS, Store
+from edge_agent.store import Store
 
 NOW = "2026-06-10T12:00:00.000000Z"
 PRESS = json.dumps([{"quantity": "button_press", "value": 1, "unit": "count", "channel": "short"}])
@@ -26,11 +27,12 @@ def put(store: Store, stream: str, n: int, *, at: str = NOW, press: bool = False
     """Insert ``n`` events of ``stream``; returns their ids."""
     rows = []
     for k in range(n):
-        e = {"key": f"{prefix or stream}-{press}-{at}-{k}-{os.urandom(4).hex()}", "source": "chirpstack",
-             "kind": "up", "stream": stream, "received_at": at, "stored_at": at, "decode_errors": "[]",
-             "measurements": PRESS if press else "[]", "meta": "{}",
-             "raw": os.urandom(size) if size else None}  # fmt: skip
-        rows.append([e.get(c) for c in EVENT_COLUMNS])
+        rows.append(EventRow(
+            id=None, key=f"{prefix or stream}-{press}-{at}-{k}-{os.urandom(4).hex()}", source="chirpstack", kind="up",
+            stream=stream, dev_eui=None, device_name=None, application=None, received_at=at, stored_at=at,
+            f_cnt=None, f_port=None, codec=None, decoded=None, decode_errors="[]", measurements=PRESS if press else "[]",
+            raw=os.urandom(size) if size else None, meta="{}",
+        ))  # fmt: skip
     with store.atomic() as db:
         store.insert_events(db, rows)
     return [r[0] for r in store.db.execute("SELECT id FROM events ORDER BY id DESC LIMIT ?", (n,))][::-1]

@@ -202,19 +202,20 @@ def test_retention_removes_only_expired_rows_of_each_stream(ingest: Ingest) -> N
 def test_votes_presses_and_help_requests_expire_as_the_transparency_records_say(tmp_path: Path) -> None:
     from a2d.localapi import HelpRequest, Vote
     from edge_agent.config import parse
+    from edge_agent.eventrow import EventRow
     from edge_agent.localapi import helpdesk, votes
-    from edge_agent.store import EVENT_COLUMNS
 
     retention = parse({"device": {"id": "ov-test"}}, env={}).retention_days()
     store = Store(tmp_path / "e.db")
     asked = "2026-01-10T09:00:00Z"
-    press = {"key": "press:box-1:7", "source": "bridge", "kind": "press", "stream": "button",
-             "received_at": asked, "stored_at": asked, "decoded": "{}", "decode_errors": "[]",
-             "measurements": "[]", "meta": "{}"}  # fmt: skip
+    press = EventRow(id=None, key="press:box-1:7", source="bridge", kind="press", stream="button", dev_eui=None,
+                     device_name=None, application=None, received_at=asked, stored_at=asked, f_cnt=None,
+                     f_port=None, codec=None, decoded="{}", decode_errors="[]", measurements="[]", raw=None,
+                     meta="{}")  # fmt: skip
     with store.atomic() as db:
         assert votes.store(db, Vote("v-1", "kiosk-1", "poll-1", "gut", asked), asked)
         assert helpdesk.open_request(db, HelpRequest("h-1", "kiosk-1", asked, "ausweis"))
-        store.insert_events(db, [[press.get(c) for c in EVENT_COLUMNS]])
+        store.insert_events(db, [press])
 
     def left() -> tuple[int, int, int]:
         streams = dict(store.db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream").fetchall())

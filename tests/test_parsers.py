@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_agent.decode import to_row
+from edge_agent.eventrow import EventRow
 from edge_agent.parsers import STREAMS, BadMessage, NetworkEvent, parse
 
 CORPUS = Path(__file__).resolve().parent / "data" / "network_server_messages"
@@ -233,20 +234,19 @@ def test_corpus_message_parses_as_expected(name: str) -> None:
 
 
 INT64 = range(-(2**63), 2**63)
-JSON_COLUMNS = (12, 13, 14, 16)  # decoded (may be NULL), decode_errors, measurements, meta
 
 
-def check_row(row: list[Any], ev: NetworkEvent) -> None:
-    """An events row: 17 columns, the event's key and kind, and JSON text where JSON belongs."""
-    assert len(row) == 17
-    assert (row[0], row[1], row[2]) == (ev.key, ev.source, ev.kind)
-    for i in JSON_COLUMNS:
-        if i == 12 and row[i] is None:
+def check_row(row: EventRow, ev: NetworkEvent) -> None:
+    """An events row: the event's key and kind, and JSON text where JSON belongs."""
+    assert (row.key, row.source, row.kind) == (ev.key, ev.source, ev.kind)
+    for column in ("decoded", "decode_errors", "measurements", "meta"):
+        text = getattr(row, column)
+        if column == "decoded" and text is None:
             continue
-        assert isinstance(row[i], str), f"column {i} is {type(row[i]).__name__}, not JSON text"
-        json.loads(row[i])
-    for i in (9, 10):  # f_cnt, f_port: SQLite INTEGER is 64-bit; sqlite3 raises OverflowError beyond
-        assert row[i] is None or row[i] in INT64, f"column {i} = {row[i]} does not fit SQLite INTEGER"
+        assert isinstance(text, str), f"{column} is {type(text).__name__}, not JSON text"
+        json.loads(text)
+    for value in (row.f_cnt, row.f_port):  # SQLite INTEGER is 64-bit; sqlite3 raises OverflowError beyond
+        assert value is None or value in INT64, f"{value} does not fit SQLite INTEGER"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -255,8 +255,10 @@ def test_corpus_message_makes_a_row(name: str) -> None:
     assert ev is not None
     row = to_row(ev, {})
     check_row(row, ev)
-    assert row[:5] == [ev.key, ev.source, ev.kind, STREAMS[ev.kind], ev.dev_eui]
-    assert row[7] == ev.time and row[8] is None  # stored_at is filled in by the writer
+    assert (row.id, row.key, row.source, row.kind, row.stream, row.dev_eui) == (
+        None, ev.key, ev.source, ev.kind, STREAMS[ev.kind], ev.dev_eui,
+    )  # fmt: skip
+    assert row.received_at == ev.time and row.stored_at is None  # stored_at is filled in by the writer
 
 
 def test_chirpstack_uplink_keeps_gateway_and_radio_meta() -> None:
@@ -292,7 +294,7 @@ def test_chirpstack_status_makes_a_battery_measurement() -> None:
     ev = parse_file("chirpstack_v4_event_status.json")
     assert ev is not None
     row = to_row(ev, {})
-    assert json.loads(row[14]) == [{"quantity": "battery", "value": 88.3, "unit": "%"}]
+    assert json.loads(row.measurements) == [{"quantity": "battery", "value": 88.3, "unit": "%"}]
 
 
 @pytest.mark.parametrize("f_cnt", [0, 1, 65535, 4294967295])

@@ -16,16 +16,13 @@ import sqlite3
 
 from a2d.localapi import Vote
 
-from ..store import EVENT_COLUMNS
+from .. import eventrow
+from ..eventrow import EventRow
 
 SOURCE = "kiosk"
 KIND = "vote"
 STREAM = "feedback"
 
-_INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"  # noqa: S608
-    " ON CONFLICT (key) DO NOTHING"
-)
 _COUNTS = (
     "SELECT json_extract(decoded, '$.choice'), COUNT(*) FROM events"
     " WHERE stream = ? AND source = ? AND kind = ? AND json_extract(decoded, '$.poll_id') = ?"
@@ -44,25 +41,31 @@ def channel(vote: Vote) -> str:
 
 def store(db: sqlite3.Connection, vote: Vote, now: str) -> bool:
     """Insert ``vote`` (on the writer thread, inside its transaction); ``False`` if it was there."""
-    row = {
-        "key": key(vote.id),
-        "source": SOURCE,
-        "kind": KIND,
-        "stream": STREAM,
-        "device_name": vote.kiosk_id,
-        "received_at": now,
-        "stored_at": now,
-        "decoded": json.dumps(vote.as_json(), ensure_ascii=False, separators=(",", ":")),
-        "decode_errors": "[]",
-        "measurements": json.dumps(
+    row = EventRow(
+        id=None,
+        key=key(vote.id),
+        source=SOURCE,
+        kind=KIND,
+        stream=STREAM,
+        dev_eui=None,
+        device_name=vote.kiosk_id,
+        application=None,
+        received_at=now,
+        stored_at=now,
+        f_cnt=None,
+        f_port=None,
+        codec=None,
+        decoded=json.dumps(vote.as_json(), ensure_ascii=False, separators=(",", ":")),
+        decode_errors="[]",
+        measurements=json.dumps(
             [{"quantity": "button_press", "value": 1, "unit": "count", "channel": channel(vote)}],
             ensure_ascii=False,
             separators=(",", ":"),
         ),
-        "meta": "{}",
-    }
-    cur = db.execute(_INSERT, [row.get(c) for c in EVENT_COLUMNS])
-    return cur.rowcount == 1
+        raw=None,
+        meta="{}",
+    )
+    return db.execute(eventrow.INSERT, row.params()).rowcount == 1
 
 
 def counts(db: sqlite3.Connection, poll_id: str) -> dict[str, int]:

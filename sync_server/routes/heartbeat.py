@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -9,11 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body, recordcheck
+from .. import body
 from ..auth import DeviceId
 from ..db import Database, Refused
 from ..deps import DB, Settings, note_db_ok
-from .records import load_json
 from .responses import ERRORS
 
 router = APIRouter(tags=["devices"])
@@ -33,6 +34,13 @@ HEARTBEAT_SCHEMA = {
 }
 
 
+def load_json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise body.BodyError(400, f"the body is not JSON: {exc}") from None
+
+
 class HeartbeatRefused(Exception):
     """A heartbeat of the right shape that cannot be stored (422): the text says why."""
 
@@ -43,7 +51,7 @@ def accept_heartbeat(
     """Check and store one heartbeat; a NUL in its text, or text the database refuses, is a 422."""
     beat = syncwire.Heartbeat.from_dict(load_json(body.decode(raw, content_encoding, MAX_HEARTBEAT_BYTES)))
     text = orjson.dumps(beat.as_dict()).decode()
-    if recordcheck.has_nul(text):
+    if syncwire.has_nul(text):
         raise HeartbeatRefused("the heartbeat holds a NUL character (\\u0000)")
     try:
         db.store_heartbeat(device_id, text, utc_now(), keep)

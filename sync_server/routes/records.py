@@ -1,14 +1,12 @@
 """``POST /api/v1/devices/{device_id}/records``: the upload of a device's outbox, in batches.
 
-This is the hot path: the raw body is read once, inflated if gzip, and decoded by
-:mod:`sync_server.upload` (payloads stay the JSON text they came as; a body it does not take is
-parsed with orjson and checked by :func:`a2d.syncwire.parse_records`, which words the error); each
-record is checked by :mod:`sync_server.recordcheck` (stream, time, NUL, depth) so that a refusal
-names it; the rows go to the database in one statement, together with the canonical measurements
-they carry for the hourly aggregates (added for the records that were new only), and the answer is
-sent only after the commit. Should the database still refuse the batch's data, the record it
-refuses is found by halving the batch (the halves it takes are stored: a batch sent again is
-acknowledged again) and named in a 422.
+This is the hot path: the raw body is read once, inflated if gzip, and checked by
+:func:`a2d.syncwire.read_upload`, the protocol's validator (the payloads stay the JSON text they
+came as; a refusal names the record); the rows go to the database in one statement, together with
+the canonical measurements they carry for the hourly aggregates (added for the records that were
+new only), and the answer is sent only after the commit. Should the database still refuse the
+batch's data, the record it refuses is found by halving the batch (the halves it takes are stored:
+a batch sent again is acknowledged again) and named in a 422.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body, recordcheck, upload
+from .. import body
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused
 from ..deps import DB, note_db_ok
@@ -50,78 +48,42 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["record_id", "stream", "ts", "payload"],
                 "properties": {
-                    "record_id": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "stream": {"type": "string", "minLength": 1, "maxLength": 40, "examples": ["uplink"]},
-                    "ts": {"type": "string", "maxLength": 40, "examples": ["2026-06-02T08:15:31.412883Z"]},
+                    "record_id": {"type": "string", "minLength": 1, "maxLength": syncwire.MAX_RECORD_ID},
+                    "stream": {"type": "string", "minLength": 1, "maxLength": syncwire.MAX_STREAM,
+                               "examples": ["uplink"]},
+                    "ts": {"type": "string", "maxLength": syncwire.MAX_TS, "examples": ["2026-06-02T08:15:31.412883Z"]},
                     "payload": {"type": "object"},
                 },
             },
         }
     },
-}
-
-
-def load_json(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise body.BodyError(400, f"the body is not JSON: {exc}") from None
-
-
-def parse_body(data: bytes) -> list[tuple[syncwire.Record, str]]:
-    """The records of an inflated body, each with its payload as JSON text to store."""
-    fast = upload.decode(data)
-    if fast is not None:
-        return fast
-    doc = load_json(data)
-    items = doc.get("records") if isinstance(doc, dict) else None
-    if isinstance(items, list) and len(items) > syncwire.MAX_BATCH_RECORDS:
-        raise body.BodyError(413, f"at most {syncwire.MAX_BATCH_RECORDS} records per batch, got {len(items)}")
-    out = []
-    for i, r in enumerate(syncwire.parse_records(doc)):
-        try:
-            out.append((r, orjson.dumps(r.payload).decode()))
-        except orjson.JSONEncodeError:  # orjson writes at most 254 levels
-            raise recordcheck.RecordRefused(i, r.record_id, recordcheck.deep_reason(), status=400) from None
-    return out
+}  # fmt: skip
 
 
 def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str | None) -> bytes:
     """Store one upload and return the JSON answer; raises BodyError / WireError for bad bodies."""
-    records = parse_body(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
+    records = syncwire.read_upload(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
     received_at = utc_now()
     rows: list[RecordRow] = []
     found: list[Reading] = []
     seen: set[str] = set()
-    canonical, hours, streams = recordcheck.CANONICAL, recordcheck.HOURS, recordcheck.STREAMS
-    for i, (r, payload) in enumerate(records):
-        if "\0" in r.record_id or "\0" in r.stream or "\0" in r.ts:
-            raise syncwire.WireError(f"records[{i}] has a NUL character in record_id, stream or ts")
-        ts = r.ts
-        hour = hours.get(ts[:13]) if canonical(ts) else None
-        if (  # the common record passes these quick tests in line; any other is checked precisely
-            hour is None
-            or r.stream not in streams
-            or "\\" in payload  # an escape: maybe a NUL (a one-character search is a fast memchr)
-        ):
-            ts = recordcheck.check(i, r, payload)
-            hour = f"{ts[:13]}:00:00Z"
-        rows.append((device_id, r.record_id, r.stream, ts, payload, received_at))
+    for r in records:
+        rows.append((device_id, r.record_id, r.stream, r.ts, r.text, received_at))
         if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
             seen.add(r.record_id)
-            found += readings(device_id, r, hour)
+            found += readings(device_id, r)
     if rows:
         try:
             db.store_records(rows, found)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc) from None
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
-    return orjson.dumps({"acked": [r.record_id for r, _ in records]})
+    return orjson.dumps({"acked": [r.record_id for r in records]})
 
 
 def _which_refused(
     db: Database, rows: list[RecordRow], found: list[Reading], refusal: Refused
-) -> recordcheck.RecordRefused:
+) -> syncwire.RecordRefused:
     """The 422 naming the record the database refuses, found by halving: the half it takes is
     stored, the other halved again, until one record is left; that one is stored alone for its
     own reason. If it goes in alone (the refusal came of records together), the batch is named."""
@@ -143,9 +105,9 @@ def _which_refused(
             hi = mid
     alone = store(rows[lo:hi])
     if alone is None:
-        return recordcheck.RecordRefused(None, "", f"the database refused the batch: {refusal}")
+        return syncwire.RecordRefused(None, "", f"the database refused the batch: {refusal}")
     log.warning("the database refused record %s of %s: %s", rows[lo][1], rows[lo][0], alone)
-    return recordcheck.RecordRefused(lo, rows[lo][1], f"the database refused it: {alone}")
+    return syncwire.RecordRefused(lo, rows[lo][1], f"the database refused it: {alone}")
 
 
 @router.post(

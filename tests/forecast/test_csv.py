@@ -112,7 +112,7 @@ def test_the_real_moers_file_reads() -> None:
 
 
 def test_series_from_the_servers_hourly_aggregates(tmp_path: Path) -> None:
-    from a2d.syncwire import Record
+    from a2d.syncwire import read_upload
     from sync_server.db import open_database
     from sync_server.readings import readings
 
@@ -127,10 +127,9 @@ def test_series_from_the_servers_hourly_aggregates(tmp_path: Path) -> None:
             "dev_eui": sensor,
             "measurements": [{"quantity": "people_in", "value": n, "unit": "count"}],
         }
-        rec = Record(record_id=f"r{i}", stream="events", ts=ts, payload=payload)
-        rows.append(
-            ("edge-1", rec.record_id, rec.stream, rec.ts, json.dumps(payload), "2024-06-01T12:00:00.000000Z")
-        )
+        (rec,) = read_upload(json.dumps({"records": [{"record_id": f"r{i}", "stream": "uplink", "ts": ts,
+                                                      "payload": payload}]}).encode())  # fmt: skip
+        rows.append(("edge-1", rec.record_id, rec.stream, rec.ts, rec.text, "2024-06-01T12:00:00.000000Z"))
         found += readings("edge-1", rec)
     db.store_records(rows, found)
     db.close()
