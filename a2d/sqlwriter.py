@@ -4,7 +4,7 @@ Every app keeps its own SQLite file and writes it from one thread (the edge agen
 bridge's spool, the server's SQLite backend, the kiosk's outbox); readers open connections of
 their own. This module is that pattern once, in two halves:
 
-* :class:`Jobs` is the queue and the futures. Any thread :meth:`~Jobs.submit`\\ s a function and
+* :class:`Jobs` is the queue and the futures. Any thread submits a function (:meth:`Jobs.submit`) and
   gets a :class:`~concurrent.futures.Future`; the thread that owns the connection takes the jobs
   where it suits it. The edge agent's ingest loop is such an owner: it already owns the MQTT
   sockets and the connection, and runs the queued jobs between two reads of its sockets
