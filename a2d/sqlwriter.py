@@ -152,9 +152,9 @@ class Writer(Generic[H]):
 
     ``handle`` is what each job receives: the connection itself, or an object around it (the
     bridge's spool). ``group`` caps the jobs in one transaction. ``on_commit`` runs on the writer's
-    thread after each commit; ``on_failure`` after a transaction failed as a whole (its jobs'
-    futures then hold the SQLite error). The writer borrows ``conn``: its owner closes it after
-    :meth:`close`.
+    thread after each commit; ``on_rollback`` after something was rolled back: one job's savepoint
+    (with the job's exception), or a whole transaction (with the SQLite error its jobs' futures
+    then hold). The writer borrows ``conn``: its owner closes it after :meth:`close`.
 
     >>> db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     >>> writer = Writer(db, db, name="a2d-doctest-writer")
@@ -178,7 +178,7 @@ class Writer(Generic[H]):
         group: int = 64,
         what: str = "the database",
         on_commit: Callable[[], None] | None = None,
-        on_failure: Callable[[sqlite3.Error], None] | None = None,
+        on_rollback: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.conn = conn
         self.handle = handle
@@ -186,7 +186,7 @@ class Writer(Generic[H]):
         self.group = group
         self.what = what
         self.on_commit = on_commit
-        self.on_failure = on_failure
+        self.on_rollback = on_rollback
         self._jobs = Jobs()
         self._once = Once(log)
         self._closing = threading.Event()
@@ -254,6 +254,7 @@ class Writer(Generic[H]):
                     conn.execute("ROLLBACK TO job")  # should this fail, the whole transaction fails
                     conn.execute("RELEASE job")
                     outcomes.append((future, False, exc))
+                    self._hook(self.on_rollback, exc)
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((future, True, value))
@@ -266,7 +267,7 @@ class Writer(Generic[H]):
             for _, future in batch:
                 if future in started or future.set_running_or_notify_cancel():
                     future.set_exception(exc)
-            self._hook(self.on_failure, exc)
+            self._hook(self.on_rollback, exc)
             return False
         self._once.recovered("commit", "writing %s works again", self.what)
         for future, ok, value in outcomes:

@@ -51,6 +51,8 @@ def insert(x: int):
 def test_result_and_exception_come_back_through_the_future_and_a_failing_job_rolls_back_alone(
     writer: Writer[sqlite3.Connection], db: Path
 ) -> None:
+    rollbacks: list[BaseException] = []
+    writer.on_rollback = rollbacks.append
     gate = threading.Event()
     first = writer.submit(lambda c: gate.wait(5))  # holds the thread so the next three share a transaction
     ok = writer.submit(insert(1))
@@ -68,6 +70,7 @@ def test_result_and_exception_come_back_through_the_future_and_a_failing_job_rol
     with pytest.raises(ValueError, match="no"):
         failing.result(5)
     assert rows(db) == [1]  # the failing jobs left nothing behind, the good one was committed
+    assert [type(e) for e in rollbacks] == [sqlite3.IntegrityError, ValueError]  # each told to the owner
 
 
 def test_jobs_run_in_order_on_one_thread_that_is_not_the_callers(
@@ -164,8 +167,8 @@ def test_a_failed_transaction_fails_its_jobs_logs_once_and_the_writer_goes_on(
 ) -> None:
     caplog.set_level(logging.INFO, "a2d.sqlwriter")
     conn = connect(db, timeout=0.05)
-    failures: list[sqlite3.Error] = []
-    w = Writer(conn, conn, name="a2d-test-writer", what="the test file", on_failure=failures.append)
+    failures: list[BaseException] = []
+    w = Writer(conn, conn, name="a2d-test-writer", what="the test file", on_rollback=failures.append)
     w.start()
     blocker = connect(db)
     blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -180,7 +183,7 @@ def test_a_failed_transaction_fails_its_jobs_logs_once_and_the_writer_goes_on(
         w.close()
         conn.close()
     assert rows(db) == [3]
-    assert len(failures) == 2
+    assert len(failures) == 2 and all(isinstance(f, sqlite3.OperationalError) for f in failures)
     warnings = [
         r for r in caplog.records if r.levelname == "WARNING" and "cannot write the test" in r.message
     ]
