@@ -137,7 +137,6 @@ def main(argv: Sequence[str]) -> int:
 
 def _run(cfg: edge_config.EdgeConfig, fake: bool) -> int:
     """Build the sources (the agent's ports) and run the agent with them."""
-    from .agent import Agent
     from .ingest import Source
 
     sources: list[Source]
@@ -152,6 +151,8 @@ def _run(cfg: edge_config.EdgeConfig, fake: bool) -> int:
         from .mqtt import mqtt_sources
 
         sources = list(mqtt_sources(cfg))
+    from .agent import Agent
+
     Agent(cfg, sources).run_until_signal()
     return 0
 
