@@ -1,4 +1,4 @@
-"""The ingest loop: one thread that owns the MQTT sockets and the SQLite write connection.
+"""The ingest loop: one thread that owns its sources' sockets (MQTT) and the SQLite write connection.
 
 Each turn it waits on every source's socket, reads what has arrived (parsing and decoding each
 message as it comes), commits the batch once the sockets are drained or ``batch_max`` is
