@@ -29,6 +29,7 @@ from devtools import ports  # noqa: E402
 from devtools.ports import free_port  # noqa: E402
 from edge_agent import config as edge_config  # noqa: E402
 from edge_agent.agent import Agent  # noqa: E402
+from edge_agent.mqtt import mqtt_sources  # noqa: E402
 from edge_agent.store import Store  # noqa: E402
 from sync_server.db.schema import MIGRATIONS  # noqa: E402
 
@@ -116,7 +117,7 @@ def main() -> None:
         t0 = time.perf_counter()
         queue(cfg.db_path, args.count)
         print(f"queued {args.count} records in the edge outbox in {time.perf_counter() - t0:.1f} s")
-        agent = Agent(cfg)
+        agent = Agent(cfg, mqtt_sources(cfg))
         reader = sqlite3.connect(f"file:{cfg.db_path}?mode=ro", uri=True)
         t0 = time.perf_counter()
         agent.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from a2d.signals import run_until_signal
 
@@ -12,19 +13,23 @@ from .mqtt import Publisher
 from .pump import Pump
 from .serialbox import SerialBox
 from .spool import Spool
-from .writer import Writer
+from .writer import spool_writer
 
 log = logging.getLogger(__name__)
 
 
 class Bridge:
-    """The running bridge. ``start()`` returns once everything is started; ``stop()`` ends it."""
+    """The running bridge. ``start()`` returns once everything is started; ``stop()`` ends it.
 
-    def __init__(self, config: BridgeConfig) -> None:
+    ``pin_factory`` is gpiozero's, for the GPIO buttons (``None``: gpiozero's default); tests pass
+    ``gpiozero.pins.mock.MockFactory()``.
+    """
+
+    def __init__(self, config: BridgeConfig, *, pin_factory: Any = None) -> None:
         self.config = config
         get = config.get
         self.spool = Spool(config.db_path, window=get("bridge.dedup_window"))
-        self.writer = Writer(self.spool)
+        self.writer = spool_writer(self.spool)
         self.pump = Pump(config.db_path, self.writer.submit, inflight=get("mqtt.inflight"))
         self.writer.on_commit = self.pump.wake
         self.publisher = Publisher(
@@ -47,6 +52,7 @@ class Bridge:
                 debounce_s=get("gpio.debounce_ms") / 1000,
                 hold_s=get("gpio.hold_s"),
                 blink_s=get("gpio.blink_s"),
+                pin_factory=pin_factory,
             )
             if config.buttons
             else None
@@ -77,7 +83,7 @@ class Bridge:
             box.stop()
         self.pump.stop()
         self.publisher.stop()
-        self.writer.stop()
+        self.writer.close()
         self.spool.close()
         for box in self.boxes:
             if box.rejected:

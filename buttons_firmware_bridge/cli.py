@@ -60,8 +60,10 @@ def main(argv: Sequence[str]) -> int:
     if args.command == "run":
         logs.setup(cfg.get("log.level"))
         from .bridge import Bridge
+        from .gpio import default_pin_factory
 
-        Bridge(cfg).run_until_signal()
+        pins = default_pin_factory() if cfg.buttons else None  # gpiozero's pins, only for [[gpio.buttons]]
+        Bridge(cfg, pin_factory=pins).run_until_signal()
         return 0
     from .status import status, text
 

@@ -1,10 +1,13 @@
 """GPIO buttons and acknowledgement LEDs through gpiozero (the bridge's only gpiozero user).
 
-gpiozero picks the pin factory (lgpio on a Pi 5, RPi.GPIO on older Pis, ``GPIOZERO_PIN_FACTORY``
-when set, e.g. ``mock`` in tests). Off a Raspberry Pi, without that variable, we refuse to start
-with one clear line instead of letting gpiozero probe its factories (RPi.GPIO cannot even be
-imported off a Pi). Pin edges are turned into events by :class:`.presses.PressLogic` on one
-thread; an event is spooled, and the button's LED blinks once the spool has committed it.
+The pins come from a gpiozero pin factory, passed in as gpiozero's own ``pin_factory`` argument:
+``a2d bridge run`` (``cli.py``) passes :func:`default_pin_factory`, gpiozero's choice made once
+(``GPIOZERO_PIN_FACTORY`` when set, else lgpio on a Pi 5, RPi.GPIO on older Pis); tests and a
+Python shell pass gpiozero's ``MockFactory`` and drive its pins (``drive_low()``/``drive_high()``).
+Off a Raspberry Pi, without that variable, we refuse to start with one clear line instead of
+letting gpiozero probe its factories (RPi.GPIO cannot even be imported off a Pi). Pin edges are
+turned into events by :class:`.presses.PressLogic` on one thread; an event is spooled, and the
+button's LED blinks once the spool has committed it.
 """
 
 from __future__ import annotations
@@ -49,7 +52,23 @@ def check_pin_factory() -> None:
     )
 
 
+def default_pin_factory() -> Any:
+    """gpiozero's default pin factory, chosen once; off a Pi without ``GPIOZERO_PIN_FACTORY``, a
+    :class:`KnownError` (one line) instead of gpiozero's probing."""
+    check_pin_factory()
+    from gpiozero import Device
+    from gpiozero.exc import GPIOZeroError
+
+    try:
+        Device.ensure_pin_factory()
+    except (GPIOZeroError, ImportError) as exc:
+        raise KnownError(f"cannot load a GPIO pin factory: {exc}") from exc
+    return Device.pin_factory
+
+
 class Gpio:
+    """The configured buttons and LEDs on the pins of ``pin_factory`` (``None``: gpiozero's default)."""
+
     SPOOL_ATTEMPTS = 60  # one a second
 
     def __init__(
@@ -60,9 +79,11 @@ class Gpio:
         debounce_s: float,
         hold_s: float,
         blink_s: float,
+        pin_factory: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = buttons
+        self.pin_factory = pin_factory
         self.submit = submit
         self.blink_s = blink_s
         self.clock = clock
@@ -77,17 +98,19 @@ class Gpio:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        check_pin_factory()
+        pins = self.pin_factory
+        if pins is None:
+            check_pin_factory()
         from gpiozero import LED, Button
         from gpiozero.exc import GPIOZeroError
 
         try:
             for i, cfg in enumerate(self.config):
-                btn = Button(cfg.pin, pull_up=True, bounce_time=None)
+                btn = Button(cfg.pin, pull_up=True, bounce_time=None, pin_factory=pins)
                 btn.when_pressed = lambda _d=None, i=i: self._edge(i)
                 btn.when_released = lambda _d=None, i=i: self._edge(i)
                 self.buttons.append(btn)
-                self.leds.append(LED(cfg.led) if cfg.led is not None else None)
+                self.leds.append(LED(cfg.led, pin_factory=pins) if cfg.led is not None else None)
         except GPIOZeroError as exc:
             self._close_devices()
             raise KnownError(f"cannot set up the GPIO pins: {exc}") from None
@@ -154,6 +177,9 @@ class Gpio:
         fut.add_done_callback(lambda f: self._spooled(i, ev, f, attempt))
 
     def _spooled(self, i: int, ev: ButtonEvent, fut: Future[Any], attempt: int) -> None:
+        if fut.cancelled():  # the writer was closed before it took the press
+            log.warning("button %s/%s: %s lost, the bridge was stopping", ev.source_id, ev.button, ev.event)
+            return
         error = fut.exception()
         if error is not None:
             # a button cannot resend like a box: keep trying for a while (the spool may be busy)

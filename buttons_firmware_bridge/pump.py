@@ -127,7 +127,7 @@ class Pump:
         for fut, ids in self._deletes:
             if fut.done():
                 self._deleting.difference_update(ids)
-                if fut.exception() is not None:
+                if fut.cancelled() or fut.exception() is not None:
                     self._rewind = True  # not deleted: it will be sent again, the edge stores it once
             else:
                 kept.append((fut, ids))

@@ -3,8 +3,11 @@ each serial box's dedup window.
 
 WAL mode and ``synchronous=FULL``: a press is acknowledged to its box (or blinks its LED) only
 after the transaction that spooled it is on disk, so a ``kill -9`` or a power cut loses nothing
-that was acknowledged. Only the writer thread (:mod:`.writer`) calls the methods that take a
-connection; readers open their own connection.
+that was acknowledged. Only the writer thread (:mod:`.writer`) calls the methods that write;
+readers open their own connection.
+
+The dedup windows are kept in memory too and change before the commit: after a rollback (the
+writer calls :meth:`Spool.mark_stale`) the next frame reloads them from the file, which is the truth.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class Spool:
             self.db.execute("PRAGMA synchronous = FULL")
             _migrate(self.db)
             self.boxes = self._load_boxes()
+            self.stale = False
         except sqlite3.Error as exc:
             raise SpoolError(f"cannot open the spool database {path}: {exc}") from None
 
@@ -123,8 +127,10 @@ class Spool:
     def accept_frame(self, frame: Frame, at: str) -> bool:
         """Spool a press/hold/battery frame, or note a hello. ``False``: a duplicate, nothing stored.
 
-        The in-memory window changes before the commit; the writer reloads it if the commit fails.
+        The in-memory window changes before the commit; if the commit fails, it is reloaded first.
         """
+        if self.stale:
+            self.reload()
         w = self.box(frame.box_id)
         if frame.event == "hello":
             self._persist(frame.box_id, w.hello(frame.seq), at)
@@ -144,9 +150,14 @@ class Spool:
     def delete(self, ids: list[int]) -> None:
         self.db.executemany("DELETE FROM spool WHERE id = ?", [(i,) for i in ids])
 
+    def mark_stale(self) -> None:
+        """A transaction failed: the windows in memory may hold what was rolled back."""
+        self.stale = True
+
     def reload(self) -> None:
         """Throw away in-memory windows after a failed transaction (the database is the truth)."""
         self.boxes = self._load_boxes()
+        self.stale = False
 
 
 def read_pending(db: sqlite3.Connection, after: int, limit: int) -> list[Pending]:

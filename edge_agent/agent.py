@@ -1,10 +1,15 @@
-"""Wire the edge agent together: store, ingest writer, one MQTT source per ``[[sources]]``."""
+"""Wire the edge agent together: store, ingest writer and the sources it is given.
+
+The sources are ports (:class:`edge_agent.ingest.Source`) built by the caller: ``cli.py`` makes
+one MQTT subscription per ``[[sources]]`` (:func:`edge_agent.mqtt.mqtt_sources`), or, for
+``a2d edge run --fake``, a :class:`edge_agent.fakesource.FakeSource`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -14,10 +19,9 @@ from .bundles import DeviceTrust
 from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
 from .housekeeping import Housekeeper, Limits
-from .ingest import Ingest, SourceState
+from .ingest import Ingest, Source
 from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
-from .mqtt import MqttSource
 from .statefile import StateFile
 from .store import Store
 from .sync import SyncClient, SyncSettings
@@ -32,9 +36,9 @@ QOS0_NOTE = (
 
 
 class Agent:
-    """The running edge agent. ``start()`` returns once everything is started."""
+    """The running edge agent, reading from ``sources``. ``start()`` returns once everything is started."""
 
-    def __init__(self, config: EdgeConfig) -> None:
+    def __init__(self, config: EdgeConfig, sources: Sequence[Source]) -> None:
         self.config = config
         settings = SyncSettings.from_config(
             dict(config.raw)
@@ -62,21 +66,7 @@ class Agent:
                 max_db_bytes=config.get("store.max_db_mb") << 20,
             ),
         )
-        self.sources = [
-            MqttSource(
-                s,
-                client_id=f"a2d-{config.device_id}-{s.name}",
-                sink=self.ingest.add,
-                on_state=self.ingest.set_connected,
-                protocol=config.get("mqtt.protocol"),
-                keepalive=config.get("mqtt.keepalive"),
-                receive_maximum=config.get("mqtt.receive_maximum"),
-                session_expiry=config.get("mqtt.session_expiry"),
-                tls=config.get("mqtt.tls"),
-                ca_file=config.get("mqtt.ca_file"),
-            )
-            for s in (*config.sources, config.bridge_source)
-        ]
+        self.sources = list(sources)
         self.loop = IngestLoop(
             self.ingest, self.sources, batch_max=config.get("ingest.batch_max"), housekeeper=housekeeper,
             check_s=config.get("store.check_s"),
@@ -128,9 +118,9 @@ class Agent:
         if self.api is not None:
             self.api.bind()  # a port in use or a bad content pack stops the start before anything runs
         for src in self.sources:
-            s = src.source
-            self.ingest.register_source(SourceState(s.name, s.kind, src.broker, s.topic, s.qos))
-            if s.qos == 0:
+            s = src.state
+            self.ingest.register_source(s)
+            if s.kind == "tts" and s.qos == 0:
                 log.warning("source %s: %s", s.name, QOS0_NOTE)
         self.ingest.start()
         self.loop.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,10 @@ from . import queries, statefile
 from .eventrow import EventRow, event_json
 from .store import open_reader
 
+log = logging.getLogger(__name__)
+
+#: seconds between the simulated uplinks of ``a2d edge run --fake``
+FAKE_EVERY_S = 1.0
 EXAMPLES = {
     "run": "a2d edge run --config edge.toml",
     "events": "a2d edge events --config edge.toml --json --since 2026-06-01T00:00:00Z",
@@ -49,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--config", required=True, help="the agent's edge.toml")
         return sp
 
-    add("run", "run the agent until SIGTERM / Ctrl-C")
+    run = add("run", "run the agent until SIGTERM / Ctrl-C")
+    run.add_argument(
+        "--fake",
+        action="store_true",
+        help="no broker: read simulated uplinks from a fake source instead of the MQTT sources"
+        " (one a second; see them with a2d edge events)",
+    )
     ev = add("events", "print stored events, oldest first")
     ev.add_argument("--json", action="store_true", help="one JSON object per line")
     ev.add_argument("--since", help="only events received at or after this UTC ISO-8601 time")
@@ -95,10 +106,7 @@ def main(argv: Sequence[str]) -> int:
         return _kiosk(cfg, args)
     if args.command == "run":
         logs.setup(cfg.get("log.level"))
-        from .agent import Agent
-
-        Agent(cfg).run_until_signal()
-        return 0
+        return _run(cfg, args.fake)
     db = open_reader(cfg.db_path)
     try:
         if args.command == "events":
@@ -127,6 +135,28 @@ def main(argv: Sequence[str]) -> int:
             )
     finally:
         db.close()
+    return 0
+
+
+def _run(cfg: edge_config.EdgeConfig, fake: bool) -> int:
+    """Build the sources (the agent's ports) and run the agent with them."""
+    from .ingest import Source
+
+    sources: list[Source]
+    if fake:
+        from .fakesource import FakeSource, with_devices
+
+        src = FakeSource(every=FAKE_EVERY_S)
+        sources, cfg = [src], with_devices(cfg, src)
+        log.warning("--fake: no broker; simulated uplinks from %d devices, one every %.0f s",
+                    len(src.devices), FAKE_EVERY_S)  # fmt: skip
+    else:
+        from .mqtt import mqtt_sources
+
+        sources = list(mqtt_sources(cfg))
+    from .agent import Agent
+
+    Agent(cfg, sources).run_until_signal()
     return 0
 
 

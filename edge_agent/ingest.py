@@ -62,11 +62,54 @@ class Inbound(NamedTuple):
 
 @dataclass
 class SourceState:
+    """What ``a2d edge status`` shows of a source: its name, parser kind, where it reads, QoS."""
+
     name: str
     kind: str
     broker: str
     topic: str
     qos: int
+
+
+class Source(Acker, Protocol):
+    """A port the ingest loop reads messages from, driven on the loop's thread.
+
+    :class:`edge_agent.mqtt.MqttSource` is the real one (a broker subscription);
+    :class:`edge_agent.fakesource.FakeSource` feeds given or simulated messages without a broker.
+    The app's ``cli.py`` builds them and hands them to the agent.
+
+    The loop attaches each source to the ingest once (``attach``); then, every turn, it calls
+    ``connect_if_due``, selects on ``fileno`` (and on it for writing while ``wants_write``), calls
+    ``read``/``write`` when the socket is ready, ``send_acks`` after each commit and ``tick`` once
+    a turn; ``close`` at the end. ``read`` hands each message to the sink as an :class:`Inbound`
+    whose ``acker`` is the source: ``ack`` queues its acknowledgement once it is committed,
+    ``send_acks`` sends the queue.
+    """
+
+    @property
+    def state(self) -> SourceState: ...
+
+    def attach(
+        self, sink: Callable[[Inbound], None], on_state: Callable[[str, bool, str | None], None]
+    ) -> None:
+        """Where messages go (``sink``) and where link changes are reported (name, up, why not)."""
+
+    def fileno(self) -> int | None: ...
+
+    def wants_write(self) -> bool: ...
+
+    def connect_if_due(self) -> None: ...
+
+    def read(self, limit: int) -> int:
+        """Hand at most ``limit`` waiting messages to the sink; return how many."""
+
+    def write(self) -> None: ...
+
+    def send_acks(self) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class _RateLimitedLog:

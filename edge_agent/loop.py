@@ -1,4 +1,4 @@
-"""The ingest loop: one thread that owns the MQTT sockets and the SQLite write connection.
+"""The ingest loop: one thread that owns its sources' sockets (MQTT) and the SQLite write connection.
 
 Each turn it waits on every source's socket, reads what has arrived (parsing and decoding each
 message as it comes), commits the batch once the sockets are drained or ``batch_max`` is
@@ -8,12 +8,15 @@ message and every acknowledgement across threads, which costs more than the work
 Every ``check_s`` it starts a housekeeping pass (retention, size caps, giving space back) and runs
 it one short step per turn. While the disk is full it keeps reading (keep-alive pings and their
 answers go on) but commits and acknowledges nothing; it looks again every ``store.full_check_s``.
+
+The loop is given its sources (:class:`edge_agent.ingest.Source`: MQTT subscriptions, or a fake);
+it does not build them. Other threads write through :meth:`IngestLoop.call`, whose queue is
+:class:`a2d.sqlwriter.Jobs`: the loop runs the queued jobs once a turn, between two reads.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import select
 import socket
 import threading
@@ -22,23 +25,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
+from a2d.sqlwriter import Jobs
+
 from .housekeeping import Housekeeper
-from .ingest import Ingest
-from .mqtt import MqttSource
+from .ingest import Ingest, Source
 
 log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
-
-
-def _settle(future: Future[T], fn: Callable[[], T]) -> None:
-    if not future.set_running_or_notify_cancel():
-        return
-    try:
-        future.set_result(fn())
-    except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
-        future.set_exception(exc)
 
 
 class IngestLoop:
@@ -47,7 +42,7 @@ class IngestLoop:
     def __init__(
         self,
         ingest: Ingest,
-        sources: Sequence[MqttSource],
+        sources: Sequence[Source],
         batch_max: int = 1000,
         housekeeper: Housekeeper | None = None,
         check_s: float = 300.0,
@@ -57,10 +52,12 @@ class IngestLoop:
         self.batch_max = batch_max
         self.housekeeper = housekeeper
         self.check_s = check_s
-        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        for src in self.sources:
+            src.attach(ingest.add, ingest.set_connected)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
+        self._calls = Jobs(wake=self._wake)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -86,9 +83,7 @@ class IngestLoop:
         The returned future holds its result, or its exception; it is cancelled if the loop
         stops first.
         """
-        future: Future[T] = Future()
-        self._calls.put(lambda: _settle(future, fn))
-        self._wake()
+        future = self._calls.submit(fn)
         if not self.alive:
             future.cancel()
         return future
@@ -120,7 +115,7 @@ class IngestLoop:
         while not self._stopping.is_set():
             for src in self.sources:
                 src.connect_if_due()
-            readers: dict[int, MqttSource] = {}
+            readers: dict[int, Source] = {}
             for src in self.sources:
                 fd = src.fileno()
                 if fd is not None:
@@ -143,7 +138,7 @@ class IngestLoop:
                     arrived += readers[fd].read(limit)
             if ingest.pending and (arrived == 0 or ingest.pending >= self.batch_max):
                 self._flush()
-            self._run_calls()
+            self._calls.run_pending()
             for src in self.sources:
                 src.tick()
             now = time.monotonic()
@@ -169,18 +164,11 @@ class IngestLoop:
         except (BlockingIOError, OSError):
             pass
 
-    def _run_calls(self) -> None:
-        while True:
-            try:
-                fn = self._calls.get_nowait()
-            except queue.Empty:
-                return
-            fn()
-
     def _shutdown(self) -> None:
         try:
             self._flush()
-            self._run_calls()
+            self._calls.close()  # calls from now on are cancelled; those queued run now
+            self._calls.run_pending()
         finally:
             for src in self.sources:
                 src.close()

@@ -8,6 +8,8 @@ offers QoS 0, so its messages cannot be redelivered: what it sends while we are 
 The clients do not run paho's own network thread. :class:`edge_agent.loop.IngestLoop` selects
 on their sockets and calls :meth:`MqttSource.read`, :meth:`~MqttSource.write` and
 :meth:`~MqttSource.tick`; that keeps parsing, committing and acknowledging on one thread.
+:class:`MqttSource` is the real :class:`edge_agent.ingest.Source`; :func:`mqtt_sources` builds one
+per configured source (the agent's ``cli.py`` calls it and passes them in).
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from a2d.logs import Once
 
-from .config import Source
-from .ingest import Inbound
+from .config import EdgeConfig, Source
+from .ingest import Inbound, SourceState
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
 PROTOCOLS = {"3.1.1": MQTTProtocolVersion.MQTTv311, "5": MQTTProtocolVersion.MQTTv5}
+
+
+def _unattached(msg: Inbound) -> None:
+    raise RuntimeError("this MQTT source is not attached to an ingest loop")
 
 
 class _BufferedClient(mqtt.Client):
@@ -71,8 +77,6 @@ class MqttSource:
         self,
         source: Source,
         client_id: str,
-        sink: Callable[[Inbound], None],
-        on_state: Callable[[str, bool, str | None], None],
         *,
         protocol: str = "3.1.1",
         keepalive: int = 30,
@@ -83,8 +87,8 @@ class MqttSource:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
-        self.sink = sink
-        self.on_state = on_state
+        self.sink: Callable[[Inbound], None] = _unattached
+        self.on_state: Callable[[str, bool, str | None], None] = lambda name, up, why: None
         self.keepalive = keepalive
         self.clock = clock
         self.persistent = source.qos > 0
@@ -131,6 +135,18 @@ class MqttSource:
     @property
     def broker(self) -> str:
         return f"{self.source.host}:{self.source.port}"
+
+    @property
+    def state(self) -> SourceState:
+        s = self.source
+        return SourceState(s.name, s.kind, self.broker, s.topic, s.qos)
+
+    def attach(
+        self, sink: Callable[[Inbound], None], on_state: Callable[[str, bool, str | None], None]
+    ) -> None:
+        """Hand arriving messages to ``sink``; report the link's changes to ``on_state``."""
+        self.sink = sink
+        self.on_state = on_state
 
     def fileno(self) -> int | None:
         sock = self.client.socket()
@@ -319,3 +335,16 @@ class MqttSource:
         src = self.source
         payload = bytes(msg.payload)  # paho types it bytes | bytearray; it is bytes, so this copies nothing
         self.sink(Inbound(src.name, src.kind, msg.topic, payload, msg.mid, msg.qos, self, self._conn))
+
+
+def mqtt_sources(config: EdgeConfig) -> list[MqttSource]:
+    """One :class:`MqttSource` per ``[[sources]]`` entry, and the buttons bridge's on ``[mqtt]``."""
+    get = config.get
+    return [
+        MqttSource(
+            s, client_id=f"a2d-{config.device_id}-{s.name}", protocol=get("mqtt.protocol"),
+            keepalive=get("mqtt.keepalive"), receive_maximum=get("mqtt.receive_maximum"),
+            session_expiry=get("mqtt.session_expiry"), tls=get("mqtt.tls"), ca_file=get("mqtt.ca_file"),
+        )
+        for s in (*config.sources, config.bridge_source)
+    ]  # fmt: skip

@@ -10,8 +10,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from edge_agent.agent import Agent
+    from edge_agent.config import EdgeConfig
 
 os.environ.setdefault("A2D_LOG_LEVEL", "info")
 # every agent a test starts serves its local API on a port of its own (never the fixed 8780)
@@ -50,6 +55,14 @@ def wait_for(
             return
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def mqtt_agent(cfg: EdgeConfig) -> Agent:
+    """The edge agent as ``a2d edge run`` builds it: one MQTT source per configured source."""
+    from edge_agent.agent import Agent
+    from edge_agent.mqtt import mqtt_sources
+
+    return Agent(cfg, mqtt_sources(cfg))
 
 
 def wait_port(port: int, timeout: float = 10) -> None:

@@ -22,7 +22,7 @@ from edge_agent import config as edge_config
 from edge_agent.agent import Agent
 from edge_agent.localapi import kiosks
 from edge_agent.localapi.tls import CERT_FILE, pin
-from tests.conftest import free_port
+from tests.conftest import free_port, mqtt_agent
 from tests.signedpack import EDGE_TRUST
 
 
@@ -92,7 +92,7 @@ class LocalEdge:
 
     def start(self) -> Agent:
         # env={}: the file alone decides (tests/conftest.py sets A2D_API_PORT=0 for other tests)
-        self.agent = Agent(edge_config.parse(tomllib.loads(self.toml()), "edge.toml", env={}))
+        self.agent = mqtt_agent(edge_config.parse(tomllib.loads(self.toml()), "edge.toml", env={}))
         self.agent.start()
         return self.agent
 

@@ -15,8 +15,7 @@ import pytest
 
 from devtools.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
 from edge_agent import config as edge_config
-from edge_agent.agent import Agent
-from tests.conftest import Mosquitto, edge_toml, wait_for
+from tests.conftest import Mosquitto, edge_toml, mqtt_agent, wait_for
 
 A2D = [sys.executable, "-m", "a2d.cli"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +86,7 @@ def test_uplinks_sent_while_the_agent_is_stopped_are_drained_on_start(
     mosquitto: Mosquitto, publisher, tmp_path: Path, protocol: str
 ) -> None:
     cfg = edge_config.load(edge_toml(tmp_path, mosquitto.port, extra=f'protocol = "{protocol}"'))
-    agent = Agent(cfg)
+    agent = mqtt_agent(cfg)
     agent.start()
     wait_for(lambda: agent.sources[0].connected, what="connect")
     agent.stop()
@@ -100,7 +99,7 @@ def test_uplinks_sent_while_the_agent_is_stopped_are_drained_on_start(
         at = datetime.now(UTC)
         publisher.publish(*chirpstack_up(dev, dev.payload(at), at, rng), qos=1).wait_for_publish(10)
         dev.f_cnt += 1
-    agent = Agent(cfg)
+    agent = mqtt_agent(cfg)
     agent.start()
     try:
         wait_for(lambda: stored(cfg.db_path) == 200, what="the queued uplinks")
@@ -116,7 +115,7 @@ def test_reconnects_after_the_broker_restarts_and_records_the_outage(
 
     caplog.set_level(logging.INFO)
     cfg = edge_config.load(edge_toml(tmp_path, mosquitto.port))
-    agent = Agent(cfg)
+    agent = mqtt_agent(cfg)
     agent.start()
     try:
         wait_for(lambda: connected(cfg.db_path), what="connect")

@@ -26,8 +26,7 @@ from a2d.errors import KnownError
 from devtools.simulate import publish
 from devtools.uplinks import chirpstack_up, devices_toml, make_devices, tts_up
 from edge_agent import config as edge_config
-from edge_agent.agent import Agent
-from tests.conftest import SecuredMosquitto, wait_for
+from tests.conftest import SecuredMosquitto, mqtt_agent, wait_for
 
 NOT_AUTHORIZED = 0x87
 
@@ -193,7 +192,7 @@ def test_the_agent_with_its_user_stores_what_it_should(
         f'username = "{users.agent.name}"\npassword = "{users.agent.password}"\n'
         '[[sources]]\nkind = "chirpstack"\n[[sources]]\nkind = "tts"\n' + devices_toml(devices)
     )
-    agent = Agent(edge_config.parse(tomllib.loads(text), "edge.toml", env={}))
+    agent = mqtt_agent(edge_config.parse(tomllib.loads(text), "edge.toml", env={}))
     agent.start()
     db = tmp_path / "data" / "edge.db"
     try:

@@ -15,10 +15,9 @@ from a2d.localapi import Vote
 from devtools.uplinks import chirpstack_up, make_devices
 from edge_agent import config as edge_config
 from edge_agent import queries, statefile
-from edge_agent.agent import Agent
 from edge_agent.localapi import votes
 from edge_agent.localapi.server import HttpError
-from tests.conftest import Mosquitto, edge_toml, wait_for
+from tests.conftest import Mosquitto, edge_toml, mqtt_agent, wait_for
 from tests.test_agent_mqtt import connected, stored
 from tests.test_diskfull import fill_up, make_room
 
@@ -32,7 +31,7 @@ def test_the_agent_stays_up_holds_and_resumes_when_its_database_is_full(
     cfg = edge_config.load(
         edge_toml(tmp_path, mosquitto.port, extra="keepalive = 1\n[store]\nfull_check_s = 0.2\n")
     )
-    agent = Agent(cfg)
+    agent = mqtt_agent(cfg)
     agent.start()
     try:
         src = agent.sources[0]

@@ -23,7 +23,7 @@ from edge_agent.agent import Agent
 from edge_agent.config import Device
 from edge_agent.ingest import Inbound, Ingest
 from edge_agent.store import Store, open_reader
-from tests.conftest import Mosquitto, free_port, wait_for, wait_port
+from tests.conftest import Mosquitto, free_port, mqtt_agent, wait_for, wait_port
 from tests.faultproxy import FaultProxy
 from tests.test_ingest import CS_TOPIC, cs_up
 
@@ -134,7 +134,7 @@ def check_exactly_once(server: Server, device_id: str, want: list[str]) -> None:
 
 
 def run_agent(cfg) -> Agent:
-    agent = Agent(cfg)
+    agent = mqtt_agent(cfg)
     agent.start()
     return agent
 

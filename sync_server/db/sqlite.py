@@ -1,6 +1,6 @@
 """The embedded backend: one SQLite file in WAL mode.
 
-All writes go through one :class:`~._writer.Writer` thread (group commit, ack after commit);
+All writes go through one :class:`a2d.sqlwriter.Writer` thread (group commit, ack after commit);
 reads use a small pool of read-only connections, one per thread that is reading at the moment.
 Other processes (the CLI while the server runs) may write too: SQLite's file lock and a busy
 timeout serialise them.
@@ -12,10 +12,12 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from a2d.sqlwriter import Writer
 from a2d.timeutil import utc_now
 
 from . import _bundles
@@ -35,7 +37,6 @@ from ._base import (
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
 from ._spans import late
-from ._writer import Writer
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
 T = TypeVar("T")
@@ -66,7 +67,12 @@ class SQLiteDatabase(Database):
             conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open the SQLite database {self.path}: {exc}") from None
-        self._writer = Writer(conn)
+        self._conn = conn
+        #: group commit: uploads that arrive while a transaction runs share the next one (64 at most)
+        self._writer = Writer(
+            conn, conn, name="a2d-sqlite-writer", group=64, what=f"the database {self.path}"
+        )
+        self._writer.start()
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -105,9 +111,19 @@ class SQLiteDatabase(Database):
         with self._reader() as conn:
             return fn(conn)
 
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the writer thread in a transaction; its result once committed."""
+        try:
+            return self._writer.call(fn)
+        except CancelledError:
+            raise Unavailable("the database is closed") from None
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"SQLite: {exc}") from exc
+
     def close(self) -> None:
         self._closed = True
-        self._writer.close()
+        self._writer.close(timeout=None)  # commits what was queued; then the connection is ours again
+        self._conn.close()
         with self._lock:
             for conn in self._readers:
                 conn.close()
@@ -140,7 +156,7 @@ class SQLiteDatabase(Database):
                 applied.append(f"{m.version}: {m.name}")
             return applied
 
-        return self._writer.call(apply)
+        return self._write(apply)
 
     # devices ---------------------------------------------------------------------------------
     def add_device(
@@ -156,7 +172,7 @@ class SQLiteDatabase(Database):
                     return device_id
             raise DatabaseError(f"no free device id for {name!r}")
 
-        return self._writer.call(insert)
+        return self._write(insert)
 
     def devices(self) -> list[Device]:
         rows = self._read(lambda c: c.execute(sql.DEVICES).fetchall())
@@ -170,7 +186,7 @@ class SQLiteDatabase(Database):
             )
             return cur.rowcount == 1
 
-        return self._writer.call(revoke)
+        return self._write(revoke)
 
     def set_device_token(self, device_id: str, token_hash: str, now: str) -> bool:
         def rotate(conn: sqlite3.Connection) -> bool:
@@ -180,7 +196,7 @@ class SQLiteDatabase(Database):
             )
             return cur.rowcount == 1
 
-        return self._writer.call(rotate)
+        return self._write(rotate)
 
     def device_token_hash(self, device_id: str) -> str | None:
         row = self._read(lambda c: c.execute(sql.DEVICE_TOKEN_HASH, (device_id,)).fetchone())
@@ -192,7 +208,7 @@ class SQLiteDatabase(Database):
 
     # admin -----------------------------------------------------------------------------------
     def set_admin_token_hash(self, token_hash: str, now: str) -> None:
-        self._writer.call(
+        self._write(
             lambda c: c.execute(
                 sql.SET_ADMIN_TOKEN,
                 (token_hash, now),
@@ -255,7 +271,7 @@ class SQLiteDatabase(Database):
         """Run a write job; a value or constraint SQLite refuses is :class:`Refused` (the job alone
         was rolled back), not a failure of the database."""
         try:
-            self._writer.call(job)
+            self._write(job)
         except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError) as exc:
             raise Refused(f"SQLite: {exc}") from exc
 
@@ -293,10 +309,10 @@ class SQLiteDatabase(Database):
         return [(int(a), int(b), int(c), str(d)) for a, b, c, d in rows]
 
     def _drop_span(self, span: int) -> None:
-        self._writer.call(lambda c: c.execute("DELETE FROM record_spans WHERE id = ?", (span,)))
+        self._write(lambda c: c.execute("DELETE FROM record_spans WHERE id = ?", (span,)))
 
     def prune_bundle_history(self, cutoff: str) -> int:
-        return self._writer.call(
+        return self._write(
             lambda c: c.execute("DELETE FROM bundle_history WHERE replaced_at < ?", (cutoff,)).rowcount
         )
 
@@ -308,7 +324,7 @@ class SQLiteDatabase(Database):
             )
             return cur.rowcount
 
-        return self._writer.call(delete)
+        return self._write(delete)
 
     def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
         def store(conn: sqlite3.Connection) -> None:
@@ -350,7 +366,7 @@ class SQLiteDatabase(Database):
 
     # bundles ---------------------------------------------------------------------------------
     def assign_bundle_counter(self, kind: str) -> int:
-        return int(self._writer.call(lambda c: c.execute(sql.ASSIGN_BUNDLE_COUNTER, (kind,)).fetchone()[0]))
+        return int(self._write(lambda c: c.execute(sql.ASSIGN_BUNDLE_COUNTER, (kind,)).fetchone()[0]))
 
     def bundle_counters(self, kind: str) -> tuple[int, int]:
         row = self._read(lambda c: c.execute(sql.BUNDLE_COUNTERS, (kind,)).fetchone())
@@ -365,7 +381,7 @@ class SQLiteDatabase(Database):
             ):
                 conn.execute(statement, params)
 
-        self._writer.call(publish)
+        self._write(publish)
 
     @staticmethod
     def _published(conn: sqlite3.Connection, kind: str) -> int:
@@ -394,4 +410,4 @@ class SQLiteDatabase(Database):
             cur = conn.execute(sql.ADD_SIGNING_KEY, (key.key_id, key.public_key, key.added_at, key.retire_at))
             return cur.rowcount == 1
 
-        return bool(self._writer.call(add))
+        return bool(self._write(add))

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent import config as edge_config
-from edge_agent.agent import Agent
-from tests.conftest import Mosquitto, wait_for
+from tests.conftest import Mosquitto, mqtt_agent, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 A2D = [sys.executable, "-m", "a2d.cli"]
@@ -74,7 +73,7 @@ class Edge:
 
     def __init__(self, tmp: Path, port: int) -> None:
         self.config = edge_config_for(tmp, port)
-        self.agent = Agent(self.config)
+        self.agent = mqtt_agent(self.config)
         self.agent.start()
 
     def stop(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from buttons_firmware_bridge.dedup import BoxWindow
 from buttons_firmware_bridge.frames import Frame
 from buttons_firmware_bridge.spool import Spool, count_pending, read_pending
+from buttons_firmware_bridge.writer import spool_writer
 
 AT = "2026-06-02T08:15:31.000000Z"
 
@@ -74,3 +76,28 @@ def test_spool_keeps_the_window_across_a_restart(tmp_path: Path) -> None:
     spool.close()
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT name FROM migrations")] == ["001_spool"]
+
+
+def test_a_frame_whose_job_was_rolled_back_is_taken_the_next_time(tmp_path: Path) -> None:
+    """The writer rolls a failed job back; the window in memory must not keep its frame as seen,
+    or the box's resend would be acknowledged as a duplicate and the press lost."""
+    spool = Spool(tmp_path / "bridge.db", window=64)
+    writer = spool_writer(spool)
+    writer.start()
+    press = Frame("box1", 7, "press", "1")
+
+    def accept_then_fail(s: Spool) -> None:
+        assert s.accept_frame(press, AT)
+        raise OSError("the serial port went away")  # anything after the spool call, in the same job
+
+    try:
+        with pytest.raises(OSError):
+            writer.call(accept_then_fail, timeout=10)
+        assert count_pending(spool.db) == 0
+        assert writer.call(lambda s: s.accept_frame(press, AT), timeout=10) is True  # the resend counts
+        assert writer.call(lambda s: s.accept_frame(press, AT), timeout=10) is False  # and only once
+    finally:
+        writer.close()
+        spool.close()
+    with sqlite3.connect(tmp_path / "bridge.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM spool").fetchone()[0] == 1

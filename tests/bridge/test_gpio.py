@@ -36,20 +36,20 @@ id = "sad"
 
 @pytest.fixture
 def pins(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """gpiozero's mock pins, handed to the bridge as its ``pin_factory`` (nothing global)."""
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
-    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)  # the factory comes in as an argument
     factory = MockFactory()
-    Device.pin_factory = factory
     yield factory
     factory.reset()
-    Device.pin_factory = None
+    assert Device.pin_factory is None  # gpiozero's default was never needed
 
 
 @pytest.fixture
 def bridge(tmp_path: Path, mosquitto: Mosquitto, edge: Edge, pins: object) -> Iterator[Bridge]:
-    b = Bridge(bridge_config.load(bridge_toml(tmp_path, mosquitto.port, extra=BUTTONS)))
+    b = Bridge(bridge_config.load(bridge_toml(tmp_path, mosquitto.port, extra=BUTTONS)), pin_factory=pins)
     b.start()
     yield b
     b.stop()
@@ -164,3 +164,20 @@ def test_gpio_off_a_pi_without_a_pin_factory_is_one_clear_line(tmp_path: Path) -
         .startswith("a2d bridge: [[gpio.buttons]] are configured but this is")
     )
     assert "Traceback" not in out.stderr
+
+
+def test_the_default_pin_factory_is_gpiozeros_own_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    from buttons_firmware_bridge.gpio import default_pin_factory
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    try:
+        factory = default_pin_factory()
+        assert isinstance(factory, MockFactory) and Device.pin_factory is factory  # chosen once
+        assert default_pin_factory() is factory
+    finally:
+        if Device.pin_factory is not None:
+            Device.pin_factory.close()
+        Device.pin_factory = None

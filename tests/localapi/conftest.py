@@ -12,6 +12,7 @@ import pytest
 
 from edge_agent import config as edge_config
 from edge_agent.agent import Agent
+from tests.conftest import mqtt_agent
 from tests.edgeharness import Paired, pair_kiosk
 from tests.signedpack import EDGE_TRUST, write_signed_pack
 
@@ -103,7 +104,7 @@ class RunningApi:
 
 
 def start_api(tmp: Path, extra: str = "", device_id: str = "edge-api-test") -> RunningApi:
-    agent = Agent(edge_config.load(edge_config_file(tmp, extra, device_id)))
+    agent = mqtt_agent(edge_config.load(edge_config_file(tmp, extra, device_id)))
     agent.start()
     assert agent.api is not None
     kiosk = pair_kiosk(tmp / "data", "kiosk-eg")

@@ -14,7 +14,7 @@ import pytest
 from a2d import bundles
 from a2d.errors import KnownError
 from edge_agent import config as edge_config
-from edge_agent.agent import Agent
+from tests.conftest import mqtt_agent
 from tests.localapi.conftest import edge_config_file, pack_doc
 from tests.signedpack import EDGE_TRUST, write_signed_pack
 
@@ -46,7 +46,7 @@ def test_a_port_in_use_fails_in_process_without_leaking(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         monkeypatch.setenv("A2D_API_PORT", str(taken.getsockname()[1]))
-        agent = Agent(edge_config.load(edge_config_file(tmp_path)))
+        agent = mqtt_agent(edge_config.load(edge_config_file(tmp_path)))
         with pytest.raises(KnownError, match="the port is in use"):
             agent.start()
         agent.stop()  # no thread was started (the leak check of tests/conftest.py)
@@ -63,7 +63,7 @@ def test_a_port_in_use_fails_in_process_without_leaking(
 def test_bad_api_settings(tmp_path: Path, extra: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("A2D_API_PORT")
     with pytest.raises(KnownError, match=message):
-        Agent(edge_config.load(edge_config_file(tmp_path, extra)))
+        mqtt_agent(edge_config.load(edge_config_file(tmp_path, extra)))
 
 
 def test_a_bad_content_pack_stops_the_start(tmp_path: Path) -> None:
@@ -71,11 +71,13 @@ def test_a_bad_content_pack_stops_the_start(tmp_path: Path) -> None:
         tmp_path / "pack.json",
         {"format": "a2d-content/1", "default_language": "de", "languages": ["de"], "services": []},
     )
-    agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{bad}"\n{EDGE_TRUST}')))
+    agent = mqtt_agent(
+        edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{bad}"\n{EDGE_TRUST}'))
+    )
     with pytest.raises(KnownError, match="services"):
         agent.start()
     agent.stop()
-    missing = Agent(
+    missing = mqtt_agent(
         edge_config.load(
             edge_config_file(tmp_path, f'[content]\npack = "{tmp_path / "no.json"}"\n{EDGE_TRUST}')
         )
@@ -87,7 +89,9 @@ def test_a_bad_content_pack_stops_the_start(tmp_path: Path) -> None:
 
 def test_a_plain_unknown_or_foreign_pack_file_is_refused_at_start(tmp_path: Path) -> None:
     def start(pack: Path, trust: str = EDGE_TRUST) -> str:
-        agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{pack}"\n{trust}')))
+        agent = mqtt_agent(
+            edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{pack}"\n{trust}'))
+        )
         try:
             with pytest.raises(KnownError) as err:
                 agent.start()
@@ -107,13 +111,15 @@ def test_a_plain_unknown_or_foreign_pack_file_is_refused_at_start(tmp_path: Path
     assert "set sync.trusted_keys" in start(write_signed_pack(tmp_path / "ok.json", pack_doc()), trust="")
     # the same signed file is served once the agent trusts the key and is its target
     mine = write_signed_pack(tmp_path / "mine.json", pack_doc(), target="device:edge-api-test")
-    agent = Agent(edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{mine}"\n{EDGE_TRUST}')))
+    agent = mqtt_agent(
+        edge_config.load(edge_config_file(tmp_path, f'[content]\npack = "{mine}"\n{EDGE_TRUST}'))
+    )
     agent.start()
     agent.stop()
 
 
 def test_the_api_can_be_switched_off(tmp_path: Path) -> None:
-    agent = Agent(edge_config.load(edge_config_file(tmp_path, "[api]\nenabled = false\n")))
+    agent = mqtt_agent(edge_config.load(edge_config_file(tmp_path, "[api]\nenabled = false\n")))
     agent.start()
     try:
         assert agent.api is None

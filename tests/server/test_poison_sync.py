@@ -21,7 +21,7 @@ from edge_agent import config as edge_config
 from edge_agent.agent import Agent
 from edge_agent.store import open_reader
 from sync_server.db import Database
-from tests.conftest import Mosquitto, wait_for
+from tests.conftest import Mosquitto, mqtt_agent, wait_for
 
 from .conftest import ServerProcess, add_device
 
@@ -61,7 +61,7 @@ def agent(tmp_path: Path, db: Database, db_url: str, mosquitto: Mosquitto,
         f'[[sources]]\nkind = "chirpstack"\ntopic = "application/{APP}/device/+/event/+"\n'
         f'[sync]\nurl = "{server.base}"\ntoken = "{token}"\ninterval_s = 0.2\nheartbeat_s = 1\n'
     )
-    running = Agent(edge_config.load(cfg))
+    running = mqtt_agent(edge_config.load(cfg))
     running.start()
     yield running, device
     running.stop()

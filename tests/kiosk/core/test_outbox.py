@@ -116,3 +116,24 @@ def test_refused_items_go_after_refused_days_and_nothing_outlives_400_days(tmp_p
     assert box.prune(30, now=now + timedelta(days=2)) == (1, 0)  # ancient-refused: its vote turned 401 days
     assert box.refused_count() == 1
     box.close()
+
+
+def test_taps_from_many_threads_are_kept_and_written_by_the_outboxs_one_thread(tmp_path: Path) -> None:
+    import threading
+
+    box = Outbox(tmp_path / "outbox.db")
+
+    def tap(first: int) -> None:
+        for n in range(first, first + 25):
+            box.put("vote", body(n))
+
+    taps = [threading.Thread(target=tap, args=(25 * i,)) for i in range(8)]
+    for t in taps:
+        t.start()
+    for t in taps:
+        t.join(30)
+    assert box.count() == 200 and len({i.id for i in box.peek(500)}) == 200
+    assert [t.name for t in threading.enumerate()].count("a2d-kiosk-outbox") == 1
+    box.close()
+    assert "a2d-kiosk-outbox" not in [t.name for t in threading.enumerate()]
+    box.close()  # twice is harmless

@@ -38,7 +38,9 @@ def test_without_a_token_the_kiosk_is_not_paired_and_keeps_its_votes(
         assert unpaired.flush(0.5) is False and unpaired.pending() == 1  # kept, not refused
         assert unpaired.paired is False and unpaired.online is True
         assert unpaired.status() is None and unpaired.help_requests() == []
-        assert Outbox(tmp_path / "cache" / OUTBOX_FILE).refused_count() == 0
+        check = Outbox(tmp_path / "cache" / OUTBOX_FILE)
+        assert check.refused_count() == 0
+        check.close()
     assert sum("not paired" in r.getMessage() for r in caplog.records) == 1  # logged once
     assert edge.stored_votes() == []
     # paired later (the same outbox, now with the token): the vote arrives
