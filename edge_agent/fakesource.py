@@ -41,11 +41,12 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-# the simulated devices' encoders: the one import of them in the edge agent
-from a2d.uplinks import SimDevice, chirpstack_up, make_devices, tts_up
+# the developer tools' simulated devices: a fake source stands in for a network server, so it
+# speaks their uplinks (the one exception the import contracts make for the agent)
+from devtools.uplinks import SimDevice, chirpstack_up, make_devices, tts_up
 
 from .config import DEFAULT_TOPICS, Device, EdgeConfig
-from .ingest import Inbound, SourceState
+from .ingest import Attachable, Inbound, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def with_devices(config: EdgeConfig, source: FakeSource) -> EdgeConfig:
     return dataclasses.replace(config, devices={**source.devices, **config.devices})
 
 
-class FakeSource:
+class FakeSource(Attachable):
     """A :class:`edge_agent.ingest.Source` fed from Python instead of a broker.
 
     ``kind`` chooses the parser (``chirpstack`` or ``tts``); ``qos`` 1 means acknowledged after the
@@ -95,6 +96,7 @@ class FakeSource:
     ) -> None:
         if kind not in DEFAULT_TOPICS:
             raise ValueError(f"kind must be one of {', '.join(DEFAULT_TOPICS)}, not {kind!r}")
+        super().__init__()
         self.name = name
         self.kind = kind
         self.qos = qos
@@ -103,8 +105,6 @@ class FakeSource:
         self.simulated_devices = make_devices(simulated)
         self._uplinks = simulated_uplinks(self.simulated_devices, kind)
         self._next_at: float | None = None
-        self.sink: Callable[[Inbound], None] | None = None
-        self.on_state: Callable[[str, bool, str | None], None] = lambda name, up, why: None
         self.connected = False
         self.received = 0  #: messages handed to the ingest (a redelivery counts again)
         self.acknowledged = 0
@@ -155,12 +155,6 @@ class FakeSource:
     def state(self) -> SourceState:
         return SourceState(self.name, self.kind, "fake", DEFAULT_TOPICS[self.kind], self.qos)
 
-    def attach(
-        self, sink: Callable[[Inbound], None], on_state: Callable[[str, bool, str | None], None]
-    ) -> None:
-        self.sink = sink
-        self.on_state = on_state
-
     def fileno(self) -> int | None:
         return self._wake_r.fileno() if self.connected else None
 
@@ -178,8 +172,8 @@ class FakeSource:
             self._next_at = self.clock() + self.every
 
     def read(self, limit: int) -> int:
-        if self.sink is None:
-            raise RuntimeError("this fake source is not attached to an ingest loop")
+        if not self.attached:
+            raise RuntimeError("this FakeSource is not attached to an ingest loop")
         try:
             while self._wake_r.recv(4096):
                 pass

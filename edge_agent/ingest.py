@@ -112,6 +112,33 @@ class Source(Acker, Protocol):
     def close(self) -> None: ...
 
 
+class Attachable:
+    """What a :class:`Source` keeps of the loop's ``attach``: the sink its messages go to, and the
+    callback for its link changes. A source not attached yet refuses to hand on a message."""
+
+    def __init__(self) -> None:
+        self.sink: Callable[[Inbound], None] = self._unattached
+        self.on_state: Callable[[str, bool, str | None], None] = _no_state
+
+    @property
+    def attached(self) -> bool:
+        return self.sink != self._unattached
+
+    def attach(
+        self, sink: Callable[[Inbound], None], on_state: Callable[[str, bool, str | None], None]
+    ) -> None:
+        """Hand arriving messages to ``sink``; report the link's changes to ``on_state``."""
+        self.sink = sink
+        self.on_state = on_state
+
+    def _unattached(self, msg: Inbound) -> None:
+        raise RuntimeError(f"this {type(self).__name__} is not attached to an ingest loop")
+
+
+def _no_state(name: str, up: bool, why: str | None) -> None:
+    """Where the link changes of a source go before it is attached: nowhere."""
+
+
 class _RateLimitedLog:
     """One log line per bad message, but at most ``per_minute`` of them; then a summary."""
 

@@ -31,16 +31,12 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from a2d.logs import Once
 
 from .config import EdgeConfig, Source
-from .ingest import Inbound, SourceState
+from .ingest import Attachable, Inbound, SourceState
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
 PROTOCOLS = {"3.1.1": MQTTProtocolVersion.MQTTv311, "5": MQTTProtocolVersion.MQTTv5}
-
-
-def _unattached(msg: Inbound) -> None:
-    raise RuntimeError("this MQTT source is not attached to an ingest loop")
 
 
 class _BufferedClient(mqtt.Client):
@@ -70,7 +66,7 @@ class _BufferedClient(mqtt.Client):
         return len(self._chunk) - self._pos
 
 
-class MqttSource:
+class MqttSource(Attachable):
     """One broker subscription. ``connect`` never raises; failures are retried with back-off."""
 
     def __init__(
@@ -86,9 +82,8 @@ class MqttSource:
         ca_file: str = "",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.source = source
-        self.sink: Callable[[Inbound], None] = _unattached
-        self.on_state: Callable[[str, bool, str | None], None] = lambda name, up, why: None
         self.keepalive = keepalive
         self.clock = clock
         self.persistent = source.qos > 0
@@ -140,13 +135,6 @@ class MqttSource:
     def state(self) -> SourceState:
         s = self.source
         return SourceState(s.name, s.kind, self.broker, s.topic, s.qos)
-
-    def attach(
-        self, sink: Callable[[Inbound], None], on_state: Callable[[str, bool, str | None], None]
-    ) -> None:
-        """Hand arriving messages to ``sink``; report the link's changes to ``on_state``."""
-        self.sink = sink
-        self.on_state = on_state
 
     def fileno(self) -> int | None:
         sock = self.client.socket()

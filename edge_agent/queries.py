@@ -34,16 +34,10 @@ def event_rows(
     )
 
 
-def events(
-    db: sqlite3.Connection,
-    since: str | None = None,
-    dev_eui: str | None = None,
-    kind: str | None = None,
-    limit: int | None = None,
-    after: int | None = None,
-) -> Iterator[dict[str, Any]]:
-    """:func:`event_rows` as objects: each event's JSON form (:func:`.eventrow.event_json`) read back."""
-    for row in event_rows(db, since, dev_eui, kind, limit, after):
+def events(db: sqlite3.Connection, **filters: Any) -> Iterator[dict[str, Any]]:
+    """:func:`event_rows` (the same ``filters``) as objects: each event's JSON form
+    (:func:`.eventrow.event_json`) read back."""
+    for row in event_rows(db, **filters):
         yield json.loads(eventrow.event_json(row))
 
 

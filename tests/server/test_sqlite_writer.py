@@ -29,18 +29,25 @@ def rows(device: str, n: int, first: int = 0) -> list[tuple[str, str, str, str, 
     return [(device, f"r-{i}", "uplink", at, "{}", at) for i in range(first, first + n)]
 
 
-def test_concurrent_uploads_share_transactions(db: SQLiteDatabase) -> None:
-    commits: list[int] = []
-    db._writer.on_commit = lambda: commits.append(1)
+def queued_together(db: SQLiteDatabase, threads: list[threading.Thread]) -> None:
+    """Run ``threads`` (uploads) while a held job keeps the writer busy, so that all of them queue
+    up behind it, then let the writer go on and wait for them."""
     gate = threading.Event()
-    db._writer.submit(lambda c: gate.wait(10))  # holds the writer while the uploads queue up
-    threads = [threading.Thread(target=db.store_records, args=(rows(f"edge-{n}", 50),)) for n in range(16)]
+    db._writer.submit(lambda c: gate.wait(10))
     for t in threads:
         t.start()
-    wait_for(lambda: len(db._writer._jobs) >= 16, 10, "the uploads to queue behind the held job")
+    wait_for(lambda: len(db._writer._jobs) >= len(threads), 10, "the uploads to queue behind the held job")
     gate.set()
     for t in threads:
         t.join(10)
+
+
+def test_concurrent_uploads_share_transactions(db: SQLiteDatabase) -> None:
+    commits: list[int] = []
+    db._writer.on_commit = lambda: commits.append(1)
+    queued_together(
+        db, [threading.Thread(target=db.store_records, args=(rows(f"edge-{n}", 50),)) for n in range(16)]
+    )
     assert sum(1 for _ in db.records()) == 16 * 50
     assert len(commits) <= 2  # the held job's transaction, and one for all sixteen uploads
 
@@ -73,8 +80,6 @@ def test_a_closed_database_is_unavailable(tmp_path: Path) -> None:
 
 
 def test_a_record_sqlite_refuses_is_refused_alone(db: SQLiteDatabase) -> None:
-    gate = threading.Event()
-    db._writer.submit(lambda c: gate.wait(10))
     outcome: dict[str, object] = {}
 
     def upload(name: str, batch: list) -> None:
@@ -86,15 +91,12 @@ def test_a_record_sqlite_refuses_is_refused_alone(db: SQLiteDatabase) -> None:
 
     at = "2026-06-02T08:00:00Z"
     bad = [("edge-2", "r-0", "uplink", at, '{"x": "\udc80"}', at)]  # a lone surrogate: SQLite cannot take it
-    threads = [
-        threading.Thread(target=upload, args=("good", rows("edge-1", 5))),
-        threading.Thread(target=upload, args=("bad", bad)),
-    ]
-    for t in threads:
-        t.start()
-    wait_for(lambda: len(db._writer._jobs) >= 2, 10, "both uploads to queue behind the held job")
-    gate.set()
-    for t in threads:
-        t.join(10)
+    queued_together(
+        db,
+        [
+            threading.Thread(target=upload, args=("good", rows("edge-1", 5))),
+            threading.Thread(target=upload, args=("bad", bad)),
+        ],
+    )
     assert outcome["good"] == "stored" and isinstance(outcome["bad"], Refused)
     assert [r.device_id for r in db.records()] == ["edge-1"] * 5  # same transaction, only the bad one undone
