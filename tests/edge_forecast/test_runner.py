@@ -13,6 +13,7 @@ import pytest
 from a2d import forecastwire, hourgrid, timeutil
 from edge_agent import forecaststore
 from edge_agent.bundles import DeviceTrust
+from edge_agent.eventrow import EventRow
 from edge_agent.forecast import (
     Model,
     ModelSource,
@@ -157,12 +158,10 @@ def test_counts_come_from_stored_people_in_measurements(tmp_path: Path) -> None:
     store = Store(tmp_path / "edge.db")
     h0 = hourgrid.epoch_hour(datetime(2026, 6, 2, 8, tzinfo=UTC))
 
-    def row(
-        key: str, eui: str, minute: int, hour: int, values: list[dict[str, object]]
-    ) -> tuple[object, ...]:
+    def row(key: str, eui: str, minute: int, hour: int, values: list[dict[str, object]]) -> EventRow:
         at = timeutil.iso(hourgrid.hour_start(hour) + timedelta(minutes=minute))
-        return (key, "chirpstack", "up", "uplink", eui, "zaehler", "app", at, at, 1, 85, "milesight-iot/vs133",
-                "{}", "[]", json.dumps(values), None, "{}")  # fmt: skip
+        return EventRow(None, key, "chirpstack", "up", "uplink", eui, "zaehler", "app", at, at, 1, 85,
+                        "milesight-iot/vs133", "{}", "[]", json.dumps(values), None, "{}")  # fmt: skip
 
     a, b = "a2d00200000000aa", "a2d00200000000bb"
     pin = {"quantity": "people_in", "unit": "count"}
