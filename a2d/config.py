@@ -140,9 +140,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file {p} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from exc
 
 
 def table_list(data: Mapping[str, Any], name: str, where: str) -> list[Mapping[str, Any]]:
