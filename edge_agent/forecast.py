@@ -120,7 +120,7 @@ class Model:
         return self._session
 
     def raw(self, x: ff.FloatArray) -> ff.FloatArray:
-        """The model's output (log ratio to the base) for feature rows in :data:`FEATURES` order."""
+        """The model's output (log ratio to the base) for feature rows in :data:`forecasting.features.FEATURES` order."""
         try:
             cols = [ff.FEATURES.index(name) for name in self.manifest.features]
         except ValueError as exc:

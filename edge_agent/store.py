@@ -1,7 +1,8 @@
 """The edge agent's SQLite store: WAL, recorded migrations, one writer, any number of readers.
 
-Only the ingest writer thread calls the ``write_*`` methods (it owns the write connection);
-the CLI and the local API read through :func:`open_reader`.
+Only the thread that owns the write connection, the ingest loop (:mod:`edge_agent.loop`), calls
+:class:`Store`'s methods; other threads hand it their writes as jobs (:meth:`~edge_agent.loop.IngestLoop.call`).
+The CLI and the local API read through :func:`open_reader`.
 """
 
 from __future__ import annotations
