@@ -49,7 +49,7 @@ def load_public_key(text: str) -> Ed25519PublicKey:
         raw = base64.b64decode(text.strip(), validate=True)
         return Ed25519PublicKey.from_public_bytes(raw)
     except (binascii.Error, ValueError, AttributeError) as exc:
-        raise BundleError(f"not an Ed25519 public key in base64: {str(exc)[:80]}") from None
+        raise BundleError(f"not an Ed25519 public key in base64: {str(exc)[:80]}") from exc
 
 
 def key_id(key: Ed25519PrivateKey | Ed25519PublicKey | str) -> str:
@@ -104,7 +104,7 @@ def parse_keys(content: bytes) -> tuple[TrustedKey, ...]:
     try:
         doc = json.loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BundleError(f"a keys bundle holds JSON: {exc}") from None
+        raise BundleError(f"a keys bundle holds JSON: {exc}") from exc
     entries = doc.get("keys") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_KEYS:
         raise BundleError(f'a keys bundle holds {{"keys": [...]}} with 1 to {MAX_KEYS} keys')

@@ -256,7 +256,7 @@ def parse(doc: Any, *, signed: bool = True) -> Bundle:
             (doc["key_id"], base64.b64decode(doc["signature"], validate=True)) if signed else ("", b"")
         )
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise BundleError(f"malformed bundle: {str(exc)[:120]}") from None
+        raise BundleError(f"malformed bundle: {str(exc)[:120]}") from exc
     if len(content) != size:
         raise BundleError(f"truncated bundle: {len(content)} of {size} bytes")
     if not _HEX64.match(digest) or hashlib.sha256(content).hexdigest() != digest:

@@ -96,7 +96,7 @@ def parse_event(topic_name: str, payload: bytes) -> ButtonEvent:
     try:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"not JSON: {exc}"[:200]) from None
+        raise WireError(f"not JSON: {exc}"[:200]) from exc
     return check_event(topic_name, body)
 
 

@@ -1,9 +1,10 @@
 """Config files: one TOML file per app, every setting declared with a default and a help line.
 
-An app declares its settings as a table of :class:`Setting` rows; :func:`load` reads the TOML
-file, applies ``A2D_<SECTION>_<KEY>`` environment overrides (the only place they are read),
-checks types and returns plain nested dicts. Lists of tables (``[[sources]]``) are checked
-against their own table of settings.
+An app declares its settings as a table of :class:`Setting` rows; :func:`read_toml` reads the
+TOML file, :func:`resolve` applies the defaults and the ``A2D_<SECTION>_<KEY>`` environment
+overrides (:func:`environ` is the only place they are read), checks types and returns plain nested
+dicts. Lists of tables (``[[sources]]``, :func:`table_list`) are checked against their own table of
+settings.
 """
 
 from __future__ import annotations
@@ -140,9 +141,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file {p} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from exc
 
 
 def table_list(data: Mapping[str, Any], name: str, where: str) -> list[Mapping[str, Any]]:

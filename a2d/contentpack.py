@@ -405,7 +405,7 @@ def loads(data: bytes | str) -> ContentPack:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContentError(f"content pack: not valid JSON ({exc})") from None
+        raise ContentError(f"content pack: not valid JSON ({exc})") from exc
     return parse(doc)
 
 
@@ -417,11 +417,11 @@ def load(path: str | Path) -> ContentPack:
     except FileNotFoundError:
         raise ContentError(f"content pack {p} does not exist") from None
     except OSError as exc:
-        raise ContentError(f"cannot read content pack {p}: {exc.strerror}") from None
+        raise ContentError(f"cannot read content pack {p}: {exc.strerror}") from exc
     try:
         return loads(data)
     except ContentError as exc:
-        raise ContentError(f"{p}: {exc}") from None
+        raise ContentError(f"{p}: {exc}") from exc
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class Calendar:
                 locale=str(d.get("locale", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelBundleError(f"not a calendar table: {exc}") from None
+            raise ModelBundleError(f"not a calendar table: {exc}") from exc
 
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last
@@ -167,7 +167,7 @@ class Manifest:
                 transparency=dict(d.get("transparency", {})),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise ModelBundleError(f"malformed forecast manifest: {exc}") from None
+            raise ModelBundleError(f"malformed forecast manifest: {exc}") from exc
 
 
 def _optional_float(value: Any) -> float | None:
@@ -195,7 +195,7 @@ def unpack(content: bytes) -> tuple[Manifest, bytes]:
             manifest = json.loads(z.read(MANIFEST_MEMBER))
             model = z.read(MODEL_MEMBER)
     except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelBundleError(f"not a forecast model bundle: {exc}") from None
+        raise ModelBundleError(f"not a forecast model bundle: {exc}") from exc
     return Manifest.from_dict(manifest), model
 
 
@@ -299,5 +299,5 @@ def read_hours(doc: Mapping[str, Any]) -> list[HourForecast]:
             datetime.fromisoformat(hour.local)
             out.append(hour)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ForecastDocError(f"a forecast hour is malformed: {exc}") from None
+        raise ForecastDocError(f"a forecast hour is malformed: {exc}") from exc
     return out

@@ -203,7 +203,7 @@ def read_general(data: bytes) -> list[Checked]:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise WireError(f"the body is not JSON: {exc}") from None
+        raise WireError(f"the body is not JSON: {exc}") from exc
     records = parse_records(doc)
     texts = []
     for i, r in enumerate(records):

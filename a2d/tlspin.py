@@ -28,8 +28,8 @@ def parse_pin(text: str) -> bytes:
         raise PinError(f"expected 64 hex digits, got {len(hexdigits)}")
     try:
         return bytes.fromhex(hexdigits)
-    except ValueError:
-        raise PinError("not hex") from None
+    except ValueError as exc:
+        raise PinError("not hex") from exc
 
 
 def fingerprint(der: bytes) -> str:

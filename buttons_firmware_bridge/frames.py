@@ -73,8 +73,8 @@ def _split(line: bytes | str) -> list[str]:
             raise WireError(f"line of {len(line)} bytes is longer than a frame")
         try:
             text = line.decode("ascii")
-        except UnicodeDecodeError:
-            raise WireError("line is not ASCII") from None
+        except UnicodeDecodeError as exc:
+            raise WireError("line is not ASCII") from exc
     else:
         text = line
     text = text.strip("\r\n")

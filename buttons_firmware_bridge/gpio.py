@@ -113,7 +113,7 @@ class Gpio:
                 self.leds.append(LED(cfg.led, pin_factory=pins) if cfg.led is not None else None)
         except GPIOZeroError as exc:
             self._close_devices()
-            raise KnownError(f"cannot set up the GPIO pins: {exc}") from None
+            raise KnownError(f"cannot set up the GPIO pins: {exc}") from exc
         self._thread = threading.Thread(target=self._run, name="a2d-bridge-gpio", daemon=True)
         self._thread.start()
         for cfg in self.config:

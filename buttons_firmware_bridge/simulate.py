@@ -42,7 +42,7 @@ class SimulatedBox:
                 return
             except (serial.SerialException, OSError) as exc:
                 if time.monotonic() > end:
-                    raise KnownError(f"cannot open {self.port}: {exc}") from None
+                    raise KnownError(f"cannot open {self.port}: {exc}") from exc
                 time.sleep(0.2)
 
     def close(self) -> None:

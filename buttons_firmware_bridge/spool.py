@@ -86,7 +86,7 @@ class Spool:
             self.boxes = self._load_boxes()
             self.stale = False
         except sqlite3.Error as exc:
-            raise SpoolError(f"cannot open the spool database {path}: {exc}") from None
+            raise SpoolError(f"cannot open the spool database {path}: {exc}") from exc
 
     def _load_boxes(self) -> dict[str, BoxWindow]:
         boxes = {

@@ -25,7 +25,7 @@ def status(db_path: Path) -> dict[str, Any]:
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise KnownError(f"cannot read the spool {db_path}: {exc}") from None
+        raise KnownError(f"cannot read the spool {db_path}: {exc}") from exc
     return {"spool": {"waiting": waiting, "oldest": oldest}, "boxes": boxes}
 
 

@@ -108,7 +108,7 @@ def publish(
     try:
         client.connect(host, port)
     except OSError as exc:
-        raise KnownError(f"cannot reach the MQTT broker at {host}:{port}: {exc.strerror or exc}") from None
+        raise KnownError(f"cannot reach the MQTT broker at {host}:{port}: {exc.strerror or exc}") from exc
     client.loop_start()
     try:
         if not answered.wait(15) or refused:

@@ -77,7 +77,7 @@ def applied(data_dir: Path) -> dict[str, Applied]:
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise BundleError(f"cannot read the applied bundles' counters from {path}: {exc}") from None
+        raise BundleError(f"cannot read the applied bundles' counters from {path}: {exc}") from exc
     return {str(kind): Applied(int(counter), str(sha)) for kind, counter, sha in rows}
 
 
@@ -88,7 +88,7 @@ def _read(data_dir: Path, kind: str) -> Any:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise BundleError(f"cannot read {path}: {exc}") from None
+        raise BundleError(f"cannot read {path}: {exc}") from exc
 
 
 def _keys_chain(data_dir: Path) -> list[Any]:
@@ -159,9 +159,9 @@ def check_file(
         data = path.read_bytes()
         doc = json.loads(data)
     except OSError as exc:
-        raise BundleError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BundleError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:
-        raise BundleError(f"{path} is not JSON: {exc}") from None
+        raise BundleError(f"{path} is not JSON: {exc}") from exc
     bundle = bundles.verify(doc, trusted_keys(data_dir, trust), kind, trust.identity, now=_now(now))
     return data, bundle
 

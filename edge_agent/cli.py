@@ -122,10 +122,10 @@ def main(argv: Sequence[str]) -> int:
 
             try:
                 found = helpdesk.requests(db, "all" if args.all else "open")
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError as exc:
                 raise KnownError(
                     f"{cfg.db_path} has no help requests yet: start this version of the agent once"
-                ) from None
+                ) from exc
             _emit(found, args.json, _help_line)
         else:
             st = queries.status(db, state=statefile.read(cfg.state_path))

@@ -338,4 +338,4 @@ def _check_trust(raw: Mapping[str, Any], where: str) -> None:
             try:
                 bundles.load_public_key(text)
             except bundles.BundleError as exc:
-                raise ConfigError(f"{where}: {name}: {exc}") from None
+                raise ConfigError(f"{where}: {name}: {exc}") from exc

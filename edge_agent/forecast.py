@@ -116,11 +116,11 @@ class Model:
                     self.onnx, sess_options=opts, providers=["CPUExecutionProvider"]
                 )
             except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a bad model
-                raise NoForecast(f"onnxruntime cannot load the model: {exc}") from None
+                raise NoForecast(f"onnxruntime cannot load the model: {exc}") from exc
         return self._session
 
     def raw(self, x: ff.FloatArray) -> ff.FloatArray:
-        """The model's output (log ratio to the base) for feature rows in :data:`FEATURES` order."""
+        """The model's output (log ratio to the base) for feature rows in :data:`forecasting.features.FEATURES` order."""
         try:
             cols = [ff.FEATURES.index(name) for name in self.manifest.features]
         except ValueError as exc:
@@ -171,7 +171,7 @@ class ModelSource:
                 content, origin = bundle.content, "bundle"
             manifest, onnx = forecastwire.unpack(content)
         except (OSError, ModelBundleError, a2d_bundles.BundleError) as exc:
-            raise NoForecast(f"cannot use the model {path}: {exc}") from None
+            raise NoForecast(f"cannot use the model {path}: {exc}") from exc
         log.info("forecast model %s version %s (series %s) from the %s %s",
                  manifest.model_type or "?", manifest.version, manifest.series, origin, path)  # fmt: skip
         return Model(manifest, onnx, origin)
@@ -374,11 +374,11 @@ class ForecastRunner(Worker):
         try:
             db = open_reader(self.db_path)
         except StoreError as exc:
-            raise NoForecast(str(exc)) from None
+            raise NoForecast(str(exc)) from exc
         try:
             return forecaststore.hourly_counts(db, first, hourgrid.epoch_hour(now) + 1, self.settings.counter)
         except sqlite3.Error as exc:
-            raise NoForecast(f"cannot read the counts: {exc}") from None
+            raise NoForecast(f"cannot read the counts: {exc}") from exc
         finally:
             db.close()
 

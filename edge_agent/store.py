@@ -1,7 +1,8 @@
 """The edge agent's SQLite store: WAL, recorded migrations, one writer, any number of readers.
 
-Only the ingest writer thread calls the ``write_*`` methods (it owns the write connection);
-the CLI and the local API read through :func:`open_reader`.
+Only the thread that owns the write connection, the ingest loop (:mod:`edge_agent.loop`), calls
+:class:`Store`'s methods; other threads hand it their writes as jobs (:meth:`~edge_agent.loop.IngestLoop.call`).
+The CLI and the local API read through :func:`open_reader`.
 """
 
 from __future__ import annotations
@@ -312,12 +313,12 @@ class Store:
             self._open(synchronous, max_feedback_per_kiosk)
         except sqlite3.Error as exc:
             if not self._use_reserve():
-                raise StoreError(f"cannot open the database {path}: {exc}") from None
+                raise StoreError(f"cannot open the database {path}: {exc}") from exc
             log.warning("cannot open the database (%s): the disk is full; freed its reserve to open it", exc)
             try:
                 self._open(synchronous, max_feedback_per_kiosk)
             except sqlite3.Error as again:
-                raise StoreError(f"cannot open the database {path}: {again}") from None
+                raise StoreError(f"cannot open the database {path}: {again}") from again
         self.keep_reserve()
 
     def _open(self, synchronous: str, max_feedback_per_kiosk: int) -> None:
@@ -624,5 +625,5 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
             hint = (
                 " (the disk is full, and nothing holds the database open: start the agent or free some space)"
             )
-        raise StoreError(f"cannot open the database {path}: {exc}{hint}") from None
+        raise StoreError(f"cannot open the database {path}: {exc}{hint}") from exc
     return db

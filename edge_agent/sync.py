@@ -92,7 +92,7 @@ class SyncSettings:
             except OSError as exc:
                 raise SyncConfigError(
                     f"cannot read sync.token_file {s['token_file']}: {exc.strerror}"
-                ) from None
+                ) from exc
         if not token:
             raise SyncConfigError(
                 "sync.url is set but there is no token (sync.token, sync.token_file or A2D_SYNC_TOKEN)"
@@ -102,7 +102,7 @@ class SyncSettings:
             try:
                 pin = tlspin.parse_pin(s["pin_sha256"])
             except tlspin.PinError as exc:
-                raise SyncConfigError(f"sync.pin_sha256: {exc}") from None
+                raise SyncConfigError(f"sync.pin_sha256: {exc}") from exc
         insecure = insecure_reason(s["url"], s["verify_tls"], bool(pin))
         if insecure and not s["allow_insecure"]:
             raise SyncConfigError(
@@ -422,7 +422,7 @@ class SyncClient(Worker):
         try:
             r = http.post(syncwire.records_path(self.device_id), content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+            raise _Retry(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code != 200:
             return Answer(r.status_code, 0, _detail(r), "retry-after" in r.headers)
         try:
@@ -459,7 +459,7 @@ class SyncClient(Worker):
             try:
                 r = http.get(a2d_bundles.bundle_path(self.device_id, kind), headers=headers)
             except httpx.HTTPError as exc:
-                raise _Retry(f"bundle {kind}: {type(exc).__name__}: {exc}") from None
+                raise _Retry(f"bundle {kind}: {type(exc).__name__}: {exc}") from exc
             if r.status_code in (304, 404):
                 continue
             if r.status_code != 200:
@@ -492,7 +492,7 @@ class SyncClient(Worker):
         try:
             r = http.post(syncwire.heartbeat_path(self.device_id), json=beat.as_dict())
         except httpx.HTTPError as exc:
-            raise _Retry(f"heartbeat: {type(exc).__name__}: {exc}") from None
+            raise _Retry(f"heartbeat: {type(exc).__name__}: {exc}") from exc
         if r.status_code >= 300:
             raise _Retry(f"heartbeat: HTTP {r.status_code}")
 

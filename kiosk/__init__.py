@@ -1,1 +1,1 @@
-"""Kiosk: the Kivy touchscreen app for citizens and Lotsen (to come: issue 4)."""
+"""Kiosk: the Kivy touchscreen app for citizens and Lotsen."""

@@ -378,7 +378,7 @@ class AgentClient:
             self._set_online(False, str(getattr(exc, "reason", exc)))
             if self._configured is None:
                 self._url = None  # a discovered agent may come back elsewhere: look again
-            raise _Unreachable(str(exc)) from None
+            raise _Unreachable(str(exc)) from exc
         self._set_online(True)
         self._answered(out)
         return out

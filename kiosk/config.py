@@ -176,7 +176,7 @@ def _check_trust(raw: Mapping[str, Any], where: str) -> None:
         try:
             bundles.load_public_key(text)
         except bundles.BundleError as exc:
-            raise ConfigError(f"{where}: kiosk.trusted_keys: {exc}") from None
+            raise ConfigError(f"{where}: kiosk.trusted_keys: {exc}") from exc
     for name, value in (
         ("device.site", raw["device"]["site"]),
         ("kiosk.agent_device_id", raw["kiosk"]["agent_device_id"]),
@@ -196,7 +196,7 @@ def _agent_url(text: str, pin: str, where: str) -> str:
         try:
             parse_pin(pin)
         except PinError as exc:
-            raise ConfigError(f"{where}: kiosk.agent_pin_sha256 is no SHA-256 fingerprint ({exc})") from None
+            raise ConfigError(f"{where}: kiosk.agent_pin_sha256 is no SHA-256 fingerprint ({exc})") from exc
     if not url:
         return ""
     if not url.startswith(("http://", "https://")):
@@ -239,9 +239,7 @@ def _token(token: str, token_file: str, where: str) -> str:
                 )
             token = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(
-                f"{where}: cannot read kiosk.token_file {path}: {exc.strerror or exc}"
-            ) from None
+            raise ConfigError(f"{where}: cannot read kiosk.token_file {path}: {exc.strerror or exc}") from exc
         if not token:
             raise ConfigError(f"{where}: kiosk.token_file {path} is empty")
     token = token.strip()

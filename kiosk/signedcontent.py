@@ -140,14 +140,14 @@ class SignedCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise BundleError(f"cannot read the cached {name}: {exc}") from None
+            raise BundleError(f"cannot read the cached {name}: {exc}") from exc
 
 
 def _json(data: bytes) -> Any:
     try:
         return json.loads(data)
     except ValueError as exc:
-        raise BundleError(f"not JSON: {exc}") from None
+        raise BundleError(f"not JSON: {exc}") from exc
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -4,7 +4,7 @@ EN 301 549 5.1.3 asks for speech that stops on user action and a volume that goe
 default after every use of a shared device: :meth:`Speaker.say` interrupts whatever is being said,
 :meth:`Speaker.stop` ends it, :meth:`Speaker.reset` stops and restores the default volume (the
 session wipe calls it). espeak-ng is called directly, not through pyttsx3 (whose file output
-overwrites earlier files, see the toolchain notes). With ``wav_dir`` set every utterance is
+overwrites earlier files). With ``wav_dir`` set every utterance is
 written to a WAV file there instead of being played (tests, selftest).
 """
 

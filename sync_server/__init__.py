@@ -1,4 +1,4 @@
-"""Sync server: central API, device registry, record ingest, heartbeats (issue 3).
+"""Sync server: device registry, record uploads, heartbeats, signed bundles, open data, forecast training.
 
 The supported names, imported lazily so that ``a2d server device ...`` does not load the web
 framework::

@@ -67,4 +67,4 @@ def gunzip(data: bytes, limit: int) -> bytes:
             if not rest.strip(b"\0"):
                 return bytes(out)
     except zlib.error as exc:
-        raise BodyError(400, f"the gzip body is corrupt: {exc}") from None
+        raise BodyError(400, f"the gzip body is corrupt: {exc}") from exc

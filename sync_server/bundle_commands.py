@@ -117,7 +117,7 @@ def _trust(db: Database, args: argparse.Namespace) -> None:
     try:
         key = bundles.trusted_key(args.public_key)
     except BundleError as exc:
-        raise KnownError(f"PUBLIC_KEY: {exc}") from None
+        raise KnownError(f"PUBLIC_KEY: {exc}") from exc
     added = db.add_signing_key(SigningKey(key.key_id, key.public_key, utc_now()))
     say(args.json, {"key_id": key.key_id, "added": added},
         f"{'trusting' if added else 'already trusting'} the signing key {key.key_id} for uploads")  # fmt: skip
@@ -206,7 +206,7 @@ def sign(args: argparse.Namespace) -> None:
             try:
                 todo.append(bundles.parse(doc, signed=False))
             except BundleError as exc:
-                raise BundleFileError(f"{args.file} [{i}]: {exc}") from None
+                raise BundleFileError(f"{args.file} [{i}]: {exc}") from exc
     signed = [bundles.sign_bundle(b, key) for b in todo]
     _write_docs(args.out, signed)
     say(args.json, {"out": str(args.out), "key_id": bundles.key_id(key), "counters": [b.counter for b in signed]},
@@ -218,13 +218,13 @@ def _read_docs(path: Path) -> list[Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise BundleFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BundleFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > bundles.MAX_BUNDLE_BYTES * 2:
         raise BundleFileError(f"{path} is larger than a bundle document can be")
     try:
         doc = json.loads(data)
     except ValueError as exc:
-        raise BundleFileError(f"{path} is not JSON: {exc}") from None
+        raise BundleFileError(f"{path} is not JSON: {exc}") from exc
     docs = doc if isinstance(doc, list) else [doc]
     if not docs or not all(isinstance(d, dict) and "format" in d for d in docs):
         raise BundleFileError(f"{path} holds no bundle document (a2d server bundle export writes one)")
@@ -241,7 +241,7 @@ def _write_docs(path: Path, items: Sequence[Bundle]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BundleFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise BundleFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _list(rows: list[BundleInfo], as_json: bool) -> None:

@@ -317,7 +317,7 @@ def _tls_files(settings: config.ServerSettings) -> tuple[str, str] | None:
         try:
             open(path, "rb").close()
         except OSError as exc:
-            raise KnownError(f"cannot read the TLS {what} {path}: {exc.strerror or exc}") from None
+            raise KnownError(f"cannot read the TLS {what} {path}: {exc.strerror or exc}") from exc
 
     def no_passphrase() -> str:
         raise KnownError(f"the TLS key {key} is encrypted: give an unencrypted key")
@@ -328,7 +328,7 @@ def _tls_files(settings: config.ServerSettings) -> tuple[str, str] | None:
         raise KnownError(
             f"cannot use the TLS certificate {cert} with the key {key} ({exc.reason or exc}):"
             " both must be PEM, and the key the certificate's"
-        ) from None
+        ) from exc
     return cert, key
 
 
@@ -340,13 +340,13 @@ def _listen(host: str, port: int) -> socket.socket:
         # it an answer written as headers + body waits ~40 ms for the client's delayed ACK
         sock = socket.socket(info[0], socket.SOCK_STREAM, info[2])
     except OSError as exc:
-        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(info[4])
     except OSError as exc:
         sock.close()
-        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise KnownError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
 
 

@@ -50,7 +50,7 @@ def read_content(path: Path) -> bytes:
         with path.open("rb") as f:
             data = f.read(limit + 1)
     except OSError as exc:
-        raise PublishError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise PublishError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > limit:
         raise PublishError(f"{path} is larger than the {limit} bytes a bundle may hold")
     return data
@@ -163,7 +163,7 @@ def _keys_of(kind: str, content: bytes) -> tuple[TrustedKey, ...]:
     try:
         return bundles.parse_keys(content)
     except BundleError as exc:
-        raise PublishError(str(exc)) from None
+        raise PublishError(str(exc)) from exc
 
 
 def export(
@@ -186,7 +186,7 @@ def upload(db: Database, docs: Sequence[Any], now: str) -> list[BundleInfo]:
             bundle = bundles.parse(doc)
             bundles.check_signature(bundle, active)
         except BundleError as exc:
-            raise PublishError(f"refused: {exc}") from None
+            raise PublishError(f"refused: {exc}") from exc
         scope, _, name = bundle.target.partition(":")
         targets(db, bundle.kind, [name] if scope == "device" else [], name if scope == "site" else "")
         assigned, _ = db.bundle_counters(bundle.kind)

@@ -75,7 +75,7 @@ def _write_key(path: Path, *, replace: bool) -> Ed25519PrivateKey:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_new(path, pem, replace=replace)
     except OSError as exc:
-        raise SigningKeyError(f"cannot write the signing key {path}: {exc.strerror or exc}") from None
+        raise SigningKeyError(f"cannot write the signing key {path}: {exc.strerror or exc}") from exc
     return key
 
 
@@ -111,7 +111,7 @@ def finish_rotation(path: Path, old_key_id: str, until: datetime) -> Path:
     except OSError as exc:
         raise SigningKeyError(
             f"cannot move the rotated key files beside {path}: {exc.strerror or exc}"
-        ) from None
+        ) from exc
     return retired
 
 
@@ -174,7 +174,7 @@ def load(path: Path) -> Ed25519PrivateKey:
             f"there is no signing key at {path}: create one with a2d server signing-key --key {path}"
         ) from None
     except OSError as exc:
-        raise SigningKeyError(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
+        raise SigningKeyError(f"cannot read the signing key {path}: {exc.strerror or exc}") from exc
     try:
         key = load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):

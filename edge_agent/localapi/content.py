@@ -79,7 +79,7 @@ class ContentSource:
         try:
             self._load_file(self.pack_file)
         except (a2d_bundles.BundleError, ContentError) as exc:
-            raise PackFileError(f"[content] pack {self.pack_file}: {exc}") from None
+            raise PackFileError(f"[content] pack {self.pack_file}: {exc}") from exc
 
     def current(self) -> Content | None:
         path = self.pack_file or (self.bundle_file if self.trust.enabled else None)
@@ -123,7 +123,7 @@ class ContentSource:
                     f"a plain content pack, not a signed bundle; {SIGN_HINT.format(path=path)}"
                 ) from None
             if not self.trust.enabled:
-                raise a2d_bundles.BundleError(f"{exc}; no key is configured: set sync.trusted_keys") from None
+                raise a2d_bundles.BundleError(f"{exc}; no key is configured: set sync.trusted_keys") from exc
             raise
 
     def _reload(self, path: Path) -> None:

@@ -63,6 +63,6 @@ class ApiContext:
             _once.failed(
                 "write", "the local API cannot write to the database (%s); kiosks are told to retry", exc
             )
-            raise HttpError(503, "the edge agent's database cannot be written now; try again later") from None
+            raise HttpError(503, "the edge agent's database cannot be written now; try again later") from exc
         _once.recovered("write", "the local API stores writes again")
         return result  # type: ignore[no-any-return]

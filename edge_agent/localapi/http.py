@@ -50,8 +50,8 @@ class Request:
         """The body as JSON (``HttpError`` 400 if it is not)."""
         try:
             return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise HttpError(400, "the body is not valid JSON") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise HttpError(400, "the body is not valid JSON") from exc
 
 
 @dataclass(frozen=True)

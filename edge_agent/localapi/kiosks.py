@@ -89,7 +89,7 @@ def _parse(text: str, where: Path) -> list[Kiosk]:
         kiosks = [Kiosk(**{k: str(e[k]) for k in ("kiosk_id", "name", "token_sha256", "added_at")})
                   for e in doc["kiosks"]]  # fmt: skip
     except (ValueError, KeyError, TypeError) as exc:
-        raise KioskError(f"{where} is not a kiosk list this agent wrote ({exc})") from None
+        raise KioskError(f"{where} is not a kiosk list this agent wrote ({exc})") from exc
     return kiosks
 
 
@@ -101,7 +101,7 @@ def load(data_dir: Path) -> list[Kiosk]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise KioskError(f"cannot read {p}: {exc.strerror or exc}") from None
+        raise KioskError(f"cannot read {p}: {exc.strerror or exc}") from exc
 
 
 @contextlib.contextmanager
@@ -111,7 +111,7 @@ def _locked(data_dir: Path) -> Iterator[None]:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         fd = os.open(Path(data_dir) / f".{FILE}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise KioskError(f"cannot write the kiosk list in {data_dir}: {exc.strerror or exc}") from None
+        raise KioskError(f"cannot write the kiosk list in {data_dir}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -146,7 +146,7 @@ def write_private(target: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise KioskError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise KioskError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _save(data_dir: Path, kiosks: list[Kiosk]) -> None:

@@ -132,7 +132,7 @@ class LocalApi:
                 ) from None
             raise ApiConfigError(
                 f"cannot serve the local API on {self.settings.host}:{self.settings.port}: {exc.strerror or exc}"
-            ) from None
+            ) from exc
 
     def start(self) -> None:
         """Serve (after :meth:`bind`) and, if configured, start advertising in the background."""

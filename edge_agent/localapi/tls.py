@@ -96,7 +96,7 @@ def ensure_certificate(data_dir: Path, dns_names: Iterable[str], addresses: Iter
     try:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise TlsError(f"cannot make {data_dir} for the local API's certificate: {exc.strerror}") from None
+        raise TlsError(f"cannot make {data_dir} for the local API's certificate: {exc.strerror}") from exc
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -111,7 +111,7 @@ def pin(cert_path: Path) -> str:
     try:
         der = ssl.PEM_cert_to_DER_cert(cert_path.read_text(encoding="ascii"))
     except (OSError, ValueError) as exc:
-        raise TlsError(f"cannot read the local API's certificate {cert_path}: {exc}") from None
+        raise TlsError(f"cannot read the local API's certificate {cert_path}: {exc}") from exc
     return fingerprint(der)
 
 
@@ -125,5 +125,5 @@ def server_context(cert_path: Path) -> ssl.SSLContext:
         raise TlsError(
             f"cannot use the local API's certificate {cert_path}: {exc}; delete {CERT_FILE} and {KEY_FILE}"
             " to make a new one (and pair the kiosks again)"
-        ) from None
+        ) from exc
     return ctx

@@ -43,7 +43,7 @@ def parse(kind: str, topic: str, payload: bytes) -> NetworkEvent | None:
     try:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise BadMessage(f"not JSON: {exc}"[:200]) from None
+        raise BadMessage(f"not JSON: {exc}"[:200]) from exc
     if not isinstance(body, Mapping):
         raise BadMessage(f"not a JSON object but {type(body).__name__}")
     ev = _PARSERS[kind](topic, body, payload)

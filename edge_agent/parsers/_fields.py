@@ -147,8 +147,8 @@ def b64(d: Mapping[str, Any], key: str) -> bytes | None:
         return None
     try:
         return binascii.a2b_base64(v, strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise BadMessage(f"field {key}: not valid base64") from None
+    except (binascii.Error, ValueError) as exc:
+        raise BadMessage(f"field {key}: not valid base64") from exc
 
 
 def eui(value: str | None, what: str) -> str | None:

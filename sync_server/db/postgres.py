@@ -66,7 +66,7 @@ class PostgresDatabase(Database):
         try:  # one plain connection first: its error names the cause (the pool's would not)
             psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S).close()
         except psycopg.Error as exc:
-            raise DatabaseError(f"cannot connect to {self.url}: {str(exc).strip()}") from None
+            raise DatabaseError(f"cannot connect to {self.url}: {str(exc).strip()}") from exc
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -80,7 +80,7 @@ class PostgresDatabase(Database):
             self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
         except PoolTimeout as exc:
             self._pool.close()
-            raise DatabaseError(f"cannot connect to {self.url}: {exc}") from None
+            raise DatabaseError(f"cannot connect to {self.url}: {exc}") from exc
 
     @contextmanager
     def _refusing(self) -> Iterator[psycopg.Connection]:

@@ -66,7 +66,7 @@ class SQLiteDatabase(Database):
             conn = self._connect()
             conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
-            raise DatabaseError(f"cannot open the SQLite database {self.path}: {exc}") from None
+            raise DatabaseError(f"cannot open the SQLite database {self.path}: {exc}") from exc
         self._conn = conn
         #: group commit: uploads that arrive while a transaction runs share the next one (64 at most)
         self._writer = Writer(

@@ -90,7 +90,7 @@ def public_holidays(regions: Sequence[Region], years: Iterable[int]) -> dict[str
         except NotImplementedError:
             raise LocaleError(f"the holidays package does not know the country {r.country!r}") from None
         except ValueError as exc:
-            raise LocaleError(f"--holidays {r}: {exc}") from None
+            raise LocaleError(f"--holidays {r}: {exc}") from exc
         for day, name in days.items():
             key = day.isoformat()
             label = f"{name} ({r})"
@@ -142,7 +142,7 @@ def read_events(path: str | Path) -> set[str]:
         with p.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
-        raise LocaleError(f"cannot read the events file {p}: {exc.strerror or exc}") from None
+        raise LocaleError(f"cannot read the events file {p}: {exc.strerror or exc}") from exc
     out = set()
     for i, row in enumerate(rows, start=2):
         text = (row.get("date") or "").strip()

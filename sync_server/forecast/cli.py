@@ -235,7 +235,7 @@ def _train(args: argparse.Namespace, say: _Progress) -> int:
     try:
         args.out.write_bytes(content)
     except OSError as exc:
-        raise ForecastCliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        raise ForecastCliError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     say(f"wrote {args.out} ({len(content)} bytes)")
     published = _publish(args, content, version) if args.publish else None
     out = {

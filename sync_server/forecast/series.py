@@ -158,7 +158,7 @@ def _open_rows(path: Path) -> tuple[list[str], Iterable[list[str]], Any]:
     try:
         fh = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        raise SeriesError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SeriesError(f"cannot read {path}: {exc.strerror or exc}") from exc
     first = fh.readline()
     delimiter = ";" if first.count(";") > first.count(",") else ","
     header = next(csv.reader([first], delimiter=delimiter), [])
@@ -409,8 +409,8 @@ def read_weather(path: str | Path, tz: str) -> Weather:
                 hours = _weather_hours(stamp, z)
                 t = _number(row[t_col]) if t_col is not None and t_col < len(row) else None
                 r = _number(row[r_col]) if r_col is not None and r_col < len(row) else None
-            except ValueError:
-                raise SeriesError(f"{p} line {lineno}: cannot read {stamp!r} and its values") from None
+            except ValueError as exc:
+                raise SeriesError(f"{p} line {lineno}: cannot read {stamp!r} and its values") from exc
             for h in hours:
                 if t is not None:
                     temperature[h] = t

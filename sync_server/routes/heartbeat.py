@@ -38,7 +38,7 @@ def load_json(data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise body.BodyError(400, f"the body is not JSON: {exc}") from None
+        raise body.BodyError(400, f"the body is not JSON: {exc}") from exc
 
 
 class HeartbeatRefused(Exception):
@@ -56,7 +56,7 @@ def accept_heartbeat(
     try:
         db.store_heartbeat(device_id, text, utc_now(), keep)
     except Refused as exc:
-        raise HeartbeatRefused(f"the database refused the heartbeat: {exc}") from None
+        raise HeartbeatRefused(f"the database refused the heartbeat: {exc}") from exc
 
 
 @router.post(

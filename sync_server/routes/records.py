@@ -76,7 +76,7 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
         try:
             db.store_records(rows, found)
         except Refused as exc:
-            raise _which_refused(db, rows, found, exc) from None
+            raise _which_refused(db, rows, found, exc) from exc
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r in records]})
 

@@ -15,7 +15,7 @@ from tests.docsettings import doc_sections, toml_value
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bridge.md"
 
-ISSUE_EXAMPLE = """
+README_EXAMPLE = """
 [mqtt]
 host = "127.0.0.1"
 port = 1883
@@ -33,8 +33,8 @@ def parse(text: str, **env: str) -> config.BridgeConfig:
     return config.parse(tomllib.loads(text), env=env)
 
 
-def test_the_issue_example() -> None:
-    cfg = parse(ISSUE_EXAMPLE)
+def test_the_readme_example() -> None:
+    cfg = parse(README_EXAMPLE)
     assert cfg.buttons == (GpioButton(17, "kiosk-1", "happy", 27, 1.0),)
     assert cfg.serial == (SerialPort("/dev/ttyACM0", 115200),)
     assert cfg.db_path == Path("/var/lib/a2d/bridge.db")
@@ -44,7 +44,7 @@ def test_the_issue_example() -> None:
 
 
 def test_environment_wins_and_per_button_cooldown() -> None:
-    text = ISSUE_EXAMPLE + '[[gpio.buttons]]\npin = 22\nid = "sad"\ncooldown_s = 0.0\n'
+    text = README_EXAMPLE + '[[gpio.buttons]]\npin = 22\nid = "sad"\ncooldown_s = 0.0\n'
     cfg = parse(text, A2D_MQTT_PORT="1999", A2D_GPIO_SOURCE="kiosk-2", A2D_GPIO_COOLDOWN_S="2")
     assert cfg.get("mqtt.port") == 1999
     assert cfg.buttons[0].cooldown_s == 2.0
@@ -66,7 +66,7 @@ def test_environment_wins_and_per_button_cooldown() -> None:
 )
 def test_mistakes_are_one_clear_line(extra: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        parse(ISSUE_EXAMPLE + extra)
+        parse(README_EXAMPLE + extra)
 
 
 def test_load_names_the_file(tmp_path: Path) -> None:
