@@ -32,8 +32,15 @@ def rows(device: str, n: int, first: int = 0) -> list[tuple[str, str, str, str, 
 def queued_together(db: SQLiteDatabase, threads: list[threading.Thread]) -> None:
     """Run ``threads`` (uploads) while a held job keeps the writer busy, so that all of them queue
     up behind it, then let the writer go on and wait for them."""
-    gate = threading.Event()
-    db._writer.submit(lambda c: gate.wait(10))
+    gate, held = threading.Event(), threading.Event()
+
+    def hold(_conn: sqlite3.Connection) -> None:
+        held.set()
+        gate.wait(10)
+
+    db._writer.submit(hold)
+    # the writer takes whatever is queued when it begins a transaction: the uploads must come after
+    assert held.wait(10), "the writer did not take the held job"
     for t in threads:
         t.start()
     wait_for(lambda: len(db._writer._jobs) >= len(threads), 10, "the uploads to queue behind the held job")
