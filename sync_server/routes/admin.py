@@ -23,8 +23,8 @@ from ..db import StoredHeartbeat
 from ..deps import DB
 from .responses import ADMIN_ERRORS, ERRORS
 
-#: a device's registration is a name, a site and a role: a few hundred bytes
-MAX_ADMIN_BODY = 4096
+#: a device's registration is a name, a site and a role: a few hundred bytes (64 KiB as a heartbeat)
+MAX_ADMIN_BODY = 64 * 1024
 _WRITE_ERRORS = {400: ERRORS[400], 404: {"description": "no such device"}, 413: ERRORS[413], **ADMIN_ERRORS}
 
 router = APIRouter(
@@ -90,21 +90,30 @@ async def add_device(request: Request, db: DB) -> dict[str, Any]:
     return {"device_id": device_id, "name": name, "site": site, "role": role, "token": token}
 
 
+async def _no_body(request: Request) -> None:
+    """A route that takes no body accepts none, or ``{}``; anything else is a 400, not ignored."""
+    raw = (await body.read(request, MAX_ADMIN_BODY)).strip()
+    if raw and raw.replace(b" ", b"") != b"{}":
+        raise body.BodyError(400, "this route takes no body (or {})")
+
+
 @router.post("/devices/{device_id}/revoke", summary="Revoke a device", responses=_WRITE_ERRORS)
-def revoke_device(device_id: str, db: DB) -> dict[str, Any]:
-    """The device's token stops working at once: its next upload or heartbeat is a `401`."""
-    if not db.revoke_device(device_id, utc_now()):
+async def revoke_device(request: Request, device_id: str, db: DB) -> dict[str, Any]:
+    """The device's token stops working at once: its next upload or heartbeat is a `401`. No body."""
+    await _no_body(request)
+    if not await run_in_threadpool(db.revoke_device, device_id, utc_now()):
         raise HTTPException(404, f"no device {device_id!r}")
     return {"device_id": device_id, "revoked": True}
 
 
 @router.post("/devices/{device_id}/token", summary="Give a device a new token", responses=_WRITE_ERRORS)
-def rotate_token(device_id: str, db: DB) -> dict[str, Any]:
+async def rotate_token(request: Request, device_id: str, db: DB) -> dict[str, Any]:
     """A new token for the device (shown this once); the old one stops working. This reinstates a
-    revoked device.
+    revoked device. No body.
     """
+    await _no_body(request)
     token = registry.new_token()
-    if not db.set_device_token(device_id, registry.hash_token(token), utc_now()):
+    if not await run_in_threadpool(db.set_device_token, device_id, registry.hash_token(token), utc_now()):
         raise HTTPException(404, f"no device {device_id!r}")
     return {"device_id": device_id, "token": token}
 

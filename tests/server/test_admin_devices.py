@@ -72,10 +72,12 @@ def test_bad_registrations_and_strangers_are_refused(client: TestClient, db: Dat
                  {"name": "ok", "role": "toaster"}, {"name": 5}, []):  # fmt: skip
         assert client.post(url, json=body, headers=ADMIN).status_code == 400, body
     assert client.post(url, content=b"{nope", headers=ADMIN).status_code == 400
-    assert client.post(url, json={"name": "x" * 5000}, headers=ADMIN).status_code == 413
+    assert client.post(url, json={"name": "x" * 70_000}, headers=ADMIN).status_code == 413
     assert client.post(url, json={"name": "ok"}).status_code == 401
     assert client.post(url, json={"name": "ok"}, headers=bearer("guess")).status_code == 401
     assert client.post(f"{API}/admin/devices/nobody/revoke", headers=ADMIN).status_code == 404
+    assert client.post(f"{API}/admin/devices/nobody/revoke", json={}, headers=ADMIN).status_code == 404
+    assert client.post(f"{API}/admin/devices/nobody/revoke", json={"x": 1}, headers=ADMIN).status_code == 400
     assert client.post(f"{API}/admin/devices/nobody/token", headers=ADMIN).status_code == 404
     dev = register(client, "edge-4")  # a device's own token is no admin token
     assert client.post(url, json={"name": "ok"}, headers=bearer(dev["token"])).status_code == 401
