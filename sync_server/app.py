@@ -70,10 +70,12 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
             retention.run(db, settings.retention_days, once, settings.bundle_history_days),
             name="a2d-retention",
         )
-        feeding = asyncio.create_task(_feed_watchdog(Watchdog()), name="a2d-watchdog")
+        watchdog = Watchdog()
+        feeding = asyncio.create_task(_feed_watchdog(watchdog), name="a2d-watchdog")
         try:
             yield
         finally:
+            watchdog.stopping()
             for task in (feeding, pruning):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -79,3 +79,37 @@ def test_the_interval_is_meant_for_this_process_only() -> None:
     assert watchdog_interval({"WATCHDOG_USEC": "0"}) is None
     assert watchdog_interval({"WATCHDOG_USEC": "soon"}) is None
     assert watchdog_interval({}) is None
+
+
+def _apps_tell_systemd(argv: list[str], listener: tuple[socket.socket, str], tmp: Path) -> list[str]:
+    """Run an app as systemd would (NOTIFY_SOCKET, a 2 s watchdog); what it sent until its second ping."""
+    import subprocess
+    import sys
+
+    sock, path = listener
+    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"}
+    root = Path(__file__).resolve().parents[2]
+    with (tmp / "app.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "a2d.cli", *argv], cwd=root, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    got: list[str] = []
+    try:
+        sock.settimeout(30)
+        while got.count("WATCHDOG=1") < 2:
+            got.append(sock.recv(4096).decode().split("\n")[0])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert received(sock)[-1:] == ["STOPPING=1"]  # said on SIGTERM, and nothing else is left
+    return got
+
+
+def test_the_agent_and_the_server_say_ready_and_feed_the_watchdog(
+    listener: tuple[socket.socket, str], tmp_path: Path, mosquitto
+) -> None:
+    from tests.conftest import edge_toml, free_port
+
+    cfg = edge_toml(tmp_path, mosquitto.port)
+    assert _apps_tell_systemd(["edge", "run", "--config", str(cfg)], listener, tmp_path)[:1] == ["READY=1"]
+    server = ["server", "run", "--db", f"sqlite:///{tmp_path / 's.db'}", "--port", str(free_port())]
+    assert _apps_tell_systemd(server, listener, tmp_path)[:1] == ["READY=1"]
