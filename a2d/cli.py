@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sync_server.cli", "the sync server: device registry, uploads, heartbeats"),
     "kiosk": ("kiosk.cli", "the touchscreen kiosk (Kivy); --selftest renders every screen to PNG"),
     "bridge": ("buttons_firmware_bridge.cli", "GPIO buttons and serial button boxes onto the local MQTT bus"),
+    "provision": (
+        "provisioning.cli",
+        "enroll devices, install their first-boot bundle, list and revoke them",
+    ),
     "demo": ("devtools.demo", "run a broker, the edge agent and simulated devices on this machine"),
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
@@ -37,6 +38,9 @@ QOS0_NOTE = (
 
 class Agent:
     """The running edge agent, reading from ``sources``. ``start()`` returns once everything is started."""
+
+    #: seconds without a turn of the ingest loop after which systemd's watchdog is no longer fed
+    STUCK_S = 30.0
 
     def __init__(self, config: EdgeConfig, sources: Sequence[Source]) -> None:
         self.config = config
@@ -147,7 +151,11 @@ class Agent:
             self.ingest.state_file.close()
         log.info("edge agent stopped")
 
+    def _turning(self) -> bool:
+        """The ingest loop turned lately (it does every second): what feeds systemd's watchdog."""
+        return self.loop.alive and time.monotonic() - self.loop.last_turn < self.STUCK_S
+
     def run_until_signal(self) -> None:
-        run_until_signal(self.start, self.stop, alive=lambda: self.loop.alive)
+        run_until_signal(self.start, self.stop, alive=lambda: self.loop.alive, healthy=self._turning)
         if self.loop.error is not None:
             raise RuntimeError(f"the ingest loop failed: {self.loop.error}") from self.loop.error

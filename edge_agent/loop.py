@@ -61,6 +61,8 @@ class IngestLoop:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        #: time.monotonic() of the loop's last turn (it turns at least once a second)
+        self.last_turn = time.monotonic()
 
     # any thread -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -113,6 +115,7 @@ class IngestLoop:
         next_beat = time.monotonic()
         next_check = time.monotonic()
         while not self._stopping.is_set():
+            self.last_turn = time.monotonic()
             for src in self.sources:
                 src.connect_if_due()
             readers: dict[int, Source] = {}

@@ -31,6 +31,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.widget import Widget
 
 from a2d.contentpack import ContentPack
+from a2d.sdnotify import Watchdog
 
 from .config import KioskConfig
 from .controller import Controller, Page
@@ -223,8 +224,14 @@ class Kiosk:
         shown = f"content pack {pack.town} {pack.version}" if pack is not None else "no content pack yet"
         log.info("kiosk ready: %s, %s", type(client).__name__, shown)
         self.worker.submit(_warm_imports)
-        self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.tick(), TICK_S))
+        watchdog = Watchdog()  # under systemd: ready once the first frame is up, fed while the UI turns
+        watchdog.ready()
+        self._events.append(Clock.schedule_interval(lambda _dt: self._tick(watchdog), TICK_S))
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.refresh_background(), REFRESH_S))
+
+    def _tick(self, watchdog: Watchdog) -> None:
+        self.ctl.tick()
+        watchdog.kick()
 
     def stop(self) -> None:
         for event in self._events:

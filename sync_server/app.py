@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from a2d import __version__, logs
+from a2d.sdnotify import Watchdog
 from a2d.syncwire import WireError
 
 from . import retention
@@ -47,6 +48,16 @@ def open_and_migrate(settings: ServerSettings) -> Database:
     return db
 
 
+async def _feed_watchdog(watchdog: Watchdog) -> None:
+    """Under systemd: ready once the database is open; then fed while the event loop turns."""
+    watchdog.ready()
+    if watchdog.every is None:
+        return
+    while True:
+        await asyncio.sleep(min(watchdog.every, 5.0))
+        watchdog.kick()
+
+
 def create_app(settings: ServerSettings, database: Database | None = None) -> FastAPI:
     """The app for ``settings``; with ``database`` given, the app uses it and leaves it open."""
     once = logs.Once(log)
@@ -59,12 +70,16 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
             retention.run(db, settings.retention_days, once, settings.bundle_history_days),
             name="a2d-retention",
         )
+        watchdog = Watchdog()
+        feeding = asyncio.create_task(_feed_watchdog(watchdog), name="a2d-watchdog")
         try:
             yield
         finally:
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            watchdog.stopping()
+            for task in (feeding, pruning):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             app.state.db = None
             if database is None:
                 await run_in_threadpool(db.close)

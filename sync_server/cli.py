@@ -19,6 +19,7 @@ from a2d import logs
 from a2d.bundles import KINDS, MAX_BUNDLE_BYTES, is_slug
 from a2d.commandline import with_example
 from a2d.errors import KnownError
+from a2d.firstboot import ROLES
 from a2d.timeutil import utc_now
 
 from . import bundle_commands, config, registry, retention
@@ -94,6 +95,12 @@ def parser() -> argparse.ArgumentParser:
     dadd = add(dsub, "add", "device add", "register a device; prints its id and its token (shown once)")
     dadd.add_argument("name", help="a name staff recognise; the id is its slug, made unique")
     dadd.add_argument("--site", default="", help="the site it stands at, e.g. rathaus (default: none)")
+    dadd.add_argument(
+        "--role",
+        default="",
+        choices=("", *ROLES),
+        help="what it runs: " + ", ".join(ROLES) + " (default: none)",
+    )
     _common(dadd, "print {device_id, token} as JSON")
     _common(add(dsub, "list", "device list", "list registered devices"), "one JSON object per line")
     drev = add(dsub, "revoke", "device revoke", "revoke a device: its token stops working at once")
@@ -359,10 +366,11 @@ def _device(db: Database, args: argparse.Namespace) -> None:
             )
         token = registry.new_token()
         device_id = db.add_device(
-            args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now, args.site
-        )
+            args.name, registry.device_id_candidates(args.name), registry.hash_token(token), now, args.site,
+            args.role,
+        )  # fmt: skip
         at = f" at site {args.site}" if args.site else ""
-        say(args.json, {"device_id": device_id, "token": token, "site": args.site},
+        say(args.json, {"device_id": device_id, "token": token, "site": args.site, "role": args.role},
              f"added device {device_id}{at}\ntoken (shown only now, keep it safe): {token}")  # fmt: skip
     elif args.action == "list":
         _devices(db.devices(), args.json)
@@ -386,8 +394,10 @@ def _devices(devices: list[Device], as_json: bool) -> None:
     for d in devices:
         state = "active" if d.active else f"REVOKED {d.revoked_at}"
         site = f"site {d.site}" if d.site else "no site"
+        seen = f"last seen {d.last_seen}" if d.last_seen else "never seen"
         out.write(
-            f"{d.device_id:<32} {site:<24} {state:<36} added {d.created_at}  token {d.token_set_at}  {d.name}\n"
+            f"{d.device_id:<32} {site:<24} {state:<36} added {d.created_at}  token {d.token_set_at}  {seen}"
+            f"  {d.role or '-'}  {d.name}\n"
         )
     if not devices:
         out.write("no devices yet: a2d server device add NAME\n")

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -33,16 +32,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from a2d import timeutil
+from a2d import kioskpairing, timeutil
 from a2d.errors import KnownError
 from a2d.logs import Once
 
 log = logging.getLogger(__name__)
 
-FILE = "kiosks.json"
-FORMAT = "a2d-kiosks/1"
-#: a token: this prefix (so a leaked one is recognisable) and 32 random bytes, URL-safe base64
-TOKEN_PREFIX = "a2dk_"
+#: the file, its format and the token's prefix are shared with provisioning (it pairs the first kiosk)
+FILE, FORMAT, TOKEN_PREFIX = kioskpairing.FILE, kioskpairing.FORMAT, kioskpairing.TOKEN_PREFIX
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -74,7 +71,7 @@ def slug(name: str) -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return kioskpairing.token_hash(token)
 
 
 def path(data_dir: Path) -> Path:
@@ -159,7 +156,7 @@ def add(data_dir: Path, name: str) -> tuple[Kiosk, str]:
     kiosk_id = slug(name)
     if not kiosk_id:
         raise KioskError(f"{name!r} is no usable kiosk name: use letters and digits, e.g. kiosk-rathaus-eg")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = kioskpairing.new_token()
     with _locked(data_dir):
         kiosks = load(data_dir)
         if any(k.kiosk_id == kiosk_id for k in kiosks):

@@ -54,6 +54,8 @@ class Device:
     token_set_at: str
     revoked_at: str | None
     site: str = ""  # "" when the device belongs to no site
+    role: str = ""  # what it was provisioned as (a2d.firstboot.ROLES); "" when registered by hand
+    last_seen: str | None = None  # when its latest heartbeat arrived; None before the first
 
     @property
     def active(self) -> bool:
@@ -68,6 +70,8 @@ class Device:
             "token_set_at": self.token_set_at,
             "revoked_at": self.revoked_at,
             "active": self.active,
+            "role": self.role,
+            "last_seen": self.last_seen,
         }
 
 
@@ -132,9 +136,9 @@ class Database(ABC):
     # devices ---------------------------------------------------------------------------------
     @abstractmethod
     def add_device(
-        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = "", role: str = ""
     ) -> str:
-        """Register a device (at ``site``) under the first free id of ``candidates``; returns that id."""
+        """Register a device (at ``site``, as ``role``) under the first free id of ``candidates``; returns that id."""
 
     @abstractmethod
     def devices(self) -> list[Device]: ...

@@ -16,8 +16,8 @@ def pg(statement: str) -> str:
 
 
 ADD_DEVICE = (
-    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at, site) VALUES (?, ?, "
-    "?, ?, ?, ?) ON CONFLICT (device_id) DO NOTHING"
+    "INSERT INTO devices (device_id, name, token_hash, created_at, token_set_at, site, role) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO NOTHING"
 )
 ADD_SIGNING_KEY = (
     "INSERT INTO signing_keys (key_id, public_key, added_at, retire_at) VALUES (?, ?, ?, ?) "
@@ -53,7 +53,11 @@ BUNDLE_FOR = (
     "AND site <> '')) ORDER BY CASE WHEN target = 'all' THEN 2 WHEN substr(target, 1, 5) = 'site:' "
     "THEN 1 ELSE 0 END LIMIT 1"
 )
-DEVICES = "SELECT device_id, name, created_at, token_set_at, revoked_at, site FROM devices ORDER BY device_id"
+#: every device with the time its latest heartbeat arrived (its "last seen"; NULL before the first)
+DEVICES = (
+    "SELECT d.device_id, d.name, d.created_at, d.token_set_at, d.revoked_at, d.site, d.role, h.received_at "
+    "FROM devices d LEFT JOIN heartbeats_latest h ON h.device_id = d.device_id ORDER BY d.device_id"
+)
 DEVICE_TOKEN_HASH = "SELECT token_hash FROM devices WHERE device_id = ? AND revoked_at IS NULL"
 DEVICE_WITH_TOKEN = "SELECT device_id FROM devices WHERE token_hash = ? AND revoked_at IS NULL"
 DROP_OLD_BUNDLE_DOCUMENTS = (

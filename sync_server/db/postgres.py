@@ -133,13 +133,13 @@ class PostgresDatabase(Database):
 
     # devices ---------------------------------------------------------------------------------
     def add_device(
-        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = "", role: str = ""
     ) -> str:
         with self._conn() as conn:
             for device_id in candidates:
                 cur = conn.execute(
                     pg(sql.ADD_DEVICE),
-                    (device_id, name, token_hash, now, now, site),
+                    (device_id, name, token_hash, now, now, site, role),
                 )
                 if cur.rowcount == 1:
                     return device_id

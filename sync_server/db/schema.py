@@ -180,6 +180,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX record_spans_stream ON record_spans (stream, min_ts)
         """,
     ),
+    both(
+        6,
+        "the role a device was provisioned for (edge, kiosk, edge+kiosk, ...)",
+        """
+        ALTER TABLE devices ADD COLUMN role TEXT NOT NULL DEFAULT ''
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

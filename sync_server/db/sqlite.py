@@ -160,13 +160,13 @@ class SQLiteDatabase(Database):
 
     # devices ---------------------------------------------------------------------------------
     def add_device(
-        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = ""
+        self, name: str, candidates: Iterable[str], token_hash: str, now: str, site: str = "", role: str = ""
     ) -> str:
         def insert(conn: sqlite3.Connection) -> str:
             for device_id in candidates:
                 cur = conn.execute(
                     sql.ADD_DEVICE,
-                    (device_id, name, token_hash, now, now, site),
+                    (device_id, name, token_hash, now, now, site, role),
                 )
                 if cur.rowcount == 1:
                     return device_id

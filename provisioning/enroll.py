@@ -1,0 +1,140 @@
+"""``a2d provision enroll``: register a device at the sync server and write its first-boot bundle.
+
+The server gives the device its id and token; this side adds what the device must trust (the
+server's certificate pin, the town's bundle keys) and, where kiosk and agent share the Pi, pairs
+them: a kiosk token whose hash goes into the agent's ``kiosks.json``. The result is one file,
+:data:`a2d.firstboot.FILE`, in ``--out DIR`` or on the card's boot partition (``--boot PATH``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from a2d import kioskpairing
+from a2d.errors import KnownError
+from a2d.firstboot import APPS, FILE, ROLES, FirstbootBundle
+from a2d.localapi import DEFAULT_PORT
+from a2d.timeutil import utc_now
+
+from . import configs
+from .adminapi import AdminApi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the admin asked for on the command line."""
+
+    name: str
+    site: str
+    role: str
+    out: Path
+    server_pin: str = ""
+    trusted_keys: tuple[str, ...] = ()
+    allow_insecure: bool = False
+    source: str = "chirpstack"
+    pin_hash: str = ""
+    #: role kiosk alone: the agent it is paired with, and the token `a2d edge kiosk add` gave there
+    agent: str = ""
+    agent_url: str = ""
+    agent_pin: str = ""
+    kiosk_token: str = ""
+
+
+def check(req: Request) -> None:
+    """Refuse what cannot work before anything is registered at the server."""
+    if req.role not in ROLES:
+        raise KnownError(f"--role must be one of {', '.join(ROLES)}, not {req.role!r:.40}")
+    if req.role == "kiosk" and not (req.agent and req.kiosk_token):
+        raise KnownError(
+            "a kiosk without its own agent pairs with another device's agent: give --agent DEVICE_ID and"
+            " --kiosk-token-file FILE (the token `a2d edge kiosk add` printed there)"
+        )
+    if not req.out.is_dir():
+        raise KnownError(f"{req.out} is not a folder (for --boot: the SD card's mounted boot partition)")
+    if not os.access(req.out, os.W_OK):
+        raise KnownError(f"cannot write to {req.out}")
+    if (req.out / FILE).exists():
+        raise KnownError(
+            f"{req.out / FILE} exists already (a bundle not yet installed): remove it first, or choose another card"
+        )
+
+
+def build(req: Request, api: AdminApi, registered: dict[str, str]) -> FirstbootBundle:
+    """The bundle of the device the server just ``registered`` ({device_id, token, ...})."""
+    device_id = registered["device_id"]
+    device = configs.Device(
+        device_id=device_id, name=req.name, site=req.site, server_url=api.url, server_pin=req.server_pin,
+        trusted_keys=req.trusted_keys, allow_insecure=req.allow_insecure, source=req.source,
+    )  # fmt: skip
+    apps = ROLES[req.role]
+    files: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    kiosks: list[dict[str, str]] = []
+    if "edge" in apps:
+        files[APPS["edge"][0]] = configs.edge_toml(device)
+        secrets["sync.token"] = registered["token"]
+    if "kiosk" in apps:
+        if "edge" in apps:  # the agent beside it: paired here, talking over loopback
+            token = kioskpairing.new_token()
+            kiosk_id = f"{device_id}-kiosk"[:64]
+            kiosks.append({"kiosk_id": kiosk_id, "name": f"{req.name} (kiosk)",
+                           "token_sha256": kioskpairing.token_hash(token), "added_at": utc_now()})  # fmt: skip
+            pairing = configs.KioskPairing(kiosk_id, device_id, f"http://127.0.0.1:{DEFAULT_PORT}")
+        else:
+            token = req.kiosk_token
+            pairing = configs.KioskPairing(device_id, req.agent, req.agent_url, req.agent_pin)
+        files[APPS["kiosk"][0]] = configs.kiosk_toml(device, pairing, pin_hash=req.pin_hash)
+        secrets["kiosk.token"] = token
+    if "bridge" in apps:
+        files[APPS["bridge"][0]] = configs.bridge_toml(device)
+    return FirstbootBundle(
+        device_id=device_id, name=req.name, site=req.site, role=req.role, created_at=utc_now(),
+        server_url=api.url, server_pin=req.server_pin, trusted_keys=req.trusted_keys, configs=files,
+        secrets=secrets, kiosks=tuple(kiosks),
+    )  # fmt: skip
+
+
+def write(bundle: FirstbootBundle, folder: Path) -> Path:
+    """The bundle as ``folder/a2d-firstboot.json``, mode 0600, written whole or not at all."""
+    target = folder / FILE
+    tmp = folder / f".{FILE}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, bundle.to_bytes())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise KnownError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def enroll(req: Request, api: AdminApi) -> tuple[FirstbootBundle, Path]:
+    """Register the device and write its bundle; ``(bundle, path)``."""
+    check(req)
+    keys = tuple(dict.fromkeys([*req.trusted_keys, *api.signing_keys()]))
+    if not keys:
+        log.warning(
+            "the server has no signing key yet (a2d server signing-key): the device fetches no bundles until"
+            " its config trusts one"
+        )
+    req = Request(**{**req.__dict__, "trusted_keys": keys})
+    registered = api.add_device(req.name, req.site, req.role)
+    try:
+        bundle = build(req, api, registered)
+        return bundle, write(bundle, req.out)
+    except KnownError as exc:
+        raise KnownError(
+            f"{exc}; the device {registered['device_id']} is registered without a bundle: revoke it"
+            f" (a2d provision revoke {registered['device_id']}) or enroll it again under another name"
+        ) from None
