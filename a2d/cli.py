@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sync_server.cli", "the sync server: device registry, uploads, heartbeats"),
     "kiosk": ("kiosk.cli", "the touchscreen kiosk (Kivy); --selftest renders every screen to PNG"),
     "bridge": ("buttons_firmware_bridge.cli", "GPIO buttons and serial button boxes onto the local MQTT bus"),
+    "provision": ("provisioning.cli", "provision devices: wait for a claim, discover and claim them"),
     "demo": ("devtools.demo", "run a broker, the edge agent and simulated devices on this machine"),
 }
 

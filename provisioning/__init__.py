@@ -1,1 +1,1 @@
-"""Provisioning: the admin CLI to enroll, claim, revoke and rotate devices (to come)."""
+"""Provisioning: both sides of putting a device into service (the admin's commands, the device's claim responder)."""
