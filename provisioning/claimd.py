@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: how long a second client waits to be told "busy"
 _BUSY_S = 2.0
+#: how long a new connection waits for the conversation before it to finish closing
+_FINISHING_S = 0.5
 
 
 def new_code() -> str:
@@ -76,7 +78,9 @@ class Responder:
         self._sock: socket.socket | None = None
 
     def bind(self) -> int:
-        """Listen; returns the port (the one asked for, or the one chosen for port 0)."""
+        """Listen (once; again is a no-op); returns the port (the one asked for, or the one chosen for port 0)."""
+        if self._sock is not None:
+            return self.port
         sock = socket.create_server((self.host, self.port), reuse_port=False)
         sock.settimeout(0.25)  # accept wakes up this often to see whether to stop
         self._sock = sock
@@ -108,7 +112,8 @@ class Responder:
                     conn, peer = self._sock.accept()
                 except TimeoutError:
                     continue
-                if not self._busy.acquire(blocking=False):
+                # a conversation that just answered may still be closing: give it a moment
+                if not self._busy.acquire(timeout=_FINISHING_S):
                     threading.Thread(target=self._busy_answer, args=(conn,), daemon=True).start()
                     continue
                 threading.Thread(
@@ -133,11 +138,12 @@ class Responder:
             with conn:
                 try:
                     self._talk(conn, deadline)
-                except Refused as exc:
+                except (Refused, proto.ProtocolError) as exc:
                     log.info("claim from %s refused: %s", peer[0], exc)
-                    proto.send(conn, {"error": str(exc)}, deadline)
-        except proto.ProtocolError as exc:
-            log.info("claim from %s ended: %s", peer[0], exc)
+                    try:  # say why, if the other side still listens
+                        proto.send(conn, {"error": str(exc)}, max(deadline, time.monotonic() + 1))
+                    except proto.ProtocolError:
+                        pass
         finally:
             self._busy.release()
 
