@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 VERSION = 1
@@ -56,6 +57,18 @@ class ClaimNotice:
     code: str
     serial: str
     locked_until: str | None = None
+
+    def locked_at(self, now: datetime) -> bool:
+        """Whether the claim is still locked at ``now`` (an unreadable time counts as locked)."""
+        if self.locked_until is None:
+            return False
+        try:
+            until = datetime.fromisoformat(self.locked_until)
+        except ValueError:
+            return True
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return now < until
 
     def to_json(self) -> bytes:
         body = {"v": VERSION, "code": self.code, "serial": self.serial, "locked_until": self.locked_until}

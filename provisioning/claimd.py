@@ -76,6 +76,7 @@ class Responder:
         self.claimed = threading.Event()
         self._busy = threading.Lock()
         self._sock: socket.socket | None = None
+        self._notice_locked = False  # the notice says "locked": written again when the lock ends
 
     def bind(self) -> int:
         """Listen (once; again is a no-op); returns the port (the one asked for, or the one chosen for port 0)."""
@@ -99,6 +100,7 @@ class Responder:
                 timespec="seconds"
             )
         claimwire.write(self.notice, claimwire.ClaimNotice(self.code, self.serial, until))
+        self._notice_locked = until is not None
 
     def serve(self, stop: threading.Event | None = None) -> bool:
         """Answer claims until one succeeded (True) or ``stop`` is set (False)."""
@@ -111,6 +113,8 @@ class Responder:
                 try:
                     conn, peer = self._sock.accept()
                 except TimeoutError:
+                    if self._notice_locked and self.lockout.check().allowed:
+                        self.publish()  # the lock ran out: the kiosk stops saying "wait"
                     continue
                 # a conversation that just answered may still be closing: give it a moment
                 if not self._busy.acquire(timeout=_FINISHING_S):

@@ -4,13 +4,18 @@ The admin reads them off the screen and types them into ``a2d provision claim``.
 as large as the screen allows (two groups of three digits, white on the header's dark blue, far
 above 7:1), the serial below it, and a line in German, French and English says what this is, so a
 citizen who finds the screen knows it is not for them. Nothing to touch. The controller shows it
-while the claim notice (``kiosk.claim_file``) exists and reads it aloud when speech is on.
+while the claim notice (``kiosk.claim_file``) exists and reads it aloud when speech is on; while
+five wrong codes lock the claim, a line says to wait (the tick redraws it when the notice changes).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from kivy.metrics import dp, sp
 from kivy.uix.widget import Widget
+
+from a2d.claimwire import ClaimNotice
 
 from ..i18n import N_, UI_LANGUAGES
 from .base import Page
@@ -49,7 +54,7 @@ class ClaimPage(Page):
         serial_label = ui.act.text_in(N_("Seriennummer"), ui.lang)
         root.add_widget(Text(ui, f"{serial_label}: {serial}", role="heading", on=bg, halign="center"))
         locked = self.params.get("locked_until")
-        if locked:
+        if locked and ClaimNotice(code, serial, str(locked)).locked_at(datetime.now(UTC)):
             wait = ui.act.text_in(N_("Zu viele falsche Codes. Bitte warten Sie zehn Minuten."), ui.lang)
             root.add_widget(Text(ui, wait, role="tile", on=bg, bold=True, halign="center"))
         root.add_widget(Widget())

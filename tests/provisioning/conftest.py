@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +43,16 @@ class Device:
 
 
 def start_device(
-    tmp: Path, *, session_s: float = 10.0, lock_file: Path | None = None
+    tmp: Path,
+    *,
+    session_s: float = 10.0,
+    lock_file: Path | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[Device, threading.Thread, threading.Event]:
     notice = tmp / "run" / "claim.json"
     lock = lock_file or tmp / "lib" / "claim-lock.json"
     dev = Device(responder=None, notice=notice, lock_file=lock)  # type: ignore[arg-type]
-    dev.responder = Responder(SERIAL, new_code(), Lockout(lock), dev.install, host="127.0.0.1", port=0,
+    dev.responder = Responder(SERIAL, new_code(), Lockout(lock, clock=clock), dev.install, host="127.0.0.1", port=0,
                               notice=notice, session_s=session_s)  # fmt: skip
     stop = threading.Event()
     dev.responder.bind()  # the port and the notice are there before the test goes on

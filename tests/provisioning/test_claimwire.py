@@ -40,3 +40,14 @@ def test_a_broken_notice_is_refused_with_a_reason(tmp_path, raw, says):
     path.write_bytes(raw)
     with pytest.raises(NoticeError, match=says):
         claimwire.read(path)
+
+
+def test_a_lock_ends_at_its_time():
+    from datetime import UTC, datetime, timedelta
+
+    until = datetime(2026, 12, 3, 14, 10, tzinfo=UTC)
+    notice = ClaimNotice("012345", "abcd1234", until.isoformat())
+    assert notice.locked_at(until - timedelta(seconds=1))
+    assert not notice.locked_at(until)
+    assert not ClaimNotice("012345", "abcd1234").locked_at(until)
+    assert ClaimNotice("012345", "abcd1234", "garbage").locked_at(until)
