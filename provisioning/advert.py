@@ -33,7 +33,6 @@ def local_addresses() -> list[str]:
 def advertise(serial: str, port: int, addresses: Sequence[str] | None = None) -> Callable[[], None]:
     """Start announcing (on a thread, as registering blocks); returns the function that ends it."""
     stop = threading.Event()
-    registered = threading.Event()
 
     def run() -> None:
         from zeroconf import IPVersion, ServiceInfo, Zeroconf
@@ -57,7 +56,6 @@ def advertise(serial: str, port: int, addresses: Sequence[str] | None = None) ->
             return
         try:
             zc.register_service(info)
-            registered.set()
             log.info("claim advertised as %s on %s", info.name, ", ".join(addrs))
             stop.wait()
             zc.unregister_service(info)
@@ -72,6 +70,4 @@ def advertise(serial: str, port: int, addresses: Sequence[str] | None = None) ->
     def end() -> None:
         stop.set()
         thread.join(10)
-
-    end.registered = registered  # type: ignore[attr-defined]  # for tests: set once announced
     return end
