@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bridge": ("buttons_firmware_bridge.cli", "GPIO buttons and serial button boxes onto the local MQTT bus"),
     "provision": (
         "provisioning.cli",
-        "enroll devices, install their first-boot bundle, list and revoke them",
+        "enroll or claim devices, install their first-boot bundle, list and revoke them",
     ),
     "demo": ("devtools.demo", "run a broker, the edge agent and simulated devices on this machine"),
 }

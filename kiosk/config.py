@@ -43,6 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk.speech", True, "offer read-aloud (espeak-ng); false hides the Vorlesen button", bool),
     Setting("kiosk.volume", 50, "speech volume in percent (0-100) that every session starts with and returns to", int),
     Setting("kiosk.trusted_keys", [], "Ed25519 public keys (base64) the agent's content must be signed with, until a keys bundle lists others", list),
+    Setting("kiosk.claim_file", "/run/a2d/claim.json", "the claim notice of `a2d provision await-claim`: while it exists, the kiosk shows its code full screen; empty: never"),
     Setting("device.site", "", "the site this kiosk stands at, e.g. rathaus (content for site:SITE reaches it); empty: none"),
     Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
     Setting("display.width", 1280, "window width in pixels when not full screen", int),
@@ -86,6 +87,8 @@ class KioskConfig:
     agent_pin_sha256: str = ""
     refused_days: int = 30
     site: str = ""
+    #: the zero-touch claim's notice (:mod:`a2d.claimwire`); None: the kiosk never shows a claim code
+    claim_file: Path | None = None
 
 
 def _default_cache_dir() -> Path:
@@ -162,6 +165,7 @@ def parse(
         agent_pin_sha256=k["agent_pin_sha256"].strip(),
         refused_days=k["refused_days"],
         site=raw["device"]["site"].strip(),
+        claim_file=Path(k["claim_file"]) if k["claim_file"].strip() else None,
     )
 
 

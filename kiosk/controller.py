@@ -44,6 +44,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from a2d import claimwire
 from a2d.contentpack import ContentPack, TransparencyRecord
 
 from .config import KioskConfig
@@ -77,16 +78,25 @@ class Page(StrEnum):
     LOTSEN = "lotsen"
     #: "no content yet": the kiosk has no content pack (its agent served none, none is cached)
     NOCONTENT = "nocontent"
+    #: the device waits to be claimed: its code and serial, full screen (``kiosk.claim_file``)
+    CLAIM = "claim"
 
     @property
     def chrome(self) -> bool:
         """Shown under the header bar (Zurück, Start, languages, Vorlesen, Einstellungen)."""
-        return self not in (Page.ATTRACT, Page.WIPED, Page.NOCONTENT)
+        return self not in (Page.ATTRACT, Page.WIPED, Page.NOCONTENT, Page.CLAIM)
 
     @property
     def in_history(self) -> bool:
         """A visit may come back here with "Zurück" (never to the PIN pad or the staff view)."""
-        return self not in (Page.ATTRACT, Page.WIPED, Page.LOTSEN_PIN, Page.LOTSEN, Page.NOCONTENT)
+        return self not in (
+            Page.ATTRACT,
+            Page.WIPED,
+            Page.LOTSEN_PIN,
+            Page.LOTSEN,
+            Page.NOCONTENT,
+            Page.CLAIM,
+        )
 
     @property
     def shows_content(self) -> bool:
@@ -132,6 +142,9 @@ class Controller:
         self._lotsen: dict[str, Any] = {}
         self._speaking_shown = False
         self._shown = 0  # counts the pages shown (a refresh is no new page)
+        #: the claim notice on screen (None: the device is not waiting to be claimed)
+        self.claim: claimwire.ClaimNotice | None = None
+        self._claim_reading = False
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -277,7 +290,11 @@ class Controller:
         self._show(self.page, {**self.params, **params}, speak=False, again=True)
 
     def _show(self, page: Page, params: dict[str, Any], speak: bool = True, again: bool = False) -> None:
-        if self.content() is None and (self.client is not None or page is not Page.ATTRACT):
+        if self.claim is not None or page is Page.CLAIM:
+            if self.claim is None or page is not Page.CLAIM:
+                return  # while the device waits to be claimed, its code is all the kiosk shows
+            params = self._claim_params()
+        elif self.content() is None and (self.client is not None or page is not Page.ATTRACT):
             page, params = Page.NOCONTENT, {}  # nothing to show yet (the first frame may be attract)
         elif page is Page.SERVICE and self.pack.service(str(params.get("service", ""))) is None:
             page, params = Page.HOME, {}  # the content changed under the visit
@@ -291,15 +308,63 @@ class Controller:
         self.translator.lang = self.session.lang
         self.spoken = self.display.show(page, params)
         self._speaking_shown = False
-        if speak and self.session.visit.read_aloud:
+        if page is Page.CLAIM:
+            if speak and self.cfg.speech:  # nobody can ask for Vorlesen here: say it when it shows
+                self.read(self.spoken)
+        elif speak and self.session.visit.read_aloud:
             self.read(self.spoken)
+
+    # --- the zero-touch claim ------------------------------------------------------------------
+
+    def _claim_params(self) -> dict[str, Any]:
+        assert self.claim is not None
+        return {"code": self.claim.code, "serial": self.claim.serial, "locked_until": self.claim.locked_until}
+
+    def check_claim(self) -> None:
+        """Read ``kiosk.claim_file`` on the runner (a file, so not on the screen's thread); called
+        every tick. The claim page shows while the file is there and goes when it is gone."""
+        path, runner = self.cfg.claim_file, self.runner
+        if path is None or runner is None or self._claim_reading:
+            return
+        self._claim_reading = True
+
+        def read() -> claimwire.ClaimNotice | None:
+            try:
+                return claimwire.read(path)
+            except (OSError, claimwire.NoticeError) as exc:
+                log.debug("claim notice %s unreadable: %s", path, exc)
+                return None
+
+        def done(notice: claimwire.ClaimNotice | None) -> None:
+            self._claim_reading = False
+            self.claim_changed(notice)
+
+        runner.submit(read, done)
+
+    def claim_changed(self, notice: claimwire.ClaimNotice | None, *, speak: bool = True) -> None:
+        """Show the claim page (again when its notice changed; read aloud when it is new and speech
+        is on, unless ``speak`` is False), or leave it when the notice is gone."""
+        if notice == self.claim:
+            return
+        was, self.claim = self.claim, notice
+        if notice is not None:
+            if was is None:
+                log.info("the device waits to be claimed: showing its code")
+                self.prompting = False
+                self.display.prompt(None)
+                self.history.clear()
+            self._show(Page.CLAIM, {}, speak=speak and (was is None or was.code != notice.code))
+        elif self.page is Page.CLAIM:
+            log.info("the claim notice is gone: back to the kiosk's pages")
+            self._show(Page.ATTRACT, {}, speak=False)
 
     # --- touches and time ----------------------------------------------------------------------
 
     def user_touch(self) -> bool:
         """Every touch lands here first; True swallows it (the touch that ends the idle prompt, and
-        every touch while there is no content: no visit begins, so no idle prompt follows)."""
-        if self.content() is None:
+        every touch while there is no content or the claim code shows: no visit begins, so no idle
+        prompt follows)."""
+        if self.content() is None or self.claim is not None:
             return True
         was = self.session.phase
         self.session.touch()
@@ -314,7 +379,9 @@ class Controller:
             self.stop_speaking()
 
     def tick(self) -> None:
-        """Twice a second: the idle clock, the prompt's countdown, the Lotsen session's end, speech."""
+        """Twice a second: the claim notice, the idle clock, the prompt's countdown, the Lotsen
+        session's end, speech."""
+        self.check_claim()
         change = self.session.tick()
         if change is Phase.PROMPT:
             self.show_prompt()

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from a2d import claimwire
+
 from .config import KioskConfig
 from .controller import Page
 
@@ -50,9 +52,15 @@ SCREENS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("wiped", "wiped", {}),
     ("lotsen-pin", "lotsen_pin", {}),
     ("lotsen", "lotsen", {}),
+    ("claim", "claim", {}),
 )
-#: what a kiosk without a content pack shows (every page is this one)
-NO_CONTENT: tuple[tuple[str, str, dict[str, Any]], ...] = (("nocontent", "nocontent", {}),)
+#: what a kiosk without a content pack shows (every page is this one, and the claim code)
+NO_CONTENT: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("nocontent", "nocontent", {}),
+    ("claim", "claim", {}),
+)
+#: the claim notice the "claim" shot shows (a made-up code and serial)
+SAMPLE_CLAIM = claimwire.ClaimNotice("493027", "10000000a1b2c3d4")
 _PAGES = {shot: (page, params) for shot, page, params in SCREENS + NO_CONTENT}
 #: extra shots (normal theme): every screen in Leichte Sprache but the attract screen (which shows
 #: German, French and English only), and large text
@@ -80,7 +88,8 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="a2d-kiosk-selftest-"))
     try:
-        cfg = dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log")
+        # the claim shot shows a sample notice, never the machine's own (claim_file)
+        cfg = dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log", claim_file=None)
         return _run(cfg, out_dir, pack, agent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -171,6 +180,7 @@ def _pump(frames: int = 6) -> None:
 def _stage(kiosk: Kiosk, shot: str, lang: str, large: bool, high: bool) -> str:
     """Put the kiosk into the state of one screenshot; returns what Vorlesen would say there."""
     ctl = kiosk.ctl
+    ctl.claim_changed(SAMPLE_CLAIM if shot == "claim" else None, speak=False)
     ctl.session.wipe()
     ctl.keep_going()
     ctl.session.touch()
@@ -198,7 +208,7 @@ def _stage(kiosk: Kiosk, shot: str, lang: str, large: bool, high: bool) -> str:
         ctl.go(Page.LOTSEN_PIN)
         ctl.lotsen_unlock(DEMO_PIN)
         _settle(kiosk)
-    else:
+    elif page != "claim":  # claim_changed showed it
         ctl.go(page, **params)
     _pump()
     if shot == "forecast":

@@ -1,5 +1,6 @@
 """`a2d provision`: enroll a device (register it and write its first-boot bundle), install the bundle
-on the device (firstboot), list, revoke and re-key the fleet."""
+on the device (firstboot), list, revoke and re-key the fleet; the zero-touch claim's commands come
+from :mod:`.claimcli`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from a2d.commandline import app_parser
 from a2d.errors import KnownError
 from a2d.firstboot import ROLES
 
-from . import enroll, fleet
+from . import claimcli, enroll, fleet
 from . import firstboot as device_side
 from .adminapi import AdminApi
 
@@ -27,6 +28,7 @@ EXAMPLES = {
     "revoke": 'a2d provision revoke edge-rathaus-1 --server https://sync.offenburg.de --admin-token "$A2D_ADMIN_TOKEN"',
     "rotate-token": "a2d provision rotate-token edge-rathaus-1 --server https://sync.offenburg.de "
     '--admin-token "$A2D_ADMIN_TOKEN" --json',
+    **claimcli.EXAMPLES,
 }
 
 
@@ -49,7 +51,7 @@ def _server(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p, add = app_parser(
-        "a2d provision", "Provision devices: enroll, first boot, and the fleet from the admin's side.", EXAMPLES,
+        "a2d provision", "Provision devices: enroll or claim, first boot, and the fleet from the admin's side.", EXAMPLES,
         "enroll",
     )  # fmt: skip
     en = add("enroll", "register a device at the sync server and write its first-boot bundle")
@@ -86,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
         sp = add(name, text)
         sp.add_argument("device", metavar="NAME", help="the device's id or the name it was enrolled with")
         _server(sp)
+    claimcli.register(add)
     return p
 
 
@@ -125,6 +128,8 @@ def _enroll(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     logs.setup("info")
+    if getattr(args, "func", None) is not None:  # the claim's commands
+        return int(args.func(args))
     if args.command == "enroll":
         _enroll(args)
     elif args.command == "firstboot":

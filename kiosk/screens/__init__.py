@@ -19,6 +19,7 @@ PAGES = {
     "lotsen_pin": "lotsen",
     "lotsen": "lotsen",
     "nocontent": "nocontent",
+    "claim": "claim",
 }
 
 

@@ -115,7 +115,7 @@ def test_navigation_goes_back_through_the_visit_but_never_to_the_pin_pad(
     assert ctl.history == [] and ctl.session.visit.screen == "attract"
     assert [p.value for p in Page] == [p for p in ("attract", "wiped", "home", "service", "feedback",
                                        "transparency", "help", "settings", "lotsen_pin", "lotsen",
-                                       "nocontent")]  # fmt: skip
+                                       "nocontent", "claim")]  # fmt: skip
 
 
 def test_one_vote_per_poll_and_visit_and_the_result_after_it(tmp_path: Path, pack: ContentPack) -> None:
@@ -393,6 +393,62 @@ def test_the_fake_agent_answers_as_the_agent_does(pack: ContentPack) -> None:
     assert agent.pending() == 0 and agent.results("zufriedenheit") == {"5": 2, "2": 1, "1": 1}
     agent.publish(pack)
     assert seen == [pack] and agent.content() is pack
+
+
+def test_the_claim_code_shows_while_its_notice_exists_and_nothing_else_does(
+    tmp_path: Path, pack: ContentPack
+) -> None:
+    from a2d import claimwire
+
+    notice = tmp_path / "run" / "claim.json"
+    ctl, _agent, screen, voice = make(tmp_path, pack, claim_file=str(notice))
+    ctl.start()
+    ctl.tick()
+    assert ctl.page is Page.HOME  # no notice: the kiosk as usual
+    claimwire.write(notice, claimwire.ClaimNotice("493027", "10000000a1b2c3d4"))
+    ctl.tick()
+    assert screen.shown[-1] == (
+        Page.CLAIM,
+        {"code": "493027", "serial": "10000000a1b2c3d4", "locked_until": None},
+    )
+    assert voice.said[-1][0] == "Seite claim"  # read aloud at once (speech is on; nobody can ask for it)
+    said = len(voice.said)
+    assert ctl.user_touch() is True  # a touch starts no visit
+    ctl.go(Page.SERVICE, service="ummelden")
+    ctl.session.wipe()
+    ctl.tick()
+    assert ctl.page is Page.CLAIM and not ctl.page.chrome and not ctl.page.in_history
+    claimwire.write(notice, claimwire.ClaimNotice("493027", "10000000a1b2c3d4", "2026-12-03T14:10:00+00:00"))
+    ctl.tick()
+    assert screen.shown[-1][1]["locked_until"] == "2026-12-03T14:10:00+00:00"
+    assert len(voice.said) == said  # the same code is not read again
+    notice.unlink()  # claimed
+    ctl.tick()
+    assert ctl.page is Page.ATTRACT and ctl.claim is None
+    assert ctl.user_touch() is False
+
+
+def test_a_kiosk_without_content_shows_the_claim_code_and_a_broken_notice_is_none(
+    tmp_path: Path, pack: ContentPack
+) -> None:
+    from a2d import claimwire
+
+    notice = tmp_path / "claim.json"
+    cfg = parse({"kiosk": {"cache_dir": str(tmp_path / "cache"), "claim_file": str(notice),
+                           "speech": False}}, env={})  # fmt: skip
+    screen, voice = Screen(), Voice()
+    ctl = Controller(cfg, clock=ManualClock(), display=screen)
+    ctl.attach(FakeAgent(None), Inline(), speaker=voice)
+    assert ctl.page is Page.NOCONTENT
+    claimwire.write(notice, claimwire.ClaimNotice("000123", "abcd1234"))
+    ctl.tick()
+    assert ctl.page is Page.CLAIM and ctl.params["code"] == "000123"
+    assert voice.said == []  # speech is off
+    notice.write_text("{not json")
+    ctl.tick()
+    assert ctl.page is Page.NOCONTENT
+    assert parse({}, env={}).claim_file == claimwire.DEFAULT_NOTICE
+    assert parse({"kiosk": {"claim_file": ""}}, env={}).claim_file is None
 
 
 def test_driving_the_controller_imports_no_kivy(tmp_path: Path) -> None:

@@ -90,8 +90,12 @@ def test_without_a_pack_the_selftest_renders_the_no_content_page_only(window: An
     report = selftest.run(cfg, tmp_path / "out")
     assert (report["content"], report["pack"]) == ("none", None)
     screens = report["screens"]
-    assert sorted(screens) == sorted(f"nocontent-{lang}-{theme}" for lang in ("de", "fr", "en")
-                                     for theme in ("normal", "high_contrast"))  # fmt: skip
+    # what such a kiosk shows: "no content yet", and the claim code while the Pi waits to be claimed
+    assert sorted(screens) == sorted(f"{shot}-{lang}-{theme}" for shot in ("nocontent", "claim")
+                                     for lang in ("de", "fr", "en") for theme in ("normal", "high_contrast"))  # fmt: skip
+    assert screens["claim-en-normal"]["spoken"] == (
+        "This device is waiting to be set up. Code: 4 9 3, 0 2 7. Serial number: 1 0 0 0 0 0 0 0 a 1 b 2 c 3 d 4."
+    )
     assert screens["nocontent-fr-normal"]["spoken"] == (
         "Noch keine Inhalte. Cette borne est en cours d'installation. Veuillez vous adresser au personnel."
     )
