@@ -39,7 +39,16 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 #: what of the checkout goes into the package (and so into its cache key)
 SOURCES = ("pyproject.toml", "README.md", "requirements.lock")
-PACKAGES = ("a2d", "forecasting", "devtools", "edge_agent", "kiosk", "buttons_firmware_bridge", "sync_server", "provisioning")
+PACKAGES = (
+    "a2d",
+    "forecasting",
+    "devtools",
+    "edge_agent",
+    "kiosk",
+    "buttons_firmware_bridge",
+    "sync_server",
+    "provisioning",
+)
 #: bump when the layout of the package changes without a change in the sources
 FORMAT = "1"
 OPT = "opt/a2d"
@@ -99,7 +108,9 @@ def _copy_sources(dest: Path, root: Path = ROOT) -> None:
         shutil.copy2(root / rel, target)
 
 
-def build_venv(work: Path, spec: rootfs.RootSpec, extras: Sequence[str], root: Path = ROOT) -> tuple[Path, str]:
+def build_venv(
+    work: Path, spec: rootfs.RootSpec, extras: Sequence[str], root: Path = ROOT
+) -> tuple[Path, str]:
     """Make ``/opt/a2d`` inside a copy of the root folder; return that copy and its Python's
     ``major.minor``."""
     tree = rootfs.copy_of(rootfs.ensure(spec), work / "build-root")
@@ -113,7 +124,9 @@ def build_venv(work: Path, spec: rootfs.RootSpec, extras: Sequence[str], root: P
     wheels = rootfs.cache_dir() / "wheels" / spec.arch
     wheels.mkdir(parents=True, exist_ok=True)
     with rootfs.mounted(tree, network=True, binds={wheels: "/wheels"}) as chroot:
-        pyver = chroot.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout.strip()
+        pyver = chroot.run(
+            ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+        ).stdout.strip()
         log.info("making /opt/a2d with the target's python%s", pyver)
         chroot.run(["python3", "-m", "venv", f"/{OPT}"])
         pip = f"/{OPT}/bin/pip"
@@ -157,7 +170,11 @@ def lay_out(pkg: Path, tree: Path, version: str, arch: str, pyver: str, root: Pa
         _write(debian / script, (images / "deb" / script).read_text(), 0o755)
     conffiles = sorted("/" + str(p.relative_to(pkg)) for p in (pkg / "etc").rglob("*") if p.is_file())
     _write(debian / "conffiles", "".join(f"{c}\n" for c in conffiles))
-    size_kib = int(subprocess.run(["du", "-sk", "--exclude=DEBIAN", str(pkg)], check=True, capture_output=True, text=True).stdout.split()[0])
+    size_kib = int(
+        subprocess.run(
+            ["du", "-sk", "--exclude=DEBIAN", str(pkg)], check=True, capture_output=True, text=True
+        ).stdout.split()[0]
+    )
     major, minor = pyver.split(".")
     _write(
         debian / "control",
@@ -177,8 +194,13 @@ def lay_out(pkg: Path, tree: Path, version: str, arch: str, pyver: str, root: Pa
     )
 
 
-def build(out_dir: Path, version: str = __version__, extras: Sequence[str] = lockset.APPLIANCE_EXTRAS,
-          spec: rootfs.RootSpec | None = None, root: Path = ROOT) -> Path:
+def build(
+    out_dir: Path,
+    version: str = __version__,
+    extras: Sequence[str] = lockset.APPLIANCE_EXTRAS,
+    spec: rootfs.RootSpec | None = None,
+    root: Path = ROOT,
+) -> Path:
     """Build (or take from the cache) the package and copy it into ``out_dir``; its path."""
     spec = spec or rootfs.RootSpec()
     name = deb_name(version, spec.arch)
@@ -212,9 +234,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Build the a2d Debian package (needs root, debootstrap and dpkg-deb).",
         epilog="example: python -m devtools.debian.build --out dist",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the .deb (default: dist/)")
-    parser.add_argument("--version", default=__version__, help="the package's version (default: the project's)")
-    parser.add_argument("--extras", default=",".join(lockset.APPLIANCE_EXTRAS), help="extras installed into the venv")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "dist", help="folder for the .deb (default: dist/)"
+    )
+    parser.add_argument(
+        "--version", default=__version__, help="the package's version (default: the project's)"
+    )
+    parser.add_argument(
+        "--extras", default=",".join(lockset.APPLIANCE_EXTRAS), help="extras installed into the venv"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     path = build(args.out, args.version, tuple(args.extras.split(",")))

@@ -131,7 +131,12 @@ class Chroot:
         input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``args`` inside the folder; output captured as text."""
-        full_env = {"PATH": CHROOT_PATH, "LC_ALL": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+        full_env = {
+            "PATH": CHROOT_PATH,
+            "LC_ALL": "C.UTF-8",
+            "HOME": "/root",
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
         full_env.update(self.env)
         full_env.update(env or {})
         proc = subprocess.run(
@@ -143,7 +148,9 @@ class Chroot:
             input=input,
         )
         if check and proc.returncode != 0:
-            raise ChrootError(f"{' '.join(args)} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
+            raise ChrootError(
+                f"{' '.join(args)} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}"
+            )
         return proc
 
     def sh(self, script: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
