@@ -49,6 +49,7 @@ PACKAGES = (
     "sync_server",
     "provisioning",
 )
+IMAGE_PARTS = ("images/systemd", "images/deb", "images/nftables")
 #: bump when the layout of the package changes without a change in the sources
 FORMAT = "1"
 OPT = "opt/a2d"
@@ -59,9 +60,10 @@ _UNIT_USER = re.compile(r"^\s*User\s*=\s*([a-z_][a-z0-9_-]*)\s*$", re.M)
 
 def source_files(root: Path = ROOT) -> list[Path]:
     """The checkout's files that go into the package, relative to ``root``, sorted: the sources the
-    project's wheel is built from, and ``images/``. Caches and bytecode are left out."""
+    project's wheel is built from, and the parts of ``images/`` the package carries (not the
+    pi-gen stage, which only uses the package). Caches and bytecode are left out."""
     out = [Path(name) for name in SOURCES]
-    for top in (*PACKAGES, "images"):
+    for top in (*PACKAGES, *IMAGE_PARTS):
         for path in (root / top).rglob("*"):
             rel = path.relative_to(root)
             if path.is_file() and "__pycache__" not in rel.parts and not path.name.endswith(".pyc"):
