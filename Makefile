@@ -13,14 +13,18 @@ comma := ,
 # start a throwaway cluster with its initdb/pg_ctl (both backends run the same suite; no service is used).
 # espeak-ng: kiosk speech; libzbar0: tests decode the kiosk QR codes; libgl1, libegl1, mesa, libmtdev1: Kivy
 # (offscreen rendering in tests); chromium: the kiosk benchmark renders the same home screen in it.
+# shellcheck, nftables: the tests check the appliance's scripts and rule sets (images/);
+# debootstrap: `make deb` and `make test-system` build and install the package in a Debian 12 root folder.
 DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql \
-  espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium
+  espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium shellcheck nftables debootstrap
 
-.PHONY: help deps venv lock test lint demo bench acceptance clean
+.PHONY: help deps venv lock test test-system deb lint demo bench acceptance clean
 
 help:
 	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
 	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
+	@echo "make test-system - the Debian package installed, upgraded and purged in a Debian 12 root folder (root)"
+	@echo "make deb    - the a2d Debian package in dist/ (root; built with Debian 12's python3)"
 	@echo "make bench  - the benchmarks in bench/ (the forecast evaluation runs on its own: bench/forecast_eval.py)"
 	@echo "make venv   - create .venv with every extra, exactly as requirements.lock pins them"
 	@echo "make lock   - write requirements.lock again from pyproject.toml (LOCK_FLAGS=--upgrade for the newest)"
@@ -57,6 +61,17 @@ lint: venv
 test: lint
 	$(BIN)/pytest
 
+# The package, built in a Debian 12 root folder with its python3 (docs/provisioning-appliance.md).
+# The root folder and the package are cached under ~/.cache/a2d (A2D_CACHE), keyed by what goes in.
+DEB_VERSION ?= $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+deb: venv
+	$(BIN)/python -m devtools.debian.build --out dist --version $(DEB_VERSION)
+
+# Slow (the first run makes the root folder and builds the package: about ten minutes; later runs
+# take the cached ones), so not part of `make test`; .ci/run runs both.
+test-system: venv
+	$(BIN)/pytest tests_system
+
 demo: venv
 	$(BIN)/a2d demo
 
@@ -78,4 +93,4 @@ acceptance: venv
 	$(ACCEPTANCE)/forecast
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info

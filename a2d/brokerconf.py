@@ -147,6 +147,33 @@ def conf_text(port: int, files: BrokerFiles, host: str = "127.0.0.1") -> str:
     )
 
 
+#: where the appliance keeps its broker's password and ACL files: the package makes them empty
+#: (so Mosquitto starts and lets nobody in), first boot writes the users
+APPLIANCE_DIR = Path("/etc/a2d/broker")
+
+
+def appliance_conf_text(
+    folder: Path = APPLIANCE_DIR,
+    port: int = 1883,
+    host: str = "127.0.0.1",
+    persistence_dir: Path = Path("/var/lib/mosquitto"),
+) -> str:
+    """The appliance's ``/etc/mosquitto/conf.d/a2d.conf`` (``docs/mqtt.md``, "The local broker on
+    the Pi"): loopback only, no anonymous clients, the users and ACLs in ``folder``, and a persistent
+    store, so that the agent's session and its queued events survive a broker restart."""
+    return (
+        "# written by a2d (the package's build, from a2d/brokerconf.py): see docs/mqtt.md\n"
+        "per_listener_settings false\n"
+        "allow_anonymous false\n"
+        f"password_file {folder / 'a2d.passwd'}\n"
+        f"acl_file {folder / 'a2d.acl'}\n"
+        f"listener {port} {host}\n"
+        "persistence true\n"
+        f"persistence_location {persistence_dir}/\n"
+        "max_queued_messages 100000\n"
+    )
+
+
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by its owner alone (0600), also when the file existed."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
