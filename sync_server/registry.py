@@ -49,7 +49,10 @@ def device_id_candidates(name: str) -> Iterator[str]:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe; never starting with "-", which a command line would take for an
+    option (``a2d provision list --admin-token -x…``)."""
+    token = secrets.token_urlsafe(32)
+    return "A" + token if token.startswith("-") else token
 
 
 def hash_token(token: str) -> str:

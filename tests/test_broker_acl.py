@@ -190,6 +190,7 @@ def test_the_agent_with_its_user_stores_what_it_should(
         f'[device]\nid = "acl-edge"\ndata_dir = "{tmp_path / "data"}"\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {secured_mosquitto.port}\n'
         f'username = "{users.agent.name}"\npassword = "{users.agent.password}"\n'
+        "[api]\nenabled = false\n"  # what this test is about is the broker; the API would take a fixed port
         '[[sources]]\nkind = "chirpstack"\n[[sources]]\nkind = "tts"\n' + devices_toml(devices)
     )
     agent = mqtt_agent(edge_config.parse(tomllib.loads(text), "edge.toml", env={}))

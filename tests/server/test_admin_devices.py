@@ -3,6 +3,7 @@ seen, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from a2d import bundlekeys
@@ -93,3 +94,12 @@ def test_the_keys_route_lists_the_active_signing_keys(client: TestClient, db: Da
     keys = client.get(f"{API}/admin/keys", headers=ADMIN).json()["keys"]
     assert [k["public_key"] for k in keys] == [key]
     assert client.get(f"{API}/admin/keys").status_code == 401
+
+
+def test_a_token_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token on a command line (`--admin-token T`) that began with "-" would be taken for an option."""
+    from sync_server import registry
+
+    monkeypatch.setattr(registry.secrets, "token_urlsafe", lambda n: "-" + "x" * 42)
+    token = registry.new_token()
+    assert not token.startswith("-") and len(token) == 44 and token.endswith("-" + "x" * 42)
