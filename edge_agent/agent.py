@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from a2d.signals import run_until_signal
 
@@ -25,7 +25,9 @@ from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
 from .statefile import StateFile
 from .store import Store
-from .sync import SyncClient, SyncSettings
+
+if TYPE_CHECKING:
+    from .sync import SyncClient, SyncSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,9 +46,13 @@ class Agent:
 
     def __init__(self, config: EdgeConfig, sources: Sequence[Source]) -> None:
         self.config = config
-        settings = SyncSettings.from_config(
-            dict(config.raw)
-        )  # a bad [sync] stops us before anything is opened
+        settings: SyncSettings | None = None
+        if config.get("sync.url"):  # no url, no sync: then the sync client is not even imported
+            # it brings httpx, and httpx its command line's click, rich and pygments (7 MB together)
+            from .sync import SyncClient, SyncSettings
+
+            # a bad [sync] stops us before anything is opened
+            settings = SyncSettings.from_config(dict(config.raw))
         self.store = Store(
             config.db_path,
             synchronous=config.get("store.synchronous"),
@@ -75,7 +81,7 @@ class Agent:
             self.ingest, self.sources, batch_max=config.get("ingest.batch_max"), housekeeper=housekeeper,
             check_s=config.get("store.check_s"),
         )  # fmt: skip
-        self.sync = (
+        self.sync: SyncClient | None = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )
         trust = DeviceTrust.from_config(config.raw)

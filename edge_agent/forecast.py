@@ -14,8 +14,10 @@ Every ``[forecast] refresh_s`` (and as soon as the model changes) the runner on 
    (:func:`nowcast_factor`);
 5. stores the forecast through the agent's writer thread (:mod:`edge_agent.forecaststore`).
 
-onnxruntime is imported here only, lazily. A missing model, a model that cannot be read, too few
-counts or no onnxruntime give no forecast and one log line, never a crash.
+The runner itself loads neither numpy nor onnxruntime: the model and the arithmetic of step 3 and
+4 live in :mod:`edge_agent.forecastmodel`, imported when a model is first found, so an agent
+without a model stays small. A missing model, a model that cannot be read, too few counts or no
+onnxruntime give no forecast and one log line, never a crash.
 """
 
 from __future__ import annotations
@@ -27,28 +29,26 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from a2d import bundles as a2d_bundles
 from a2d import forecastwire, hourgrid, timeutil
 from a2d.errors import KnownError
-from a2d.forecastwire import Manifest, ModelBundleError
+from a2d.forecastwire import ModelBundleError
 from a2d.logs import Once
-from forecasting import features as ff
 
 from . import bundles as edge_bundles
 from . import forecaststore
 from .store import StoreError, open_reader
 from .worker import Worker
 
+if TYPE_CHECKING:
+    from .forecastmodel import Model
+
 log = logging.getLogger(__name__)
 
-#: hours of counts within the four weeks before the origin a forecast needs (one week's worth)
-MIN_OBSERVED_HOURS = ff.WEEK
 #: how often the runner looks whether the model changed (seconds, at most)
 MODEL_CHECK_S = 2.0
 #: the nowcast: the ratio observed/expected is held within these bounds, and trusted at most this much
@@ -95,41 +95,6 @@ class ForecastSettings:
 # --- the model --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Model:
-    manifest: Manifest
-    onnx: bytes
-    origin: str  # "file" or "bundle"
-    _session: Any = None
-
-    def session(self) -> Any:
-        if self._session is None:
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                raise NoForecast("onnxruntime is not installed (the edge extra)") from None
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            try:
-                self._session = ort.InferenceSession(
-                    self.onnx, sess_options=opts, providers=["CPUExecutionProvider"]
-                )
-            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a bad model
-                raise NoForecast(f"onnxruntime cannot load the model: {exc}") from exc
-        return self._session
-
-    def raw(self, x: ff.FloatArray) -> ff.FloatArray:
-        """The model's output (log ratio to the base) for feature rows in :data:`forecasting.features.FEATURES` order."""
-        try:
-            cols = [ff.FEATURES.index(name) for name in self.manifest.features]
-        except ValueError as exc:
-            raise NoForecast(f"the model needs a feature this device does not know ({exc})") from None
-        matrix = np.ascontiguousarray(x[:, cols], dtype=np.float32)
-        out = self.session().run(None, {"features": matrix})[0]
-        return np.asarray(out, dtype=np.float64).reshape(-1)
-
-
 class ModelSource:
     """The model in use: the ``[forecast] model`` file, or else the applied ``model`` bundle.
 
@@ -172,12 +137,14 @@ class ModelSource:
             manifest, onnx = forecastwire.unpack(content)
         except (OSError, ModelBundleError, a2d_bundles.BundleError) as exc:
             raise NoForecast(f"cannot use the model {path}: {exc}") from exc
+        from .forecastmodel import Model  # numpy: only once there is a model to run
+
         log.info("forecast model %s version %s (series %s) from the %s %s",
                  manifest.model_type or "?", manifest.version, manifest.series, origin, path)  # fmt: skip
         return Model(manifest, onnx, origin)
 
 
-# --- one forecast -----------------------------------------------------------------------------------
+# --- today and the nowcast (plain Python: the local API uses them too) ------------------------------
 
 
 def local_midnight(now: datetime, tz: str) -> int:
@@ -185,21 +152,6 @@ def local_midnight(now: datetime, tz: str) -> int:
     local = now.astimezone(hourgrid.zone(tz))
     day = local.date()
     return hourgrid.epoch_hour(datetime(day.year, day.month, day.day, tzinfo=hourgrid.zone(tz)))
-
-
-def series_before(manifest: Manifest, counts: Mapping[int, float], first: int, end: int) -> ff.FloatArray:
-    """Counts of the epoch hours ``[first, end)``: this device's where it has them, else the bundle's,
-    NaN where neither has a count."""
-    y = np.full(end - first, np.nan)
-    hist_start = manifest.history_start
-    for i, v in enumerate(manifest.history):
-        h = hist_start + i
-        if v is not None and first <= h < end:
-            y[h - first] = v
-    for h, v in counts.items():
-        if first <= h < end:
-            y[h - first] = v
-    return y
 
 
 def nowcast_factor(expected: float, observed: float, day_expected: float) -> float:
@@ -218,80 +170,6 @@ def nowcast_factor(expected: float, observed: float, day_expected: float) -> flo
     ratio = min(hi, max(lo, (observed + 1.0) / (expected + 1.0)))
     weight = min(NOWCAST_MAX_WEIGHT, expected / (expected + day_expected / 4.0))
     return float(ratio**weight)
-
-
-@dataclass(frozen=True)
-class Result:
-    origin: int  # epoch hour of today's local midnight
-    p10: ff.FloatArray
-    p50: ff.FloatArray
-    p90: ff.FloatArray
-    observed: dict[int, float]  # today's counted hours that are over
-    nowcast: dict[str, Any]
-
-
-def forecast(model: Model, counts: Mapping[int, float], now: datetime) -> Result:
-    """Forecast 336 hours from today's local midnight; :class:`NoForecast` when the inputs are missing."""
-    m = model.manifest
-    origin = local_midnight(now, m.tz)
-    first = origin - ff.HISTORY_HOURS
-    history = series_before(m, counts, first, origin)
-    recent = history[-ff.LAG_WEEKS * ff.WEEK :]
-    if int(np.sum(~np.isnan(recent))) < MIN_OBSERVED_HOURS:
-        raise NoForecast(
-            f"too few counts: {int(np.sum(~np.isnan(recent)))} counted hours in the four weeks before today"
-            f" (at least {MIN_OBSERVED_HOURS}; the model's own history ends {hourgrid.hour_start(m.history_start + len(m.history)).date()})"
-        )
-    if not m.calendar.covers(hourgrid.hour_start(origin).date()):
-        log.debug("today lies outside the model's calendar (%s … %s)", m.calendar.first, m.calendar.last)
-    lh = ff.local_hours(first, ff.HISTORY_HOURS + ff.HORIZON_HOURS, m.tz)
-    try:
-        x, base = ff.design(history, lh, m.calendar, ff.HISTORY_HOURS, ff.HORIZON_HOURS)
-    except ff.FeatureError as exc:
-        raise NoForecast(f"cannot build the model's features: {exc}") from None
-    if len(m.low) == 0 or len(m.high) != len(m.low):
-        raise NoForecast("the model bundle has no band offsets")
-    widen = ff.spread_factor(ff.recent_spread(history, lh, ff.HISTORY_HOURS), m.spread_reference)
-    horizon = np.arange(1, ff.HORIZON_HOURS + 1)
-    p10, p50, p90 = ff.band(m.shrink * model.raw(x), base, horizon, m.low, m.high, widen)
-    now_hour = hourgrid.epoch_hour(now)
-    # the hours of today: local midnight .. the next one
-    z = hourgrid.zone(m.tz)
-    tomorrow = hourgrid.hour_start(origin).astimezone(z).date() + timedelta(days=1)
-    end_today = hourgrid.epoch_hour(datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=z))
-    past = range(origin, min(now_hour, end_today))
-    observed = {h: counts[h] for h in past if h in counts}
-    expected = float(sum(p50[h - origin] for h in observed))
-    seen = float(sum(observed.values()))
-    day_expected = float(p50[: end_today - origin].sum())
-    factor = nowcast_factor(expected, seen, day_expected)
-    rest = slice(max(0, now_hour - origin), end_today - origin)
-    p10[rest] *= factor
-    p50[rest] *= factor
-    p90[rest] *= factor
-    info = {"factor": round(factor, 6), "hours_counted": len(observed), "counted": round(seen, 2),
-            "expected": round(expected, 2)}  # fmt: skip
-    return Result(origin, p10, p50, p90, observed, info)
-
-
-def to_stored(model: Model, result: Result, generated_at: str, record: str) -> forecaststore.StoredForecast:
-    m = model.manifest
-    hours = [
-        forecaststore.StoredHour(
-            result.origin + i,
-            float(result.p10[i]),
-            float(result.p50[i]),
-            float(result.p90[i]),
-            result.observed.get(result.origin + i),
-        )
-        for i in range(len(result.p50))
-    ]
-    return forecaststore.StoredForecast(
-        series=m.series, location=m.location, tz=m.tz, generated_at=generated_at,
-        origin=forecastwire.hour_stamps(result.origin, m.tz)[0], model_version=m.version,
-        model_type=m.model_type, trained_at=m.trained_at, busy_threshold=m.busy_threshold,
-        nowcast=result.nowcast, transparency=forecastwire.transparency_subset(m, record), hours=hours,
-    )  # fmt: skip
 
 
 # --- the runner -------------------------------------------------------------------------------------
@@ -343,10 +221,12 @@ class ForecastRunner(Worker):
         """One forecast now, stored; ``False`` (and one log line) when there cannot be one."""
         try:
             model = model or self.source.current()
+            from . import forecastmodel as fm  # numpy: loaded with the model already (ModelSource._load)
+
             now = self.clock()
             counts = self._counts(model, now)
-            result = forecast(model, counts, now)
-            stored = to_stored(model, result, timeutil.iso(now), self.settings.record)
+            result = fm.forecast(model, counts, now)
+            stored = fm.to_stored(model, result, timeutil.iso(now), self.settings.record)
         except NoForecast as exc:
             self._none("forecast", str(exc))
             return False
@@ -370,7 +250,7 @@ class ForecastRunner(Worker):
         return True
 
     def _counts(self, model: Model, now: datetime) -> dict[int, float]:
-        first = local_midnight(now, model.manifest.tz) - ff.HISTORY_HOURS
+        first = model.first_hour(now)
         try:
             db = open_reader(self.db_path)
         except StoreError as exc:

@@ -14,17 +14,8 @@ from a2d import forecastwire, hourgrid, timeutil
 from edge_agent import forecaststore
 from edge_agent.bundles import DeviceTrust
 from edge_agent.eventrow import EventRow
-from edge_agent.forecast import (
-    Model,
-    ModelSource,
-    NoForecast,
-    NoModel,
-    Result,
-    forecast,
-    local_midnight,
-    nowcast_factor,
-    series_before,
-)
+from edge_agent.forecast import ModelSource, NoForecast, NoModel, local_midnight, nowcast_factor
+from edge_agent.forecastmodel import Model, Result, forecast, series_before
 from edge_agent.localapi.forecast import today_summary
 from edge_agent.store import Store
 from forecasting import features as ff
