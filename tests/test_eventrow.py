@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from a2d.uplinks import encode_ws101
 
 from a2d.localapi import Vote
 from a2d.syncwire import read_upload, upload_body
+from devtools.uplinks import encode_ws101
 from edge_agent import cli, eventrow, outbox
 from edge_agent.config import Device
 from edge_agent.eventrow import EventRow, event_json
