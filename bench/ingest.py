@@ -146,6 +146,7 @@ def bench_agent(port: int, msgs: list[tuple[str, bytes]], tmp: Path, synchronous
     data = tmp / "agent-data"
     cfg.write_text(
         f'[device]\nid = "bench"\ndata_dir = "{data}"\n[mqtt]\nport = {port}\n'
+        "[api]\nport = 0\n"  # the local API runs as in the field, on any free port
         f'[store]\nsynchronous = "{synchronous}"\n[[sources]]\nkind = "chirpstack"\n'
         + "".join(
             f'[[devices]]\ndev_eui = "{d.dev_eui}"\ncodec = "milesight-iot/ws101"\n'
