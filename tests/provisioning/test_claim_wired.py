@@ -69,7 +69,9 @@ def pi(tmp_path: Path) -> Iterator[Pi]:
     p.stop()
 
 
-def claim(pi: Pi, server: Server, code: str, *extra: str, token: str = "") -> subprocess.CompletedProcess[str]:
+def claim(
+    pi: Pi, server: Server, code: str, *extra: str, token: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("A2D_ADMIN_TOKEN", None)
     if token:
