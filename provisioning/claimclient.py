@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 
 from a2d import claimwire
 from a2d.errors import KnownError
@@ -23,16 +24,20 @@ class ClaimError(KnownError):
     """The claim did not go through; the message says why."""
 
 
+Bundle = bytes | Callable[[], bytes]
+
+
 def claim(
-    host: str, port: int, serial: str, code: str, bundle: bytes, *, timeout: float = proto.SESSION_S
+    host: str, port: int, serial: str, code: str, bundle: Bundle, *, timeout: float = proto.SESSION_S
 ) -> None:
-    """Send ``bundle`` to the device ``serial`` at ``host:port`` if it knows ``code``."""
+    """Send ``bundle`` to the device ``serial`` at ``host:port`` if it knows ``code``.
+
+    ``bundle`` may be a function that makes it: it is called only once the device proved the code
+    (the admin's side registers the device at the server then, not for a mistyped code)."""
     if not claimwire.valid_code(code):
         raise ClaimError(f"a claim code is {claimwire.CODE_DIGITS} digits, as the device's screen shows it")
-    if len(bundle) > proto.MAX_BUNDLE_BYTES:
-        raise ClaimError(
-            f"the bundle is {len(bundle)} bytes; a device takes at most {proto.MAX_BUNDLE_BYTES}"
-        )
+    if isinstance(bundle, bytes):
+        _check_size(bundle)
     deadline = time.monotonic() + timeout
     try:
         conn = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()))
@@ -45,6 +50,13 @@ def claim(
         raise ClaimError(f"the claim broke off: {exc}") from None
 
 
+def _check_size(bundle: bytes) -> None:
+    if len(bundle) > proto.MAX_BUNDLE_BYTES:
+        raise ClaimError(
+            f"the bundle is {len(bundle)} bytes; a device takes at most {proto.MAX_BUNDLE_BYTES}"
+        )
+
+
 def _answer(conn: socket.socket, deadline: float, key: str) -> bytes:
     message = proto.receive(conn, proto.MAX_SMALL, deadline)
     if "error" in message:
@@ -52,7 +64,7 @@ def _answer(conn: socket.socket, deadline: float, key: str) -> bytes:
     return proto.unb64(message, key)
 
 
-def _talk(conn: socket.socket, serial: str, code: str, bundle: bytes, deadline: float) -> None:
+def _talk(conn: socket.socket, serial: str, code: str, bundle: Bundle, deadline: float) -> None:
     run = Session("admin", code, serial)
     proto.send(conn, {"v": proto.VERSION, "serial": serial, "pA": proto.b64(run.share)}, deadline)
     try:
@@ -64,6 +76,9 @@ def _talk(conn: socket.socket, serial: str, code: str, bundle: bytes, deadline: 
         raise ClaimError(
             f"the device answering as {serial} does not know the code: it is not the device whose screen you read"
         )
+    if not isinstance(bundle, bytes):
+        bundle = bundle()
+        _check_size(bundle)
     proto.send(conn, {"bundle": proto.b64(seal(keys.key, proto.BUNDLE_PURPOSE, bundle))}, deadline)
     message = proto.receive(conn, proto.MAX_SMALL, deadline)
     if "error" in message:

@@ -13,12 +13,10 @@ from typing import Any
 
 from a2d import logs
 from a2d.commandline import app_parser
-from a2d.errors import KnownError
 from a2d.firstboot import ROLES
 
-from . import claimcli, enroll, fleet
+from . import claimcli, enroll, fleet, options
 from . import firstboot as device_side
-from .adminapi import AdminApi
 
 EXAMPLES = {
     "enroll": 'a2d provision enroll --server https://sync.offenburg.de --admin-token "$A2D_ADMIN_TOKEN" '
@@ -33,19 +31,7 @@ EXAMPLES = {
 
 
 def _server(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", required=True, help="the sync server, e.g. https://sync.offenburg.de")
-    p.add_argument("--admin-token", required=True, help="the admin token (a2d server admin-token made it)")
-    p.add_argument(
-        "--pin", default="", help="SHA-256 pin of the server's certificate, when it is self-signed"
-    )
-    p.add_argument(
-        "--ca-file", default="", help="CA bundle to verify the server with (default: the system's)"
-    )
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds each request may take (default 15)")
-    p.add_argument(
-        "--allow-insecure", action="store_true",
-        help="allow a plain http:// server on another machine (a test server only: tokens cross unencrypted)",
-    )  # fmt: skip
+    options.add_server(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -62,17 +48,7 @@ def parser() -> argparse.ArgumentParser:
     where = en.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path, help="write the bundle into this folder")
     where.add_argument("--boot", type=Path, help="write the bundle onto the SD card's mounted boot partition")
-    en.add_argument("--trusted-key", action="append", default=[], metavar="KEY",
-                    help="a bundle public key (base64) to trust besides the server's (repeatable)")  # fmt: skip
-    en.add_argument("--source", default="chirpstack", choices=("chirpstack", "tts", "none"),
-                    help="the network server whose uplinks the agent reads from the local broker")  # fmt: skip
-    en.add_argument("--lotsen-pin-hash", default="", help="kiosk.pin_hash (a2d kiosk hash-pin makes it)")
-    en.add_argument("--agent", default="", help="role kiosk: the device id of the agent it is paired with")
-    en.add_argument("--agent-url", default="", help="role kiosk: that agent's address (default: zeroconf)")
-    en.add_argument("--agent-pin", default="", help="role kiosk: the pin of that agent's certificate")
-    en.add_argument(
-        "--kiosk-token-file", type=Path, help="role kiosk: the token `a2d edge kiosk add` printed"
-    )
+    options.add_bundle(en)
 
     fb = add("firstboot", "install the first-boot bundle from the boot partition (on the device, as root)")
     fb.add_argument("--boot", type=Path, required=True, help="the boot partition (/boot/firmware on a Pi)")
@@ -92,29 +68,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _api(args: argparse.Namespace) -> AdminApi:
-    return AdminApi(args.server, args.admin_token, pin=args.pin, ca_file=args.ca_file, timeout=args.timeout,
-                    allow_insecure=args.allow_insecure)  # fmt: skip
-
-
 def _emit(as_json: bool, doc: Any, text: str) -> None:
     sys.stdout.write((json.dumps(doc, ensure_ascii=False) if as_json else text) + "\n")
 
 
 def _enroll(args: argparse.Namespace) -> None:
-    kiosk_token = ""
-    if args.kiosk_token_file is not None:
-        try:
-            kiosk_token = args.kiosk_token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise KnownError(f"cannot read {args.kiosk_token_file}: {exc.strerror or exc}") from None
-    req = enroll.Request(
-        name=args.name, site=args.site, role=args.role, out=args.out or args.boot, server_pin=args.pin,
-        trusted_keys=tuple(args.trusted_key), allow_insecure=args.allow_insecure,
-        source="" if args.source == "none" else args.source, pin_hash=args.lotsen_pin_hash,
-        agent=args.agent, agent_url=args.agent_url, agent_pin=args.agent_pin, kiosk_token=kiosk_token,
-    )  # fmt: skip
-    bundle, path = enroll.enroll(req, _api(args))
+    req = options.request(args, args.out or args.boot)
+    bundle, path = enroll.enroll(req, options.api(args))
     doc = {**bundle.public(), "bundle": str(path), "files": sorted([*bundle.configs, *bundle.secrets])}
     text = (
         f"enrolled {bundle.device_id} ({bundle.name}) as {bundle.role}, site {bundle.site or '-'}\n"
@@ -136,13 +96,13 @@ def main(argv: Sequence[str]) -> int:
         done = device_side.run(args.boot, args.root, args.units)
         _emit(args.json, {"done": done}, "\n".join(done))
     elif args.command == "list":
-        found = fleet.rows(_api(args))
+        found = fleet.rows(options.api(args))
         if args.json:
             sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in found)
         else:
             sys.stdout.write("".join(fleet.line(r) + "\n" for r in found) or "no devices yet\n")
     else:
-        api = _api(args)
+        api = options.api(args)
         device_id = fleet.resolve(api, args.device)
         if args.command == "revoke":
             doc = api.revoke(device_id)

@@ -4,6 +4,10 @@ The server gives the device its id and token; this side adds what the device mus
 server's certificate pin, the town's bundle keys) and, where kiosk and agent share the Pi, pairs
 them: a kiosk token whose hash goes into the agent's ``kiosks.json``. The result is one file,
 :data:`a2d.firstboot.FILE`, in ``--out DIR`` or on the card's boot partition (``--boot PATH``).
+
+The zero-touch claim uses the same steps without a folder: :func:`check`, :func:`with_server_keys`
+before it talks to the device, :func:`register` once the device proved the code, and sends
+``bundle.to_bytes()``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from a2d import kioskpairing
@@ -33,7 +37,8 @@ class Request:
     name: str
     site: str
     role: str
-    out: Path
+    #: the folder the bundle is written to; None when it goes another way (the claim)
+    out: Path | None = None
     server_pin: str = ""
     trusted_keys: tuple[str, ...] = ()
     allow_insecure: bool = False
@@ -47,7 +52,7 @@ class Request:
 
 
 def check(req: Request) -> None:
-    """Refuse what cannot work before anything is registered at the server."""
+    """Refuse what cannot work before anything is registered at the server (``req.out`` when given)."""
     if req.role not in ROLES:
         raise KnownError(f"--role must be one of {', '.join(ROLES)}, not {req.role!r:.40}")
     if req.role == "kiosk" and not (req.agent and req.kiosk_token):
@@ -55,13 +60,19 @@ def check(req: Request) -> None:
             "a kiosk without its own agent pairs with another device's agent: give --agent DEVICE_ID and"
             " --kiosk-token-file FILE (the token `a2d edge kiosk add` printed there)"
         )
-    if not req.out.is_dir():
-        raise KnownError(f"{req.out} is not a folder (for --boot: the SD card's mounted boot partition)")
-    if not os.access(req.out, os.W_OK):
-        raise KnownError(f"cannot write to {req.out}")
-    if (req.out / FILE).exists():
+    if req.out is not None:
+        check_out(req.out)
+
+
+def check_out(out: Path) -> None:
+    """Refuse a folder the bundle cannot be written to, or that holds one not yet installed."""
+    if not out.is_dir():
+        raise KnownError(f"{out} is not a folder (for --boot: the SD card's mounted boot partition)")
+    if not os.access(out, os.W_OK):
+        raise KnownError(f"cannot write to {out}")
+    if (out / FILE).exists():
         raise KnownError(
-            f"{req.out / FILE} exists already (a bundle not yet installed): remove it first, or choose another card"
+            f"{out / FILE} exists already (a bundle not yet installed): remove it first, or choose another card"
         )
 
 
@@ -119,22 +130,44 @@ def write(bundle: FirstbootBundle, folder: Path) -> Path:
     return target
 
 
-def enroll(req: Request, api: AdminApi) -> tuple[FirstbootBundle, Path]:
-    """Register the device and write its bundle; ``(bundle, path)``."""
-    check(req)
+def with_server_keys(req: Request, api: AdminApi) -> Request:
+    """``req`` trusting the server's active signing keys too (asks the server: checks address, pin
+    and admin token before anything is registered)."""
     keys = tuple(dict.fromkeys([*req.trusted_keys, *api.signing_keys()]))
     if not keys:
         log.warning(
             "the server has no signing key yet (a2d server signing-key): the device fetches no bundles until"
             " its config trusts one"
         )
-    req = Request(**{**req.__dict__, "trusted_keys": keys})
+    return replace(req, trusted_keys=keys)
+
+
+def registered_without_bundle(
+    error: object, device_id: str, again: str = "enroll it again under another name"
+) -> KnownError:
+    """The error for a device the server registered but that did not get its bundle."""
+    return KnownError(
+        f"{error}; the device {device_id} is registered without a bundle: revoke it"
+        f" (a2d provision revoke {device_id}) or {again}"
+    )
+
+
+def register(req: Request, api: AdminApi) -> FirstbootBundle:
+    """Register the device at the server and build its bundle (written nowhere)."""
     registered = api.add_device(req.name, req.site, req.role)
     try:
-        bundle = build(req, api, registered)
+        return build(req, api, registered)
+    except KnownError as exc:
+        raise registered_without_bundle(exc, registered["device_id"]) from None
+
+
+def enroll(req: Request, api: AdminApi) -> tuple[FirstbootBundle, Path]:
+    """Register the device and write its bundle into ``req.out``; ``(bundle, path)``."""
+    if req.out is None:
+        raise ValueError("enroll writes the bundle into a folder: Request.out is needed")
+    check(req)
+    bundle = register(with_server_keys(req, api), api)
+    try:
         return bundle, write(bundle, req.out)
     except KnownError as exc:
-        raise KnownError(
-            f"{exc}; the device {registered['device_id']} is registered without a bundle: revoke it"
-            f" (a2d provision revoke {registered['device_id']}) or enroll it again under another name"
-        ) from None
+        raise registered_without_bundle(exc, bundle.device_id) from None

@@ -20,7 +20,7 @@ def await_claim(tmp: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "a2d.cli", "provision", "await-claim", "--host", "127.0.0.1", "--no-advertise",
          "--notice", str(tmp / "claim.json"), "--lock-file", str(tmp / "lock.json"),
-         "--bundle-out", str(tmp / "bundle"), *extra],
+         "--root", str(tmp / "root"), *extra],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

@@ -1,6 +1,8 @@
 """The claim across a LAN: the device in one network namespace, the admin's laptop in another, a
 veth pair between them (10.231.0.1 and .2). Zeroconf multicast crosses the veth, so ``discover`` and
-``claim`` find the device by its advert, as they would in an office. Needs root (``ip netns``)."""
+``claim`` find the device by its advert, as they would in an office; the sync server runs beside the
+admin (in its namespace, on loopback), so the claim registers the device there and the device
+installs the real bundle into a temporary root. Needs root (``ip netns``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pytest
 
 from a2d import claimwire
 
-from ..conftest import wait_for
+from ..conftest import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 A2D = [sys.executable, "-m", "a2d.cli"]
@@ -38,6 +40,11 @@ class Lan:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         return subprocess.run(["ip", "netns", "exec", ns, *A2D, *args], capture_output=True, text=True,
                               env=env, timeout=60, **kw)  # fmt: skip
+
+    def listens(self, ns: str, port: int) -> bool:
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=1).close()"
+        return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", probe], capture_output=True,
+                              timeout=20).returncode == 0  # fmt: skip
 
     def start(self, ns: str, *args: str) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -71,10 +78,17 @@ def lan() -> Iterator[Lan]:
 
 def test_discover_and_claim_between_two_namespaces(lan, tmp_path):
     notice = tmp_path / "run" / "claim.json"
-    out = tmp_path / "lib" / "bundle"
+    root = tmp_path / "root"
+    db, port = f"sqlite:///{tmp_path / 'server.db'}", free_port()
+    server = lan.start(lan.admin_ns, "server", "run", "--db", db, "--host", "127.0.0.1", "--port", str(port))
+    wait_for(lambda: lan.listens(lan.admin_ns, port), 30, "the sync server in the admin's namespace", 0.2)
+    admin = json.loads(lan.run(lan.admin_ns, "server", "admin-token", "--db", db, "--json").stdout)[
+        "admin_token"
+    ]
+    options = ("--server", f"http://127.0.0.1:{port}", "--admin-token", admin, "--interface", ADMIN_IP)
     device = lan.start(lan.device_ns, "provision", "await-claim", "--serial", SERIAL, "--host", DEVICE_IP,
                        "--advertise-on", DEVICE_IP, "--notice", str(notice),
-                       "--lock-file", str(tmp_path / "lib" / "claim-lock.json"), "--bundle-out", str(out))  # fmt: skip
+                       "--lock-file", str(tmp_path / "lib" / "claim-lock.json"), "--root", str(root))  # fmt: skip
     try:
         wait_for(notice.exists, 20, "the device's claim notice")
         code = claimwire.read(notice).code  # what the kiosk shows
@@ -89,24 +103,28 @@ def test_discover_and_claim_between_two_namespaces(lan, tmp_path):
 
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
         refused = lan.run(lan.admin_ns, "provision", "claim", SERIAL, "--code", wrong, "--name", "kiosk-rathaus-1",
-                          "--site", "rathaus", "--role", "edge+kiosk", "--interface", ADMIN_IP)  # fmt: skip
+                          "--site", "rathaus", "--role", "edge+kiosk", *options)  # fmt: skip
         assert refused.returncode == 1 and "wrong code (4 more tries" in refused.stderr
-        assert not out.exists()
+        assert not (root / "etc").exists()
 
         claimed = lan.run(lan.admin_ns, "provision", "claim", SERIAL, "--code", code, "--name", "kiosk-rathaus-1",
-                          "--site", "rathaus", "--role", "edge+kiosk", "--interface", ADMIN_IP)  # fmt: skip
+                          "--site", "rathaus", "--role", "edge+kiosk", "--json", *options)  # fmt: skip
         assert claimed.returncode == 0, claimed.stderr
-        assert f"claimed {SERIAL} at {DEVICE_IP}:" in claimed.stdout
-        assert device.wait(20) == 0  # the device is claimed and stops waiting
-        bundle = json.loads(out.read_bytes())
-        assert (bundle["name"], bundle["site"], bundle["role"]) == (
+        said = json.loads(claimed.stdout)
+        assert (said["device_id"], said["address"]) == (
             "kiosk-rathaus-1",
-            "rathaus",
-            "edge+kiosk",
+            f"{DEVICE_IP}:{claimwire.DEFAULT_PORT}",
         )
-        assert oct(out.stat().st_mode & 0o777) == "0o600"
+        assert device.wait(20) == 0  # the device is claimed and stops waiting
+        done = json.loads((root / "etc/a2d/device.json").read_text())
+        assert (done["device_id"], done["site"], done["role"]) == ("kiosk-rathaus-1", "rathaus", "edge+kiosk")
+        assert oct((root / "etc/a2d/sync.token").stat().st_mode & 0o777) == "0o600"
+        assert (root / "etc/systemd/system/multi-user.target.wants/a2d-kiosk.service").is_symlink()
         assert not notice.exists()  # the kiosk stops showing the code
+        listed = lan.run(lan.admin_ns, "server", "device", "list", "--db", db, "--json")
+        assert [json.loads(line)["device_id"] for line in listed.stdout.splitlines()] == ["kiosk-rathaus-1"]
     finally:
-        if device.poll() is None:
-            device.terminate()
-            device.wait(10)
+        for proc in (device, server):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(20)

@@ -13,6 +13,8 @@ from a2d.firstboot import APPS
 
 UNITS = Path(__file__).resolve().parents[2] / "images" / "systemd"
 NAMES = ["a2d-edge.service", "a2d-kiosk.service", "a2d-bridge.service", "a2d-server.service"]
+#: the zero-touch claim's unit: no app, so no watchdog or user of its own (see its test)
+CLAIM = "a2d-claim.service"
 #: what verify says because the machine running the tests is no installed Pi (no /opt/a2d)
 IGNORABLE = ("not executable", "No such file", "Failed to prepare filename", "is not a directory")
 GROUPS = {"a2d-edge.service": set(), "a2d-server.service": set(),
@@ -27,11 +29,11 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 def test_the_units_are_the_ones_firstboot_enables() -> None:
-    assert sorted(p.name for p in UNITS.glob("*.service")) == sorted(NAMES)
+    assert sorted(p.name for p in UNITS.glob("*.service")) == sorted([*NAMES, CLAIM])
     assert {a[2] for a in APPS.values()} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, CLAIM])
 def test_systemd_analyze_verify_finds_nothing(name: str) -> None:
     sa = shutil.which("systemd-analyze")
     assert sa, "systemd-analyze is missing (apt-get install systemd)"
@@ -66,3 +68,32 @@ def test_secrets_come_through_credentials_and_the_kiosk_straight_to_the_display(
         "Environment=SDL_VIDEODRIVER=kmsdrm" in text
         and "Environment=A2D_KIOSK_TOKEN_FILE=%d/kiosk.token" in text
     )
+
+
+def test_the_claim_unit_waits_only_on_a_device_not_set_up_and_without_a_bundle() -> None:
+    text = (UNITS / CLAIM).read_text()
+    conditions = [
+        line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ConditionPathExists=")
+    ]
+    assert sorted(conditions) == sorted(["!/etc/a2d/device.json", "!/boot/firmware/a2d-firstboot.json",
+                                         "!/boot/firmware/a2d/a2d-firstboot.json"])  # fmt: skip
+    u = unit(CLAIM)
+    assert "a2d-firstboot.service" in u["Unit"]["After"].split()  # a card's bundle goes first
+    s = u["Service"]
+    # not oneshot: multi-user.target (ordered after what it wants) would wait for the claim
+    assert s["Type"] in ("exec", "simple") and s["ExecStart"] == "/opt/a2d/bin/a2d provision await-claim"
+    assert s["User"] == "root"  # it writes /etc/a2d and chowns the secrets: see the unit's comment
+    assert set(s["ReadWritePaths"].split()) == {"/etc/a2d", "/etc/systemd/system", "/var/lib/a2d"}
+    for key, want in (("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
+                      ("ProtectHome", "yes"), ("RuntimeDirectory", "a2d")):  # fmt: skip
+        assert s[key] == want, key
+    assert set(s["CapabilityBoundingSet"].split()) == {"CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"}
+    # once claimed, the role's units start: a reload and multi-user.target pulling in its new wants
+    assert "systemctl daemon-reload && systemctl start --no-block multi-user.target" in text
+    assert '"$$EXIT_STATUS" = 0' in text
+    assert u["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_image_enables_the_claim_after_firstboot() -> None:
+    stage = (UNITS.parent / "pi-gen/stage-a2d/01-system/02-run-chroot.sh").read_text()
+    assert f"/usr/lib/systemd/system/{CLAIM} /etc/systemd/system/multi-user.target.wants/{CLAIM}" in stage

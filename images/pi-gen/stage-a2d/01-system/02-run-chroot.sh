@@ -2,6 +2,9 @@
 # pi-gen (inside the image's root): enable what runs at start, and make the root read-only.
 mkdir -p /etc/systemd/system/multi-user.target.wants /etc/systemd/system/sysinit.target.wants
 ln -sf /etc/systemd/system/a2d-firstboot.service /etc/systemd/system/multi-user.target.wants/a2d-firstboot.service
+# no bundle on the card: wait to be claimed (the unit runs after firstboot, and only while the
+# device is not set up and no bundle waits on the boot partition, so the two never both install)
+ln -sf /usr/lib/systemd/system/a2d-claim.service /etc/systemd/system/multi-user.target.wants/a2d-claim.service
 if [ -e /usr/lib/systemd/system/nftables.service ]; then
     ln -sf /usr/lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service
 fi
