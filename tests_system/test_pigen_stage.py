@@ -37,13 +37,17 @@ def test_the_stage_installs_the_package_and_makes_the_appliance(
     (root / "etc/fstab").write_text(PI_FSTAB)
     stage = tmp_path / "stage-a2d"
     shutil.copytree(STAGE, stage)
+    (stage / "00-install" / "files").mkdir(exist_ok=True)  # git keeps no empty folder
     shutil.copyfile(deb, stage / "00-install" / "files" / deb.name)
 
     run_stage_script(stage, "00-install", "01-run.sh", root)
     assert chroot.run(["dpkg-query", "-W", "-f=${Status}", "a2d"]).stdout == "install ok installed"
     assert not (root / "tmp/a2d.deb").exists()
 
+    sources = "Types: deb\nURIs: https://sync.example/apt/\nSuites: bookworm\nComponents: main\n"
+    (stage / "01-system" / "files" / "a2d.sources").write_text(sources)
     run_stage_script(stage, "01-system", "01-run.sh", root)
+    assert (root / "etc/apt/sources.list.d/a2d.sources").read_text() == sources
     run_stage_script(stage, "01-system", "02-run-chroot.sh", root)
     run_stage_script(stage, "01-system", "02-run-chroot.sh", root)  # twice: a re-run of the stage
 
