@@ -16,7 +16,7 @@ comma := ,
 # shellcheck, nftables: the tests check the appliance's scripts and rule sets (images/);
 # debootstrap: `make deb` and `make test-system` build and install the package in a Debian 12 root folder.
 DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql \
-  espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium shellcheck nftables debootstrap
+  espeak-ng libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 chromium shellcheck nftables debootstrap gpg fdisk
 
 .PHONY: help deps venv lock test test-system deb lint demo bench acceptance clean
 

@@ -22,7 +22,7 @@ from a2d.errors import KnownError
 from a2d.firstboot import ROLES
 from a2d.timeutil import utc_now
 
-from . import bundle_commands, config, registry, retention
+from . import apt_commands, bundle_commands, config, registry, retention
 from .db import Database, Device, StoredRecord, open_database
 from .output import say
 
@@ -47,6 +47,11 @@ EXAMPLES = {
     "bundle sign": "a2d server bundle sign unsigned.json --key /media/usb/signing.key --out signed.json",
     "bundle upload": "a2d server bundle upload signed.json --db sqlite:////var/lib/a2d/server.db",
     "bundle list": "a2d server bundle list --db sqlite:////var/lib/a2d/server.db --json",
+    "apt": "a2d server apt publish --deb dist/a2d_0.1.1_arm64.deb --repo /var/lib/a2d/apt",
+    "apt key": "a2d server apt key --key /var/lib/a2d/apt-signing.asc",
+    "apt publish": "a2d server apt publish --deb dist/a2d_0.1.1_arm64.deb --repo /var/lib/a2d/apt"
+    " --key /var/lib/a2d/apt-signing.asc",
+    "apt sources": "a2d server apt sources --url https://sync.offenburg.de/apt/ --out a2d.sources",
 }
 _KEY_HELP = (
     "the signing key file (default: server.signing_key, A2D_SERVER_SIGNING_KEY; else signing.key"
@@ -197,6 +202,7 @@ def parser() -> argparse.ArgumentParser:
     )
     blist.add_argument("--history", action="store_true", help="also the bundles that were replaced")
     _common(blist, "one JSON object per line")
+    apt_commands.add_parsers(sub, add)
     # listed for --help only: main() hands `forecast ...` to sync_server.forecast.cli before parsing
     sub.add_parser(
         "forecast",
@@ -226,9 +232,14 @@ def main(argv: Sequence[str]) -> int:
         tls_cert=getattr(args, "tls_cert", None),
         tls_key=getattr(args, "tls_key", None),
         signing_key=getattr(args, "key", None),
+        apt_repo=getattr(args, "apt_repo", None),
+        apt_key=getattr(args, "apt_key", None),
     )
     if args.command == "run":
         return _run(settings)
+    if args.command == "apt":  # files only, no database
+        apt_commands.run(args, settings)
+        return 0
     if args.command == "signing-key" and args.rotate:
         args.action = "rotate"
     if args.command == "signing-key" and args.action == "create":

@@ -15,6 +15,8 @@ from a2d.config import Setting, environ, read_toml, resolve
 from a2d.retention import defaults as retention_defaults
 from a2d.retention import settings as retention_settings
 
+from .db import sqlite_path
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "server.db",
@@ -69,6 +71,18 @@ SETTINGS: tuple[Setting, ...] = (
         "database, or in the working directory with PostgreSQL",
     ),
     Setting(
+        "server.apt_repo",
+        "",
+        "the signed APT repository folder served read-only under /apt/ (a2d server apt publish writes"
+        " it); empty: apt/ beside the SQLite database, or in the working directory with PostgreSQL",
+    ),
+    Setting(
+        "server.apt_key",
+        "",
+        "the OpenPGP key file the APT repository is signed with (a2d server apt key makes it); empty:"
+        " apt-signing.asc beside the SQLite database, or in the working directory with PostgreSQL",
+    ),
+    Setting(
         "server.opendata_attribution",
         "",
         "the data provider named in every open-data answer, as dl-de/by-2-0 asks "
@@ -112,6 +126,8 @@ class ServerSettings:
     synchronous: str = "full"
     heartbeat_history: int = 60
     signing_key: str = ""
+    apt_repo: str = ""
+    apt_key: str = ""
     opendata_attribution: str = ""
     opendata_max_rows: int = 100000
     #: smallest count of people or presses open data publishes
@@ -139,3 +155,13 @@ def load(
         log_level=log["level"], retention_days=retention, bundle_history_days=bundle_days,
         opendata_min_count=values["opendata"]["min_count"], **server,
     )  # fmt: skip
+
+
+def apt_paths(settings: ServerSettings) -> tuple[Path, Path]:
+    """``(repository folder, signing key file)``: the settings, else beside the SQLite database."""
+    db_file = sqlite_path(settings.db)
+    beside = Path(db_file).parent if db_file else Path()
+    return (
+        Path(settings.apt_repo) if settings.apt_repo else beside / "apt",
+        Path(settings.apt_key) if settings.apt_key else beside / "apt-signing.asc",
+    )

@@ -16,6 +16,7 @@ SCRIPTS = [
     ROOT / "images/deb/prerm",
     ROOT / "images/deb/postrm",
     *sorted((ROOT / "images/pi-gen").rglob("*.sh")),
+    ROOT / "images/pi-gen/stage-a2d/01-system/files/a2d-data-partition",
     ROOT / ".ci/run",
 ]
 
@@ -29,12 +30,17 @@ def test_scripts_pass_shellcheck() -> None:
         assert proc.returncode == 0, f"{script.relative_to(ROOT)}:\n{proc.stdout}"
 
 
-def test_firstboot_unit_verifies() -> None:
-    unit = ROOT / "images/pi-gen/stage-a2d/01-system/files/a2d-firstboot.service"
-    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
-    problems = [line for line in proc.stderr.splitlines() if "is not executable" not in line and line.strip()]
-    assert problems == []
-    assert "ConditionPathExists=/boot/firmware/a2d" in unit.read_text()
+def test_firstboot_and_data_partition_units_verify() -> None:
+    files = ROOT / "images/pi-gen/stage-a2d/01-system/files"
+    for name in ("a2d-firstboot.service", "a2d-data-partition.service"):
+        proc = subprocess.run(
+            ["systemd-analyze", "verify", str(files / name)], capture_output=True, text=True
+        )
+        problems = [
+            line for line in proc.stderr.splitlines() if "is not executable" not in line and line.strip()
+        ]
+        assert problems == [], name
+    assert "ConditionPathExists=/boot/firmware/a2d" in (files / "a2d-firstboot.service").read_text()
 
 
 def test_the_lock_subset_is_closed_and_leaves_out_the_developer_tools() -> None:

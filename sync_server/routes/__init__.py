@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from . import admin, bundles, health, heartbeat, opendata, records
+from . import admin, apt, bundles, health, heartbeat, opendata, records
 
-ROUTERS = (records.router, heartbeat.router, bundles.router, admin.router, opendata.router, health.router)
+ROUTERS = (
+    records.router,
+    heartbeat.router,
+    bundles.router,
+    admin.router,
+    opendata.router,
+    health.router,
+    apt.router,
+)
