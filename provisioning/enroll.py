@@ -12,7 +12,6 @@ before it talks to the device, :func:`register` once the device proved the code,
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from a2d.firstboot import APPS, FILE, ROLES, FirstbootBundle
 from a2d.localapi import DEFAULT_PORT
 from a2d.timeutil import utc_now
 
-from . import configs
+from . import configs, rootfs
 from .adminapi import AdminApi
 
 log = logging.getLogger(__name__)
@@ -114,19 +113,7 @@ def build(req: Request, api: AdminApi, registered: dict[str, str]) -> FirstbootB
 def write(bundle: FirstbootBundle, folder: Path) -> Path:
     """The bundle as ``folder/a2d-firstboot.json``, mode 0600, written whole or not at all."""
     target = folder / FILE
-    tmp = folder / f".{FILE}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, bundle.to_bytes())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise KnownError(f"cannot write {target}: {exc.strerror or exc}") from None
+    rootfs.write_file(target, bundle.to_bytes(), 0o600)
     return target
 
 

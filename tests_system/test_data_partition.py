@@ -4,6 +4,7 @@ root partitions, free space behind them."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,19 +23,26 @@ def run(
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=120, env=env)
 
 
-@pytest.fixture
-def card(tmp_path: Path) -> Iterator[str]:
-    """A 600 MiB sparse card image on a loop device: 32 MiB boot, 128 MiB root, the rest free."""
-    image = tmp_path / "card.img"
+@contextlib.contextmanager
+def loop_card(image: Path, size: int, layout: str) -> Iterator[str]:
+    """A sparse card image of ``size`` bytes partitioned by sfdisk's ``layout``, on a loop device."""
     with open(image, "wb") as f:
-        f.truncate(600 * MIB)
-    subprocess.run(["sfdisk", "--quiet", str(image)], input="label: dos\n,32M,c\n,128M,L\n", text=True,
-                   check=True, capture_output=True)  # fmt: skip
+        f.truncate(size)
+    subprocess.run(
+        ["sfdisk", "--quiet", str(image)], input=layout, text=True, check=True, capture_output=True
+    )
     device = run("losetup", "--find", "--partscan", "--show", str(image)).stdout.strip()
     try:
         yield device
     finally:
         run("losetup", "--detach", device, check=False)
+
+
+@pytest.fixture
+def card(tmp_path: Path) -> Iterator[str]:
+    """A 600 MiB card: 32 MiB boot, 128 MiB root, the rest free."""
+    with loop_card(tmp_path / "card.img", 600 * MIB, "label: dos\n,32M,c\n,128M,L\n") as device:
+        yield device
 
 
 def partitions(device: str) -> list[str]:
@@ -76,16 +84,8 @@ def test_the_data_partition_is_made_in_the_free_space_once(card: str, tmp_path: 
 
 
 def test_a_card_without_free_space_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
-    image = tmp_path / "grown.img"
-    with open(image, "wb") as f:
-        f.truncate(200 * MIB)
-    subprocess.run(["sfdisk", "--quiet", str(image)], input="label: dos\n,32M,c\n,,L\n", text=True,
-                   check=True, capture_output=True)  # fmt: skip
-    device = run("losetup", "--find", "--partscan", "--show", str(image)).stdout.strip()
-    try:
+    with loop_card(tmp_path / "grown.img", 200 * MIB, "label: dos\n,32M,c\n,,L\n") as device:
         before = partitions(device)
         refused = run(str(SCRIPT), device, str(tmp_path), check=False)
         assert refused.returncode == 1 and "did the root grow over the card?" in refused.stderr
         assert partitions(device) == before
-    finally:
-        run("losetup", "--detach", device, check=False)
