@@ -34,7 +34,7 @@ def test_firstboot_unit_verifies() -> None:
     proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     problems = [line for line in proc.stderr.splitlines() if "is not executable" not in line and line.strip()]
     assert problems == []
-    assert "ConditionPathExists=/boot/firmware/a2d" in unit.read_text()
+    assert "ConditionPathExists=/boot/firmware/a2d-firstboot.json" in unit.read_text()
 
 
 def test_the_lock_subset_is_closed_and_leaves_out_the_developer_tools() -> None:
