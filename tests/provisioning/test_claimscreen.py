@@ -19,6 +19,7 @@ import pytest
 
 from a2d import claimwire
 from provisioning import claimscreen
+from provisioning.claimclient import ClaimError, claim
 from provisioning.claimd import Responder, await_claim, new_code
 from provisioning.lockout import MAX_FAILURES, Lockout
 from tests.conftest import wait_for
@@ -73,24 +74,33 @@ def test_a_locked_claim_says_until_when() -> None:
     assert claimscreen.decode(screen.split("\n")) == "004711"
 
 
-def test_the_responder_redraws_when_the_lock_engages_and_clears_once_done(tmp_path: Path) -> None:
+def test_the_responder_redraws_when_the_lock_engages_and_ends_and_clears_once_claimed(tmp_path: Path) -> None:
     now = [time.time()]
-    lock = Lockout(tmp_path / "lock.json", clock=lambda: now[0])
     drawn: list[claimwire.ClaimNotice | None] = []
-    responder = Responder(SERIAL, new_code(), lock, lambda b: None, host="127.0.0.1", port=0,
-                          display=drawn.append)  # fmt: skip
+    responder = Responder(SERIAL, new_code(), Lockout(tmp_path / "lock.json", clock=lambda: now[0]),
+                          lambda bundle: None, host="127.0.0.1", port=0, display=drawn.append)  # fmt: skip
     responder.bind()
     assert drawn == [claimwire.ClaimNotice(responder.code, SERIAL, None)]
-    for _ in range(MAX_FAILURES):
-        lock.failed()
-    responder.publish()  # what the responder does when the fifth wrong code locks it
-    assert drawn[-1] is not None and drawn[-1].locked_until is not None
-    stop_at = datetime.fromisoformat(drawn[-1].locked_until)
-    assert stop_at > datetime.now(UTC) + timedelta(minutes=9)
     stop = threading.Event()
-    stop.set()
-    assert await_claim(responder, stop=stop) is False
-    assert drawn[-1] is None  # cleared
+    result: list[bool] = []
+    thread = threading.Thread(target=lambda: result.append(await_claim(responder, stop=stop)))
+    thread.start()
+    try:
+        wrong = f"{(int(responder.code) + 1) % 1_000_000:06d}"
+        for _ in range(MAX_FAILURES):
+            with pytest.raises(ClaimError):
+                claim("127.0.0.1", responder.port, SERIAL, wrong, b"{}")
+        locked = drawn[-1]
+        assert locked is not None and locked.locked_until is not None and len(drawn) == 2
+        assert datetime.fromisoformat(locked.locked_until) > datetime.now(UTC) + timedelta(minutes=9)
+        now[0] += 600  # the lock runs out: drawn again without it
+        wait_for(lambda: drawn[-1] is not None and drawn[-1].locked_until is None, 5, "the screen unlocked")
+        claim("127.0.0.1", responder.port, SERIAL, responder.code, b"{}")
+        thread.join(10)
+        assert result == [True] and drawn[-1] is None  # claimed: the screen is cleared
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def _await_claim(tmp: Path, stdout: int) -> subprocess.Popen[bytes]:
