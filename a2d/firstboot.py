@@ -31,6 +31,12 @@ from .errors import KnownError
 FORMAT = "a2d-firstboot/1"
 #: the file's name on the boot partition
 FILE = "a2d-firstboot.json"
+#: where a Pi mounts its boot partition (Raspberry Pi OS bookworm and later)
+BOOT_PARTITION = "/boot/firmware"
+#: the one place a device looks for its bundle: the boot partition's root, where an admin sees it
+#: when the card is mounted on a laptop (``enroll --boot /media/$USER/bootfs``); the image's
+#: first-boot unit and the claim unit's condition name this path
+BOOT_BUNDLE = f"{BOOT_PARTITION}/{FILE}"
 #: the most bytes a bundle may have (configs and keys are a few KiB; this leaves room, no more)
 MAX_BYTES = 256 * 1024
 

@@ -104,8 +104,13 @@ def cmd_await_claim(args: argparse.Namespace) -> int:
         raise KnownError(f"this device is set up already as {done.get('device_id')} ({done.get('role')}):"
                          f" nothing to claim (see {args.root / 'etc/a2d/device.json'})")  # fmt: skip
     serial = read_serial(args.serial)
+    display = None
+    if sys.stdout.isatty():  # the unit gives it the Pi's console: the code large on the screen
+        from .claimscreen import Console
+
+        display = Console(sys.stdout).show
     responder = Responder(serial, new_code(), Lockout(args.lock_file), device_installer(args.root, args.units),
-                          host=args.host, port=args.port, notice=args.notice)  # fmt: skip
+                          host=args.host, port=args.port, notice=args.notice, display=display)  # fmt: skip
     advertise = None
     if not args.no_advertise:
         from .advert import advertise as start_advert

@@ -10,7 +10,8 @@ authenticates goes to the :data:`~.seams.Install`; once that returned, the devic
 claim stays open.
 
 :func:`await_claim` is ``a2d provision await-claim``: a fresh code, the notice for the kiosk
-(:mod:`a2d.claimwire`), the advert (:mod:`.advert`), the responder, and the notice removed again
+(:mod:`a2d.claimwire`) and, when given a ``display``, the code on the console
+(:mod:`.claimscreen`), the advert (:mod:`.advert`), the responder, and the notice removed again
 whatever happens.
 """
 
@@ -67,12 +68,14 @@ class Responder:
         notice: Path | None = None,
         session_s: float = proto.SESSION_S,
         max_bundle: int = proto.MAX_BUNDLE_BYTES,
+        display: Callable[[claimwire.ClaimNotice | None], None] | None = None,
     ) -> None:
         if not claimwire.valid_code(code):
             raise ValueError("a claim code is six digits")
         self.serial, self.code, self.lockout, self.install = serial, code, lockout, install
         self.host, self.port, self.notice = host, port, notice
         self.session_s, self.max_bundle = session_s, max_bundle
+        self.display = display  # draws each notice (the console); called with None once it ends
         self.claimed = threading.Event()
         self._busy = threading.Lock()
         self._sock: socket.socket | None = None
@@ -90,8 +93,8 @@ class Responder:
         return self.port
 
     def publish(self) -> None:
-        """Write the kiosk's notice (with the lock's end, if locked)."""
-        if self.notice is None:
+        """Write the kiosk's notice (with the lock's end, if locked) and draw it on the display."""
+        if self.notice is None and self.display is None:
             return
         verdict = self.lockout.check()
         until = None
@@ -99,7 +102,11 @@ class Responder:
             until = datetime.fromtimestamp(time.time() + verdict.locked_for_s, UTC).isoformat(
                 timespec="seconds"
             )
-        claimwire.write(self.notice, claimwire.ClaimNotice(self.code, self.serial, until))
+        notice = claimwire.ClaimNotice(self.code, self.serial, until)
+        if self.notice is not None:
+            claimwire.write(self.notice, notice)
+        if self.display is not None:
+            self.display(notice)
         self._notice_locked = until is not None
 
     def serve(self, stop: threading.Event | None = None) -> bool:
@@ -213,7 +220,7 @@ def await_claim(
     stop: threading.Event | None = None,
 ) -> bool:
     """Bind, write the notice, advertise (``advertise(port)`` returns what ends the advert), answer
-    until claimed; the notice and the advert go whatever happens. True: claimed."""
+    until claimed; the notice, the advert and the display's code go whatever happens. True: claimed."""
     try:
         port = responder.bind()
         log.info("waiting to be claimed: serial %s, port %d", responder.serial, port)
@@ -226,3 +233,5 @@ def await_claim(
     finally:
         if responder.notice is not None:
             claimwire.remove(responder.notice)
+        if responder.display is not None:
+            responder.display(None)

@@ -13,7 +13,7 @@ from typing import Any
 
 from a2d import logs
 from a2d.commandline import app_parser
-from a2d.firstboot import ROLES
+from a2d.firstboot import BOOT_PARTITION, FILE, ROLES
 
 from . import claimcli, enroll, fleet, options
 from . import firstboot as device_side
@@ -51,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
     options.add_bundle(en)
 
     fb = add("firstboot", "install the first-boot bundle from the boot partition (on the device, as root)")
-    fb.add_argument("--boot", type=Path, required=True, help="the boot partition (/boot/firmware on a Pi)")
+    fb.add_argument("--boot", type=Path, default=Path(BOOT_PARTITION),
+                    help=f"the boot partition, holding {FILE} (default {BOOT_PARTITION})")  # fmt: skip
     fb.add_argument("--root", type=Path, default=Path("/"), help="the root to install into (default /)")
     fb.add_argument(
         "--units", type=Path, help="folder of the a2d-*.service units (default: the installed ones)"

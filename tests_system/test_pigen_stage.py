@@ -45,7 +45,7 @@ def test_the_stage_installs_the_package_and_makes_the_appliance(
     cmdline.write_text(PI_CMDLINE)
     stage = tmp_path / "stage-a2d"
     shutil.copytree(STAGE, stage)
-    (stage / "00-install" / "files").mkdir(exist_ok=True)  # git keeps no empty folder
+    (stage / "00-install" / "files").mkdir(exist_ok=True)  # not in git: the admin copies the package there
     shutil.copyfile(deb, stage / "00-install" / "files" / deb.name)
 
     run_stage_script(stage, "00-install", "01-run.sh", root)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from a2d.firstboot import APPS
+from a2d.firstboot import APPS, BOOT_BUNDLE, BOOT_PARTITION
 
 UNITS = Path(__file__).resolve().parents[2] / "images" / "systemd"
 NAMES = ["a2d-edge.service", "a2d-kiosk.service", "a2d-bridge.service", "a2d-server.service"]
@@ -75,8 +75,7 @@ def test_the_claim_unit_waits_only_on_a_device_not_set_up_and_without_a_bundle()
     conditions = [
         line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ConditionPathExists=")
     ]
-    assert sorted(conditions) == sorted(["!/etc/a2d/device.json", "!/boot/firmware/a2d-firstboot.json",
-                                         "!/boot/firmware/a2d/a2d-firstboot.json"])  # fmt: skip
+    assert sorted(conditions) == sorted(["!/etc/a2d/device.json", f"!{BOOT_BUNDLE}"])
     u = unit(CLAIM)
     assert "a2d-firstboot.service" in u["Unit"]["After"].split()  # a card's bundle goes first
     s = u["Service"]
@@ -97,3 +96,42 @@ def test_the_claim_unit_waits_only_on_a_device_not_set_up_and_without_a_bundle()
 def test_the_image_enables_the_claim_after_firstboot() -> None:
     stage = (UNITS.parent / "pi-gen/stage-a2d/01-system/02-run-chroot.sh").read_text()
     assert f"/usr/lib/systemd/system/{CLAIM} /etc/systemd/system/multi-user.target.wants/{CLAIM}" in stage
+
+
+def test_the_claim_draws_its_code_on_the_first_console_not_under_a_login_prompt() -> None:
+    u = unit(CLAIM)
+    s = u["Service"]
+    # stdout is the Pi's screen (await-claim draws the code there when it is a terminal); the log
+    # goes to the journal instead of over the code
+    assert (s["StandardOutput"], s["TTYPath"], s["StandardError"]) == ("tty", "/dev/tty1", "journal")
+    assert s["TTYReset"] == s["TTYVHangup"] == s["TTYVTDisallocate"] == "yes"
+    assert s["DeviceAllow"] == "/dev/tty1 rw"  # PrivateDevices' device policy lets the console through
+    # the login prompt on tty1 is stopped once the claim really starts (after it came up), so it
+    # never covers the code; a Conflicts= would stop it on every boot of a claimed device too
+    assert "getty@tty1.service" in u["Unit"]["After"].split()
+    assert "ExecStartPre=-+/usr/bin/systemctl stop getty@tty1.service" in (UNITS / CLAIM).read_text()
+    assert "Conflicts" not in u["Unit"]
+
+
+def test_the_units_the_stage_and_firstboot_name_one_bundle_path() -> None:
+    """One place for the bundle: the boot partition's root, a2d.firstboot.BOOT_BUNDLE."""
+    stage = UNITS.parent / "pi-gen/stage-a2d"
+    firstboot_unit = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    firstboot_unit.optionxform = str  # type: ignore[assignment,method-assign]
+    firstboot_unit.read(stage / "01-system/files/a2d-firstboot.service")
+    assert firstboot_unit["Unit"]["ConditionPathExists"] == BOOT_BUNDLE
+    argv = firstboot_unit["Service"]["ExecStart"].split()
+    assert argv[argv.index("--boot") + 1] == BOOT_PARTITION
+    claim = (UNITS / CLAIM).read_text()
+    assert f"ConditionPathExists=!{BOOT_BUNDLE}\n" in claim
+    # no other bundle path anywhere in the units or the stage: every mention of the file's name is
+    # BOOT_BUNDLE itself
+    texts = [p.read_text() for p in [*UNITS.glob("*.service"), *stage.rglob("*")] if p.is_file()]
+    named = [t.count("a2d-firstboot.json") for t in texts]
+    assert sum(named) == sum(t.count(BOOT_BUNDLE) for t in texts) == 2
+    assert "/boot/firmware/a2d " not in "\n".join(texts) and "/boot/firmware/a2d\n" not in "\n".join(texts)
+    # firstboot's default is the same partition, and it looks for the bundle at its root
+    from provisioning.cli import parser
+
+    args = parser().parse_args(["firstboot"])
+    assert str(args.boot / "a2d-firstboot.json") == BOOT_BUNDLE
