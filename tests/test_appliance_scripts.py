@@ -40,7 +40,10 @@ def test_firstboot_and_data_partition_units_verify() -> None:
             line for line in proc.stderr.splitlines() if "is not executable" not in line and line.strip()
         ]
         assert problems == [], name
-    assert "ConditionPathExists=/boot/firmware/a2d-firstboot.json" in (files / "a2d-firstboot.service").read_text()
+    assert (
+        "ConditionPathExists=/boot/firmware/a2d-firstboot.json"
+        in (files / "a2d-firstboot.service").read_text()
+    )
 
 
 def test_the_lock_subset_is_closed_and_leaves_out_the_developer_tools() -> None:
