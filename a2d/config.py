@@ -157,3 +157,23 @@ def table_list(data: Mapping[str, Any], name: str, where: str) -> list[Mapping[s
 def environ() -> Mapping[str, str]:
     """The process environment, the single source of ``A2D_*`` overrides."""
     return os.environ
+
+
+def fill_from_file(resolved: dict[str, Any], key: str, file_key: str, where: str) -> None:
+    """Set the setting ``key`` from the file the setting ``file_key`` names, when ``key`` is empty.
+
+    A secret (a broker password) stays out of the TOML this way: the file is mode 0600, or systemd
+    hands it over as a credential. Its first line counts, without surrounding blanks.
+    """
+    path = setting(resolved, file_key)
+    if setting(resolved, key) or not path:
+        return
+    try:
+        lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {file_key} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: {file_key} {path} is not UTF-8 text") from None
+    if not lines or not lines[0].strip():
+        raise ConfigError(f"{where}: {file_key} {path} is empty")
+    _assign(resolved, key, lines[0].strip())

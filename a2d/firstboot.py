@@ -56,6 +56,15 @@ APPS: dict[str, tuple[str, str | None, str, str]] = {
 }
 #: where a device keeps its configs and secrets (below the root it is installed into)
 ETC = "/etc/a2d"
+#: app -> its user on the device's own Mosquitto (:func:`a2d.brokerconf.local_users`) and the file
+#: below :data:`ETC` holding its password, which first boot writes (mode 0600) and keeps
+BROKER_LOGINS: dict[str, tuple[str, str]] = {
+    "edge": ("a2d-agent", "mqtt-agent.password"),
+    "bridge": ("a2d-bridge", "mqtt-bridge.password"),
+}
+#: below :data:`ETC`: the broker user and password for the network server's MQTT integration, for
+#: the admin to enter in ChirpStack (root's alone, mode 0600)
+NETWORK_SERVER_LOGIN = "network-server-mqtt.txt"
 #: where each app keeps its data (systemd's StateDirectory=a2d/<app>)
 STATE = "/var/lib/a2d"
 

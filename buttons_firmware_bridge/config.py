@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from a2d.buttons import valid_name
-from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
+from a2d.config import (
+    REQUIRED,
+    ConfigError,
+    Setting,
+    environ,
+    fill_from_file,
+    read_toml,
+    resolve,
+    setting,
+    table_list,
+)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("bridge.id", "bridge", "this bridge's name in logs and in its MQTT client id"),
@@ -27,6 +37,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mqtt.port", 1883, "the local MQTT broker's port", int),
     Setting("mqtt.username", "", "MQTT user name; empty for none"),
     Setting("mqtt.password", "", "MQTT password; prefer the A2D_MQTT_PASSWORD variable"),
+    Setting(
+        "mqtt.password_file",
+        "",
+        "file holding the MQTT password, read when mqtt.password is empty (first boot writes the bridge's)",
+    ),
     Setting("mqtt.keepalive", 30, "seconds between MQTT keep-alive pings", int),
     Setting("mqtt.inflight", 100, "most events published and not yet acknowledged by the broker", int),
     Setting("gpio.source", "gpio", "source id of GPIO buttons whose id has no source/ part"),
@@ -108,6 +123,7 @@ def parse(
 ) -> BridgeConfig:
     """Check a config mapping and build a :class:`BridgeConfig`."""
     raw = resolve(data, SETTINGS, where, environ() if env is None else env)
+    fill_from_file(raw, "mqtt.password", "mqtt.password_file", where)
     if not valid_name(raw["gpio"]["source"]):
         raise ConfigError(f"{where}: gpio.source must be 1-40 of A-Z a-z 0-9 _ . : -")
     if raw["bridge"]["dedup_window"] < 16 or raw["bridge"]["dedup_window"] > 16384:

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from a2d import bundles, retention
-from a2d.config import REQUIRED, ConfigError, Setting, environ, read_toml, resolve, setting, table_list
+from a2d.config import (
+    REQUIRED,
+    ConfigError,
+    Setting,
+    environ,
+    fill_from_file,
+    read_toml,
+    resolve,
+    setting,
+    table_list,
+)
 from a2d.localapi import DEFAULT_PORT as DEFAULT_API_PORT
 
 SETTINGS: tuple[Setting, ...] = (
@@ -28,6 +38,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mqtt.port", 1883, "MQTT broker port", int),
     Setting("mqtt.username", "", "MQTT user name (TTS: app-id@tenant); empty for none"),
     Setting("mqtt.password", "", "MQTT password (TTS: an API key); prefer the A2D_MQTT_PASSWORD variable"),
+    Setting(
+        "mqtt.password_file",
+        "",
+        "file holding the MQTT password, read when mqtt.password is empty (first boot writes the local broker's)",
+    ),
     Setting(
         "mqtt.tls",
         False,
@@ -271,6 +286,7 @@ def parse(
 ) -> EdgeConfig:
     """Check a config mapping and build an :class:`EdgeConfig`."""
     raw = resolve(data, SETTINGS, where, environ() if env is None else env)
+    fill_from_file(raw, "mqtt.password", "mqtt.password_file", where)
     mqtt = raw["mqtt"]
     sources = []
     for i, entry in enumerate(table_list(data, "sources", where)):

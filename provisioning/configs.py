@@ -1,8 +1,8 @@
 """The TOML files a new device gets, one per app of its role, written from what enroll knows.
 
 Secrets never go into these files: each names its token file (``/etc/a2d/sync.token``,
-``/etc/a2d/kiosk.token``), which firstboot writes with mode 0600 and the units hand to their
-service through systemd's credentials. Everything else keeps its documented default, so an admin
+``/etc/a2d/kiosk.token``) and the file of its password on the Pi's own broker, which firstboot
+writes with mode 0600 and the units hand to their service through systemd's credentials. Everything else keeps its documented default, so an admin
 changes a device later with a config bundle, not by editing the card.
 """
 
@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from a2d.firstboot import ETC, STATE
+from a2d.firstboot import BROKER_LOGINS, ETC, STATE
 from a2d.localapi import DEFAULT_PORT
 
 
@@ -23,6 +23,12 @@ def _s(text: str) -> str:
 
 def _list(items: Sequence[str]) -> str:
     return "[" + ", ".join(_s(i) for i in items) + "]"
+
+
+def _broker_login(app: str) -> list[str]:
+    """The app's user on the Pi's own broker, and the file first boot writes its password to."""
+    user, secret = BROKER_LOGINS[app]
+    return [f"username = {_s(user)}", f'password_file = "{ETC}/{secret}"  # written by first boot']
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ def edge_toml(d: Device, *, api_host: str = "127.0.0.1") -> str:
         "[mqtt]",
         'host = "127.0.0.1"',
         "port = 1883",
+        *_broker_login("edge"),
         "",
         "[sync]",
         f"url = {_s(d.server_url)}",
@@ -104,6 +111,7 @@ def bridge_toml(d: Device) -> str:
         "[mqtt]",
         'host = "127.0.0.1"',
         "port = 1883",
+        *_broker_login("bridge"),
         "",
         "# add [[gpio.buttons]] and [[serial]] here, or with a config bundle (docs/bridge.md)",
         "",

@@ -11,7 +11,9 @@ What :func:`install` does, all below ``root`` (``/`` on a Pi, a folder in tests)
    ``kiosks.json`` there (entries of other kiosks are kept);
 4. each app's unit: the one the package installed (``lib/systemd/system``) or else a copy of
    ``images/systemd`` in ``etc/systemd/system``, enabled as a ``multi-user.target.wants`` link;
-5. ``etc/a2d/device.json``: the bundle without its secrets, so a second run knows it is done.
+5. for a role with the agent, the users of the Pi's own Mosquitto and each app's password
+   (:mod:`provisioning.broker`; passwords of an earlier run are kept);
+6. ``etc/a2d/device.json``: the bundle without its secrets, so a second run knows it is done.
 
 :func:`run` takes the bundle from the boot partition, installs it and then deletes it there, so
 no secret stays on the card's readable FAT partition. Run twice, it installs the same again (or
@@ -31,7 +33,7 @@ from a2d import kioskpairing
 from a2d.errors import KnownError
 from a2d.firstboot import APPS, ETC, FILE, STATE, FirstbootBundle, parse
 
-from . import rootfs
+from . import broker, rootfs
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ def install(bundle: FirstbootBundle | bytes, root: Path, units_dir: Path | None 
         target = _unit_target(root, unit, units_dir, notes)
         rootfs.link(rootfs.under(root, f"{WANTS}/{unit}"), target)
         notes.append(f"enabled {unit}")
+    notes += broker.install(bundle, root, users)
     public = json.dumps({**bundle.public(), "apps": list(bundle.apps)}, ensure_ascii=False, indent=1)
     rootfs.write_file(rootfs.under(root, f"{ETC}/device.json"), (public + "\n").encode(), 0o644)
     return notes

@@ -59,9 +59,18 @@ def test_each_unit_has_its_user_watchdog_and_hardening(name: str) -> None:
 
 
 def test_secrets_come_through_credentials_and_the_kiosk_straight_to_the_display() -> None:
-    edge, kiosk = unit("a2d-edge.service")["Service"], unit("a2d-kiosk.service")["Service"]
-    assert edge["LoadCredential"] == "sync.token:/etc/a2d/sync.token"
-    assert edge["Environment"] == "A2D_SYNC_TOKEN_FILE=%d/sync.token"
+    kiosk = unit("a2d-kiosk.service")["Service"]
+    edge = (UNITS / "a2d-edge.service").read_text().splitlines()
+    assert "LoadCredential=sync.token:/etc/a2d/sync.token" in edge
+    assert "Environment=A2D_SYNC_TOKEN_FILE=%d/sync.token" in edge
+    # the broker passwords first boot writes (provisioning.broker), one credential per app
+    for name, secret in (
+        ("a2d-edge.service", "mqtt-agent.password"),
+        ("a2d-bridge.service", "mqtt-bridge.password"),
+    ):
+        lines = (UNITS / name).read_text().splitlines()
+        assert f"LoadCredential=mqtt.password:/etc/a2d/{secret}" in lines, name
+        assert "Environment=A2D_MQTT_PASSWORD_FILE=%d/mqtt.password" in lines, name
     assert kiosk["LoadCredential"] == "kiosk.token:/etc/a2d/kiosk.token"
     text = (UNITS / "a2d-kiosk.service").read_text()
     assert (

@@ -74,7 +74,9 @@ def test_enroll_firstboot_sync_heartbeat_revoke(
     api_port = free_port()
     env = {**os.environ, "A2D_DEVICE_DATA_DIR": str(root / "var/lib/a2d/edge"), "A2D_MQTT_PORT": str(mosquitto.port),
            "A2D_SYNC_TOKEN_FILE": str(etc / "sync.token"), "A2D_SYNC_INTERVAL_S": "0.2", "A2D_SYNC_HEARTBEAT_S": "1",
-           "A2D_API_PORT": str(api_port)}  # fmt: skip
+           "A2D_API_PORT": str(api_port),
+           # the broker password first boot wrote (this broker lets anyone in: the login is accepted)
+           "A2D_MQTT_PASSWORD_FILE": str(etc / "mqtt-agent.password")}  # fmt: skip
     with (tmp_path / "edge.log").open("wb") as log:
         agent = subprocess.Popen([*A2D, "edge", "run", "--config", str(etc / "edge.toml")], cwd=ROOT, env=env,
                                  stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
