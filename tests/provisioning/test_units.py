@@ -97,7 +97,8 @@ def test_the_claim_unit_waits_only_on_a_device_not_set_up_and_without_a_bundle()
         assert s[key] == want, key
     assert set(s["CapabilityBoundingSet"].split()) == {"CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"}
     # once claimed, the role's units start: a reload and multi-user.target pulling in its new wants
-    assert "systemctl daemon-reload && systemctl start --no-block multi-user.target" in text
+    assert "systemctl daemon-reload && systemctl try-reload-or-restart mosquitto.service;" in text  # users
+    assert "systemctl start --no-block multi-user.target" in text
     assert '"$$EXIT_STATUS" = 0' in text
     assert u["Install"]["WantedBy"] == "multi-user.target"
 
