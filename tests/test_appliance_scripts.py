@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from devtools.debian import build, lockset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,3 +89,19 @@ def test_lay_out_packages_the_units_it_finds(tmp_path: Path) -> None:
     assert (pkg / "usr/bin/a2d").readlink() == Path("/opt/a2d/bin/a2d")
     for script in ("postinst", "prerm", "postrm"):
         assert (pkg / "DEBIAN" / script).stat().st_mode & 0o111
+
+
+def test_the_root_folder_comes_from_the_machines_own_debian_mirror(tmp_path: Path) -> None:
+    from devtools.debian.rootfs import host_mirror
+
+    deb822 = tmp_path / "debian.sources"
+    deb822.write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+    )
+    assert host_mirror([tmp_path / "absent.sources", deb822]) == "http://mirror.example/debian"
+    one_line = tmp_path / "sources.list"
+    one_line.write_text("# a comment\ndeb [arch=arm64] http://mirror.example/raspbian bookworm main\n")
+    assert host_mirror([one_line]) == "http://mirror.example/raspbian"
+    with pytest.raises(RuntimeError, match="A2D_DEBIAN_MIRROR"):
+        host_mirror([tmp_path / "absent.sources"])

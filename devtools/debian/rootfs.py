@@ -25,7 +25,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SUITE = "bookworm"
-MIRROR = "http://deb.debian.org/debian"
+#: where this machine's apt looks for Debian: the default mirror of the root folder
+APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 #: what the build and the tests need beyond debootstrap's minimal base: the target's Python with
 #: venv (the package's venv is made with it), certificates for pip, and what the package depends on
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
@@ -46,12 +47,34 @@ def host_arch() -> str:
     ).stdout.strip()
 
 
+def host_mirror(sources: Sequence[Path] = APT_SOURCES) -> str:
+    """The Debian mirror this machine's apt uses (its first ``deb`` source that is not the security
+    archive), so the root folder comes from wherever the machine's own packages come from."""
+    for path in sources:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            words = line.split()
+            if path.suffix == ".sources" and words[:1] == ["URIs:"]:
+                urls = words[1:]
+            elif words[:1] == ["deb"]:
+                urls = [w for w in words[1:] if "://" in w][:1]
+            else:
+                continue
+            for url in urls:
+                if "security" not in url:
+                    return url
+    raise RuntimeError("no Debian mirror found in this machine's apt sources: set A2D_DEBIAN_MIRROR to one")
+
+
 @dataclass(frozen=True)
 class RootSpec:
     """What a root folder is made of; two specs with the same :meth:`key` make the same folder."""
 
     suite: str = SUITE
-    mirror: str = field(default_factory=lambda: os.environ.get("A2D_DEBIAN_MIRROR") or MIRROR)
+    mirror: str = field(default_factory=lambda: os.environ.get("A2D_DEBIAN_MIRROR") or host_mirror())
     packages: tuple[str, ...] = PACKAGES
     arch: str = field(default_factory=host_arch)
 
