@@ -15,7 +15,6 @@ in back-off or a long catch-up never delays them.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import shutil
@@ -37,6 +36,7 @@ from a2d import __version__, syncwire, timeutil
 from a2d import bundles as a2d_bundles
 from a2d.errors import KnownError
 from a2d.logs import Once
+from a2d.loopback import is_loopback
 
 from . import bundles as edge_bundles
 from . import outbox, tlspin
@@ -128,20 +128,11 @@ def insecure_reason(url: str, verify_tls: bool, pinned: bool) -> str:
     scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
     if scheme not in ("http", "https") or not host:
         raise SyncConfigError(f"sync.url {url!r:.80} is not an https:// (or http://) address")
-    if scheme == "http" and not _loopback(host):
+    if scheme == "http" and not is_loopback(host):
         return f"sync.url {url!r:.80} is plain HTTP to another machine: the token and the outbox travel unencrypted"
     if scheme == "https" and not verify_tls and not pinned:
         return "sync.verify_tls = false accepts any certificate: whoever is on the way can read the token"
     return ""
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Retry(Exception):

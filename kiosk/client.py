@@ -25,7 +25,6 @@ request and belong in a worker thread, not on the Kivy thread.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from a2d import contentpack, localapi
 from a2d.bundles import BundleError
 from a2d.contentpack import ContentError, ContentPack, TransparencyRecord
 from a2d.logs import Once
+from a2d.loopback import is_loopback
 from a2d.timeutil import utc_now
 
 from .config import KioskConfig
@@ -322,7 +322,7 @@ class AgentClient:
             why = f"it announces the device {agent.device_id!r}"
         elif agent.scheme == "https" and not self.pin_sha256:
             why = "it speaks https and kiosk.agent_pin_sha256 is not set"
-        elif agent.scheme == "http" and not _is_loopback(agent.address):
+        elif agent.scheme == "http" and not is_loopback(agent.address):
             why = "it speaks plain http on the network (only an agent on this machine may)"
         else:
             req = urllib.request.Request(agent.url + localapi.PREFIX + "/healthz", method="GET")
@@ -665,13 +665,6 @@ def _retry_after(headers: dict[str, str]) -> float:
         return min(MAX_RETRY_AFTER_S, max(0.0, float(text)))
     except ValueError:
         return 1.0
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def _error_text(resp: _Response) -> str:

@@ -7,7 +7,6 @@ can be overridden by an environment variable ``A2D_KIOSK_<KEY>`` for ``[kiosk]``
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from a2d.config import ConfigError, Setting, environ, read_toml, resolve
+from a2d.loopback import is_loopback
 
 LANGUAGE_CHOICES = ("de", "fr", "en", "ls")
 MIN_PROMPT_S = 20.0  #: WCAG 2.2.1: at least 20 s to ask for more time with one simple action
@@ -211,21 +211,12 @@ def _agent_url(text: str, pin: str, where: str) -> str:
             f"{where}: kiosk.agent_url is https: set kiosk.agent_pin_sha256 to the agent's certificate pin"
             " (a2d edge kiosk add prints it)"
         )
-    if url.startswith("http://") and not _loopback(host):
+    if url.startswith("http://") and not is_loopback(host):
         raise ConfigError(
             f"{where}: kiosk.agent_url may be plain http:// only on this machine (127.0.0.1, localhost);"
             f" an agent on {host} speaks https:// with kiosk.agent_pin_sha256"
         )
     return url
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _token(token: str, token_file: str, where: str) -> str:

@@ -8,7 +8,6 @@ store (or ``ca_file``), or against exactly one certificate with a pin.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import ssl
 import urllib.error
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from a2d.errors import KnownError
+from a2d.loopback import is_loopback
 from a2d.syncwire import API
 from a2d.tlspin import PinError, parse_pin, pinned_context
 
@@ -26,15 +26,6 @@ MAX_ANSWER = 16 * 1024 * 1024
 
 class AdminApiError(KnownError):
     """The server refused, could not be reached, or answered something that is no answer."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str, allow_insecure: bool = False) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from a2d.errors import KnownError
 from a2d.localapi import PREFIX
+from a2d.loopback import is_loopback
 
 from ..bundles import DeviceTrust
 from . import tls
@@ -47,7 +48,7 @@ class ApiSettings:
     @property
     def tls(self) -> bool:
         """HTTPS: the API listens beyond loopback (plain HTTP is for loopback only)."""
-        return not tls.is_loopback(self.host)
+        return not is_loopback(self.host)
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> ApiSettings | None:

@@ -37,16 +37,6 @@ class TlsError(KnownError):
     """The certificate files cannot be made or read."""
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``api.host`` keeps the API on this machine (plain HTTP is allowed only then)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def cert_names(host: str, advert_host: str) -> tuple[list[str], list[str]]:
     """(DNS names, IP addresses) the certificate names."""
     hostname = socket.gethostname().lower()

@@ -130,7 +130,7 @@ def test_a_config_holding_a_secret_is_written_like_one(tmp_path: Path) -> None:
         (lambda d: d.update(format="a2d-firstboot/0"), "is not an a2d-firstboot/1 bundle"),
         (lambda d: d.update(role="toaster"), "role 'toaster'"),
         (lambda d: d["configs"].update({"../../etc/shadow": "x"}), "configs names '../../etc/shadow'"),
-        (lambda d: d["secrets"].update({"/root/.ssh/authorized_keys": "x"}), "secrets names"),
+        (lambda d: d["secrets"].update({"../.ssh/authorized_keys": "x"}), "secrets names"),
         (lambda d: d["configs"].pop("kiosk.toml"), "needs kiosk.toml"),
         (lambda d: d.update(device_id="a\nb"), "device_id must be one line"),
     ],
