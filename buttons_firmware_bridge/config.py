@@ -10,18 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from a2d import config as a2dconfig
 from a2d.buttons import valid_name
-from a2d.config import (
-    REQUIRED,
-    ConfigError,
-    Setting,
-    environ,
-    fill_from_file,
-    read_toml,
-    resolve,
-    setting,
-    table_list,
-)
+from a2d.config import REQUIRED, ConfigError, Setting, setting
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("bridge.id", "bridge", "this bridge's name in logs and in its MQTT client id"),
@@ -103,7 +94,7 @@ class BridgeConfig:
 
 
 def _button(entry: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> GpioButton:
-    b = resolve(entry, BUTTON_SETTINGS, where)
+    b = a2dconfig.resolve(entry, BUTTON_SETTINGS, where)
     source, _, button = b["id"].rpartition("/")
     source = source or raw["gpio"]["source"]
     for name, what in ((source, "source"), (button, "button")):
@@ -122,8 +113,8 @@ def parse(
     data: Mapping[str, Any], where: str = "bridge.toml", env: Mapping[str, str] | None = None
 ) -> BridgeConfig:
     """Check a config mapping and build a :class:`BridgeConfig`."""
-    raw = resolve(data, SETTINGS, where, environ() if env is None else env)
-    fill_from_file(raw, "mqtt.password", "mqtt.password_file", where)
+    raw = a2dconfig.resolve(data, SETTINGS, where, a2dconfig.environ() if env is None else env)
+    a2dconfig.fill_from_file(raw, "mqtt.password", "mqtt.password_file", where)
     if not valid_name(raw["gpio"]["source"]):
         raise ConfigError(f"{where}: gpio.source must be 1-40 of A-Z a-z 0-9 _ . : -")
     if raw["bridge"]["dedup_window"] < 16 or raw["bridge"]["dedup_window"] > 16384:
@@ -135,7 +126,7 @@ def parse(
         raise ConfigError(f"{where}: gpio must be a table ([gpio])")
     buttons = tuple(
         _button(entry, raw, f"{where}: [[gpio.buttons]] #{i + 1}")
-        for i, entry in enumerate(table_list(gpio, "buttons", where))
+        for i, entry in enumerate(a2dconfig.table_list(gpio, "buttons", where))
     )
     pins = [b.pin for b in buttons] + [b.led for b in buttons if b.led is not None]
     if len(set(pins)) != len(pins):
@@ -144,8 +135,8 @@ def parse(
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{where}: two [[gpio.buttons]] entries share an id")
     ports = []
-    for i, entry in enumerate(table_list(data, "serial", where)):
-        s = resolve(entry, SERIAL_SETTINGS, f"{where}: [[serial]] #{i + 1}")
+    for i, entry in enumerate(a2dconfig.table_list(data, "serial", where)):
+        s = a2dconfig.resolve(entry, SERIAL_SETTINGS, f"{where}: [[serial]] #{i + 1}")
         ports.append(SerialPort(s["port"], s["baud"]))
     if len({p.port for p in ports}) != len(ports):
         raise ConfigError(f"{where}: two [[serial]] entries name the same port")
@@ -154,4 +145,4 @@ def parse(
 
 def load(path: str | Path) -> BridgeConfig:
     """Read and check ``bridge.toml`` (``ConfigError`` with a one-line reason on any problem)."""
-    return parse(read_toml(path), where=str(path))
+    return parse(a2dconfig.read_toml(path), where=str(path))
