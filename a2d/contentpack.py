@@ -54,6 +54,9 @@ _SITE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: ISO 3166-2: a country, or a country and its subdivision (``DE``, ``DE-BW``, ``FR-67``)
 _REGION = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$")
 MAX_ADDRESS = 200
+#: the longest hours expression a pack may hold (sitehours.hours.MAX_EXPRESSION)
+MAX_HOURS = 1000
+_TIMEZONE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+-]+){0,2}$")
 
 
 class ContentError(KnownError, ValueError):
@@ -132,12 +135,20 @@ class Site:
 
     ``id`` is what ``device.site`` in ``edge.toml`` and ``kiosk.toml`` and the server's registry name;
     ``region`` is the ISO 3166-2 code whose public holidays apply there (``DE-BW``).
+    ``opening_hours`` is in OpenStreetMap's ``opening_hours`` syntax (None: no office hours, the
+    kiosk never goes into its after-hours mode); ``screen_dim`` and ``screen_off`` say in the same
+    syntax when screens rest at night. Here they are checked for shape only: the ``sitehours``
+    library reads them (``sitehours.check_pack`` checks them when a pack is published).
     """
 
     id: str
     name: Text
     address: str
     region: str
+    opening_hours: str | None = None
+    timezone: str = "Europe/Berlin"
+    screen_dim: str | None = None
+    screen_off: str | None = None
 
 
 @dataclass(frozen=True)
@@ -328,12 +339,38 @@ def _site(value: Any, where: str, lang: str) -> Site:
     region = _str(doc, "region", where)
     if not _REGION.match(region):
         raise _fail(f"{where}.region", f"must be an ISO 3166-2 code such as DE-BW, not {region!r:.20}")
+    screen = _obj(doc.get("screen", {}), f"{where}.screen")
+    unknown = sorted(set(screen) - {"dim", "off"})
+    if unknown:
+        raise _fail(f"{where}.screen", f"knows dim and off, not {', '.join(unknown)[:60]}")
+    timezone = doc.get("timezone", "Europe/Berlin")
+    if not isinstance(timezone, str) or not _TIMEZONE.match(timezone):
+        raise _fail(
+            f"{where}.timezone", f"must be an IANA time zone such as Europe/Berlin, not {timezone!r:.40}"
+        )
     return Site(
         id=site_id,
         name=parse_text(_field(doc, "name", where), f"{where}.name", required=lang),
         address=address,
         region=region,
+        opening_hours=_hours(doc, "opening_hours", where),
+        timezone=timezone,
+        screen_dim=_hours(screen, "dim", f"{where}.screen"),
+        screen_off=_hours(screen, "off", f"{where}.screen"),
     )
+
+
+def _hours(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    """An optional opening_hours expression: one printable line (its syntax is sitehours' to check)."""
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_HOURS or not value.isprintable():
+        raise _fail(
+            f"{where}.{key}",
+            f"must be one printable line of OSM opening_hours, at most {MAX_HOURS} characters",
+        )
+    return value.strip()
 
 
 def parse_transparency(value: Any, where: str = "transparency[0]", lang: str = "de") -> TransparencyRecord:
@@ -471,7 +508,22 @@ def as_json(pack: ContentPack) -> dict[str, Any]:
             for p in pack.polls
         ],
         "transparency": [record_as_json(r) for r in pack.transparency],
-        "sites": [
-            {"id": s.id, "name": dict(s.name), "address": s.address, "region": s.region} for s in pack.sites
-        ],
+        "sites": [_site_json(s) for s in pack.sites],
     }
+
+
+def _site_json(site: Site) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": site.id,
+        "name": dict(site.name),
+        "address": site.address,
+        "region": site.region,
+    }
+    if site.opening_hours is not None:
+        doc["opening_hours"] = site.opening_hours
+    if site.timezone != "Europe/Berlin":
+        doc["timezone"] = site.timezone
+    screen = {k: v for k, v in (("dim", site.screen_dim), ("off", site.screen_off)) if v is not None}
+    if screen:
+        doc["screen"] = screen
+    return doc

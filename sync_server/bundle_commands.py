@@ -157,7 +157,7 @@ def bundle(db: Database, args: argparse.Namespace, settings: ServerSettings) -> 
 def _publish(db: Database, args: argparse.Namespace, settings: ServerSettings) -> None:
     now = utc_now()
     version = now if args.version is None else args.version
-    content = publishing.read_content(args.file)
+    content = publishing.read_content(args.file, args.kind)
     path = _key_path(settings)
     key = signing.load(path)
     signing.remove_expired(path, datetime.now(UTC))
@@ -181,7 +181,7 @@ def _published(rows: list[BundleInfo], as_json: bool) -> None:
 
 def _export(db: Database, args: argparse.Namespace) -> None:
     version = utc_now() if args.version is None else args.version
-    content = publishing.read_content(args.file)
+    content = publishing.read_content(args.file, args.kind)
     out = publishing.export(db, args.kind, content, version, args.device, args.site or "")
     _write_docs(args.out, out)
     say(args.json, {"out": str(args.out), "targets": [b.target for b in out], "counters": [b.counter for b in out]},
@@ -194,7 +194,7 @@ def sign(args: argparse.Namespace) -> None:
     """``a2d server bundle sign``: no database, no server, only the key file."""
     key = signing.load(Path(args.key))
     if args.kind:
-        content = publishing.read_content(args.file)
+        content = publishing.read_content(args.file, args.kind)
         version = utc_now() if args.version is None else args.version
         try:
             todo = [bundles.unsigned(args.kind, version, args.counter, args.target, content)]

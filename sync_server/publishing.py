@@ -28,8 +28,9 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from a2d import bundles, timeutil
+from a2d import bundles, contentpack, timeutil
 from a2d.bundles import ALL, Bundle, BundleError, TrustedKey
+from a2d.contentpack import ContentError
 from a2d.errors import KnownError
 
 from .db import BundleInfo, Database, SigningKey
@@ -43,8 +44,9 @@ class PublishError(KnownError):
     """The bundle cannot be published: a file too large or unreadable, a bad version, target or key."""
 
 
-def read_content(path: Path) -> bytes:
-    """The file's bytes, refused when larger than :data:`a2d.bundles.MAX_BUNDLE_BYTES`."""
+def read_content(path: Path, kind: str = "") -> bytes:
+    """The file's bytes, refused when larger than :data:`a2d.bundles.MAX_BUNDLE_BYTES`, and for
+    ``kind`` content when it is not a content pack whose hours parse (:func:`check_content`)."""
     limit = bundles.MAX_BUNDLE_BYTES
     try:
         with path.open("rb") as f:
@@ -53,6 +55,7 @@ def read_content(path: Path) -> bytes:
         raise PublishError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > limit:
         raise PublishError(f"{path} is larger than the {limit} bytes a bundle may hold")
+    check_content(kind, data)
     return data
 
 
@@ -155,6 +158,20 @@ def publish(
     db.publish_bundles([(_info(b, now), _document(b)) for b in signed], registry)
     log.info("published %s bundle %s (%d bytes) for %s", kind, version, len(content), ", ".join(aims))
     return [_info(b, now) for b in signed]
+
+
+def check_content(kind: str, content: bytes) -> None:
+    """A content bundle must hold a content pack whose sites' hours parse: a kiosk would otherwise
+    find out at opening time. Other kinds are checked where they are read."""
+    if kind != "content":
+        return
+    from sitehours.hours import HoursError
+    from sitehours.pack import check_pack
+
+    try:
+        check_pack(contentpack.loads(content))
+    except (ContentError, HoursError) as exc:
+        raise PublishError(f"the content pack cannot be published: {exc}") from exc
 
 
 def _keys_of(kind: str, content: bytes) -> tuple[TrustedKey, ...]:

@@ -255,6 +255,13 @@ def test_a_wrong_token_stores_nothing_and_says_why(
     db.close()
 
 
+def write_pack(path: Path, town: str) -> dict:
+    """The demo's content pack under another town's name (a server publishes only real packs)."""
+    pack = {**json.loads((ROOT / "devtools" / "data" / "content-offenburg.json").read_text()), "town": town}
+    path.write_text(json.dumps(pack))
+    return pack
+
+
 def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
     server: Server, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
@@ -272,7 +279,7 @@ def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
     public = cli("signing-key", "--key", str(key), "--public")
     device_id, token = server.add_device("edge-bundles")
     good = tmp_path / "content-v1.json"
-    good.write_text('{"services": ["Meldebescheinigung"]}')
+    pack = write_pack(good, "Offenburg")
     cli("bundle", "publish", "content", str(good), "--db", server.db, "--key", str(key), "--version", "v1")
 
     cfg = edge_config_for(tmp_path, mosquitto.port, f"http://127.0.0.1:{server.port}", device_id, token)
@@ -292,7 +299,7 @@ def test_bundles_reach_the_device_and_a_wrongly_signed_one_is_refused(
         # an admin made the server accept a stray key: devices still refuse what it signs
         cli("signing-key", "trust", cli("signing-key", "--key", str(rogue), "--public"), "--db", server.db)
         evil = tmp_path / "content-v2.json"
-        evil.write_text('{"services": ["phishing"]}')
+        evil.write_text(json.dumps({**pack, "town": "phishing"}))
         cli(
             "bundle",
             "publish",
@@ -327,7 +334,7 @@ def test_the_agent_follows_a_key_rotation_and_a_site_bundle(
     key = tmp_path / "srv" / "signing.key"
     old = json.loads(cli("signing-key", "--key", str(key), "--json"))["public_key"]
     device_id, token = server.add_device("edge-rotation", "rathaus")
-    (tmp_path / "pack.json").write_text('{"services": ["Fundbuero"]}')
+    write_pack(tmp_path / "pack.json", "Fundbuero")
     cli("bundle", "publish", "content", str(tmp_path / "pack.json"), "--db", server.db, "--key", str(key))
     edge_config_for(tmp_path, mosquitto.port, f"http://127.0.0.1:{server.port}", device_id, token)
     path = tmp_path / "edge.toml"
@@ -353,10 +360,10 @@ def test_the_agent_follows_a_key_rotation_and_a_site_bundle(
             lambda: applied().get("content", (0, None))[0] == 2, what="the content signed with the new key"
         )
         assert applied()["keys"] == (1, None)
-        (tmp_path / "zell.json").write_text('{"services": ["Ortsverwaltung"]}')
+        write_pack(tmp_path / "zell.json", "Ortsverwaltung")
         cli("bundle", "publish", "content", str(tmp_path / "zell.json"), "--site", "ov-zell-weierbach",
             "--db", server.db, "--key", str(key))  # fmt: skip
-        (tmp_path / "rathaus.json").write_text('{"services": ["Buergerbuero"]}')
+        write_pack(tmp_path / "rathaus.json", "Buergerbuero")
         cli("bundle", "publish", "content", str(tmp_path / "rathaus.json"), "--site", "rathaus",
             "--db", server.db, "--key", str(key))  # fmt: skip
         wait_for(lambda: applied()["content"][0] == 4, what="the Rathaus site's content")
@@ -366,7 +373,7 @@ def test_the_agent_follows_a_key_rotation_and_a_site_bundle(
         bundles.TrustedKeys.configured([old]), bundles.Identity(device_id, "rathaus")
     )
     now = edge_bundles.current(cfg.data_dir, "content", trust)
-    assert now is not None and now.content == b'{"services": ["Buergerbuero"]}'
+    assert now is not None and json.loads(now.content)["town"] == "Buergerbuero"
     assert now.key_id == bundles.key_id(new) and now.target == "site:rathaus"
 
 

@@ -61,6 +61,27 @@ def key() -> Ed25519PrivateKey:
     return new_private_key()
 
 
+def pack_bytes(town: str) -> bytes:
+    """The demo's content pack as another town's (`bundle publish content` takes real packs only)."""
+    pack = json.loads(
+        (Path(__file__).resolve().parents[2] / "devtools" / "data" / "content-offenburg.json").read_text()
+    )
+    return json.dumps({**pack, "town": town}, ensure_ascii=False).encode()
+
+
+def test_a_content_pack_with_bad_hours_is_not_published(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Database, db_url: str
+) -> None:
+    pack = json.loads(pack_bytes("Offenburg"))
+    pack["sites"][0]["opening_hours"] = "Mo-Fx 08:00-12:00"
+    (tmp_path / "bad.json").write_text(json.dumps(pack))
+    key_file = tmp_path / "signing.key"
+    run(capsys, "signing-key", "--key", str(key_file))
+    code, _, err = run(capsys, "bundle", "publish", "content", str(tmp_path / "bad.json"), "--db", db_url,
+                       "--key", str(key_file))  # fmt: skip
+    assert code == 1 and "opening_hours" in err and "Mo-Fx" in err
+
+
 def test_publish_and_download_round_trip(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, client: TestClient, db: Database, db_url: str
 ) -> None:
@@ -69,7 +90,7 @@ def test_publish_and_download_round_trip(
     code, out, _ = run(capsys, "signing-key", "--key", str(key_file), "--json")
     assert code == 0
     public = json.loads(out)["public_key"]
-    content = "Willkommen im Bürgerbüro\n".encode() + bytes(range(256))
+    content = pack_bytes("Offenburg")
     (tmp_path / "content.bin").write_bytes(content)
     code, out, err = run(capsys, "bundle", "publish", "content", str(tmp_path / "content.bin"),
                          "--db", db_url, "--key", str(key_file), "--json")  # fmt: skip
@@ -178,7 +199,7 @@ def test_counters_grow_per_kind_and_an_older_one_cannot_be_stored(
 def test_publish_refuses_bad_targets(db: Database, key: Ed25519PrivateKey, capsys: pytest.CaptureFixture[str],
                                      db_url: str, tmp_path: Path) -> None:  # fmt: skip
     add_device(db, "edge-1")
-    (tmp_path / "c").write_text("x")
+    (tmp_path / "c").write_bytes(pack_bytes("x"))
     key_file = tmp_path / "signing.key"
     run(capsys, "signing-key", "--key", str(key_file))
     base = ("bundle", "publish", "--db", db_url, "--key", str(key_file))
@@ -186,7 +207,7 @@ def test_publish_refuses_bad_targets(db: Database, key: Ed25519PrivateKey, capsy
         (("content", str(tmp_path / "c"), "--site", "Rathaus Nord"), "a site is lower-case letters"),
         (("content", str(tmp_path / "c"), "--site", "rathaus", "--device", "edge-1"), "not allowed with"),
         (("keys", str(tmp_path / "c"), "--site", "rathaus"), "a keys bundle is for every device"),
-        (("keys", str(tmp_path / "c")), "a keys bundle holds JSON"),
+        (("keys", str(tmp_path / "c")), "a keys bundle holds"),
     ]:
         code, out, err = run(capsys, *base, *args)
         assert code != 0 and message in err, (args, err)
@@ -295,7 +316,7 @@ def test_two_server_processes_serve_what_was_published(
     key_file = tmp_path / "signing.key"
     public = json.loads(run(capsys, "signing-key", "--key", str(key_file), "--json")[1])["public_key"]
     device = json.loads(run(capsys, "device", "add", "edge-1", "--db", url, "--json")[1])
-    (tmp_path / "content").write_bytes(b"first")
+    (tmp_path / "content").write_bytes(pack_bytes("first"))
     assert run(capsys, "bundle", "publish", "content", str(tmp_path / "content"), "--db", url, "--key",
                str(key_file))[0] == 0  # fmt: skip
     seen = []
@@ -305,8 +326,8 @@ def test_two_server_processes_serve_what_was_published(
         )
         assert r.status_code == 200
         seen.append((r.headers["etag"], check(r.json(), public, "content").content))
-    assert seen[0] == seen[1] and seen[0][1] == b"first"
-    (tmp_path / "content").write_bytes(b"second")
+    assert seen[0] == seen[1] and seen[0][1] == pack_bytes("first")
+    (tmp_path / "content").write_bytes(pack_bytes("second"))
     assert run(capsys, "bundle", "publish", "content", str(tmp_path / "content"), "--db", url, "--key",
                str(key_file))[0] == 0  # fmt: skip
     for server in servers:
@@ -314,4 +335,4 @@ def test_two_server_processes_serve_what_was_published(
             server.base + bundle_path(device["device_id"], "content"),
             headers={**bearer(device["token"]), "If-None-Match": seen[0][0]},
         )
-        assert r.status_code == 200 and check(r.json(), public, "content").content == b"second"
+        assert r.status_code == 200 and check(r.json(), public, "content").content == pack_bytes("second")
