@@ -220,6 +220,7 @@ def test_cooldowns_are_per_button_and_the_packs_own_wins(tmp_path: Path) -> None
     rig.box(3, "1", 2, source="box8")  # cooldown 0: every press counts
     rig.ws101(1, "short", 0)
     rig.ws101(2, "short", 6)  # the pack's 5 s, not the agent's 10 s
+    rig.ws101(3, "short", 3)  # within 5 s of both
     rig.ingest.flush()
     assert rig.counts("zufrieden") == {"1": 1, "2": 2} and rig.counts("radweg") == {"nord": 2}
 
