@@ -20,7 +20,7 @@ names it (``records[3] (record_id 'cs:up:...'): ...``) in ``detail``. The edge d
 record only after it was acknowledged.
 
 A record's payload is an event as the edge agent stores it (``a2d edge events --json`` prints the
-same object); the server keeps it as the JSON text it came as and reads three of its fields,
+same object); the server keeps it as the JSON text it came as and reads four of its fields,
 :data:`READ_FIELDS`, for its hourly aggregates.
 
 This module owns both ends of the upload: the limits (:data:`MAX_BATCH_RECORDS` and the others),
