@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .buttons import valid_name
 from .errors import KnownError
 
 FORMAT = "a2d-content/1"
@@ -57,6 +58,14 @@ MAX_ADDRESS = 200
 #: the longest hours expression a pack may hold (sitehours.hours.MAX_EXPRESSION)
 MAX_HOURS = 1000
 _TIMEZONE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+-]+){0,2}$")
+#: a button mapping's ``poll`` that means the newest open live question at the site
+LIVE_POLL = "@live"
+#: most keys one button mapping may name (a box has a handful of buttons)
+MAX_BUTTON_KEYS = 16
+#: longest cooldown a button mapping may set: one day
+MAX_COOLDOWN_S = 86400.0
+MAX_DEVICE_NAME = 120
+_DEV_EUI = re.compile(r"^[0-9a-f]{16}$")
 
 
 class ContentError(KnownError, ValueError):
@@ -152,6 +161,39 @@ class Site:
 
 
 @dataclass(frozen=True)
+class ButtonMapping:
+    """Which question a physical feedback button answers, and what each of its keys means.
+
+    The button is named the way the edge agent stores its presses, by exactly one of ``bridge``
+    (the buttons bridge's ``source_id``: a serial box or a GPIO source), ``dev_eui`` (a LoRaWAN
+    device, lower-case hex) or ``device`` (the LoRaWAN device's name); the others are ``""``.
+    ``keys`` maps a key (the press's ``button_press`` channel: ``short``, ``double``, a box's
+    ``1``) to a choice id of ``poll``, or for :data:`LIVE_POLL` to an answer's position (``"1"`` is
+    the first answer). ``cooldown_s`` ``None`` means the agent's ``buttons.cooldown_s``; ``site``
+    ``""`` means every site.
+    """
+
+    bridge: str
+    dev_eui: str
+    device: str
+    poll: str
+    keys: Mapping[str, str]
+    cooldown_s: float | None = None
+    site: str = ""
+
+    @property
+    def button(self) -> str:
+        """The button as error messages and logs name it: ``bridge:box7``, ``dev_eui:…``, ``device:…``."""
+        if self.bridge:
+            return f"bridge:{self.bridge}"
+        return f"dev_eui:{self.dev_eui}" if self.dev_eui else f"device:{self.device}"
+
+    @property
+    def live(self) -> bool:
+        return self.poll == LIVE_POLL
+
+
+@dataclass(frozen=True)
 class ContentPack:
     format: str
     version: str
@@ -163,6 +205,7 @@ class ContentPack:
     polls: tuple[Poll, ...]
     transparency: tuple[TransparencyRecord, ...]
     sites: tuple[Site, ...] = ()
+    buttons: tuple[ButtonMapping, ...] = ()
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -373,6 +416,99 @@ def _hours(doc: Mapping[str, Any], key: str, where: str) -> str | None:
     return value.strip()
 
 
+def _button_id(doc: Mapping[str, Any], where: str) -> tuple[str, str, str]:
+    """``(bridge, dev_eui, device)`` of a mapping: exactly one of them named."""
+    named = [k for k in ("bridge", "dev_eui", "device") if k in doc]
+    if len(named) != 1:
+        raise _fail(where, "must name its button by exactly one of bridge, dev_eui or device")
+    key = named[0]
+    value = _str(doc, key, where)
+    if key == "bridge" and not valid_name(value):
+        raise _fail(
+            f"{where}.bridge", f"must be the bridge's source id (1-40 of A-Z a-z 0-9 _.:-), not {value!r:.60}"
+        )
+    if key == "dev_eui":
+        value = value.strip().lower().replace(":", "").replace("-", "")
+        if not _DEV_EUI.match(value):
+            raise _fail(f"{where}.dev_eui", f"must be 16 hex digits, not {doc['dev_eui']!r:.40}")
+    if key == "device" and (len(value) > MAX_DEVICE_NAME or not value.isprintable()):
+        raise _fail(f"{where}.device", f"must be one printable line of at most {MAX_DEVICE_NAME} characters")
+    return (
+        value if key == "bridge" else "",
+        value if key == "dev_eui" else "",
+        value if key == "device" else "",
+    )
+
+
+def _button_keys(doc: Mapping[str, Any], where: str, poll: Poll | None) -> dict[str, str]:
+    """The keys of a mapping, each checked against the poll's choices (or, for a live question, a
+    position 1-8); a live mapping without ``keys`` takes each key as the position itself."""
+    if "keys" not in doc and poll is None:
+        return {}
+    raw = _obj(_field(doc, "keys", where), f"{where}.keys")
+    if not 1 <= len(raw) <= MAX_BUTTON_KEYS:
+        raise _fail(f"{where}.keys", f"must map 1 to {MAX_BUTTON_KEYS} keys")
+    keys: dict[str, str] = {}
+    for key, value in raw.items():
+        kw = f"{where}.keys.{key}"
+        if not valid_name(key):
+            raise _fail(kw, "is not a key a button sends (1-40 of A-Z a-z 0-9 _.:-)")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise _fail(kw, f"must be a string, not {type(value).__name__}")
+        if poll is None:
+            if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 8):
+                raise _fail(kw, f"of a live question must be an answer's position 1-8, not {value!r:.20}")
+        elif poll.choice(value) is None:
+            known = ", ".join(c.id for c in poll.choices)
+            raise _fail(kw, f"names no choice of poll {poll.id!r}: {value!r:.40} (its choices: {known})")
+        keys[key] = value
+    return keys
+
+
+def _button(value: Any, where: str, polls: Mapping[str, Poll], sites: Mapping[str, Site]) -> ButtonMapping:
+    doc = _obj(value, where)
+    bridge, dev_eui, device = _button_id(doc, where)
+    poll_id = _str(doc, "poll", where)
+    poll = polls.get(poll_id)
+    if poll_id != LIVE_POLL and poll is None:
+        known = ", ".join([*polls, LIVE_POLL])
+        raise _fail(f"{where}.poll", f"names no poll of the pack: {poll_id!r:.60} (known: {known})")
+    cooldown = doc.get("cooldown_s")
+    if cooldown is not None:
+        if (
+            isinstance(cooldown, bool)
+            or not isinstance(cooldown, int | float)
+            or not 0 <= cooldown <= MAX_COOLDOWN_S
+        ):
+            raise _fail(
+                f"{where}.cooldown_s",
+                f"must be a number of seconds from 0 to {MAX_COOLDOWN_S:.0f}, not {cooldown!r:.20}",
+            )
+        cooldown = float(cooldown)
+    site = doc.get("site", "")
+    if not isinstance(site, str) or (site != "" and site not in sites):
+        raise _fail(f"{where}.site", f"names no site of the pack: {site!r:.60}")
+    return ButtonMapping(bridge, dev_eui, device, poll_id, _button_keys(doc, where, poll), cooldown, site)
+
+
+def _buttons(items: list[Any], polls: tuple[Poll, ...], sites: tuple[Site, ...]) -> tuple[ButtonMapping, ...]:
+    """The ``buttons`` list; a button mapped twice for the same site (or for every site) is an error."""
+    by_id = {p.id: p for p in polls}
+    site_ids = {s.id: s for s in sites}
+    out: list[ButtonMapping] = []
+    for i, item in enumerate(items):
+        b = _button(item, f"buttons[{i}]", by_id, site_ids)
+        for j, earlier in enumerate(out):
+            if earlier.button == b.button and (not earlier.site or not b.site or earlier.site == b.site):
+                raise _fail(
+                    f"buttons[{i}]", f"maps the button {b.button} again (buttons[{j}] maps it already)"
+                )
+        out.append(b)
+    return tuple(out)
+
+
 def parse_transparency(value: Any, where: str = "transparency[0]", lang: str = "de") -> TransparencyRecord:
     """One transparency record (as in a pack, in ``GET /v1/transparency``)."""
     doc = _obj(value, where)
@@ -418,6 +554,7 @@ def parse(doc: Any) -> ContentPack:
     _unique([s.id for s in sites], "sites")
     _unique([p.id for p in polls], "polls")
     _unique([r.id for r in records], "transparency")
+    buttons = _buttons(_list(top, "buttons", required=False), polls, sites)
     version = top.get("version")
     if isinstance(version, int) and not isinstance(version, bool):
         version = str(version)
@@ -432,6 +569,7 @@ def parse(doc: Any) -> ContentPack:
         polls=polls,
         transparency=records,
         sites=sites,
+        buttons=buttons,
     )
 
 
@@ -509,6 +647,7 @@ def as_json(pack: ContentPack) -> dict[str, Any]:
         ],
         "transparency": [record_as_json(r) for r in pack.transparency],
         "sites": [_site_json(s) for s in pack.sites],
+        "buttons": [button_as_json(b) for b in pack.buttons],
     }
 
 
@@ -526,4 +665,20 @@ def _site_json(site: Site) -> dict[str, Any]:
     screen = {k: v for k, v in (("dim", site.screen_dim), ("off", site.screen_off)) if v is not None}
     if screen:
         doc["screen"] = screen
+    return doc
+
+
+def button_as_json(b: ButtonMapping) -> dict[str, Any]:
+    """One ``buttons`` entry as :func:`parse` reads it."""
+    doc: dict[str, Any] = {}
+    for key in ("bridge", "dev_eui", "device"):
+        if getattr(b, key):
+            doc[key] = getattr(b, key)
+    doc["poll"] = b.poll
+    if b.keys:
+        doc["keys"] = dict(b.keys)
+    if b.cooldown_s is not None:
+        doc["cooldown_s"] = b.cooldown_s
+    if b.site:
+        doc["site"] = b.site
     return doc

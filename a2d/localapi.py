@@ -35,8 +35,11 @@ times; the agent stores it once and answers only after the commit.
     (``200`` for a repeat). ``400 {"error": ...}`` for a body that does not follow the shape
     (never retried by kiosks).
 ``GET  /v1/polls/{poll_id}/results``
-    ``200 {"poll_id": ..., "counts": {"<choice>": n, ...}, "total": n}``: the votes stored on
-    this agent; every choice of the pack's poll is listed, with 0 when it has no vote.
+    ``200 {"poll_id": ..., "counts": {"<choice>": n, ...}, "total": n, "labels": {"<choice>":
+    {"de": ...}, ...}}``: the counted votes stored on this agent, the kiosks' and those of the
+    feedback buttons the content pack maps to the poll (a button's presses inside its cooldown are
+    kept but not counted); every choice of the pack's poll is listed, with 0 when it has no vote,
+    and ``labels`` gives each choice's words from the pack (absent for a poll not in the pack).
 ``POST /v1/help``
     body :class:`HelpRequest` → ``201 {"id": ..., "stored": true}`` (``200`` for a repeat).
 ``GET  /v1/help?state=open|all``

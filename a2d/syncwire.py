@@ -20,7 +20,7 @@ names it (``records[3] (record_id 'cs:up:...'): ...``) in ``detail``. The edge d
 record only after it was acknowledged.
 
 A record's payload is an event as the edge agent stores it (``a2d edge events --json`` prints the
-same object); the server keeps it as the JSON text it came as and reads three of its fields,
+same object); the server keeps it as the JSON text it came as and reads four of its fields,
 :data:`READ_FIELDS`, for its hourly aggregates.
 
 This module owns both ends of the upload: the limits (:data:`MAX_BATCH_RECORDS` and the others),
@@ -62,9 +62,11 @@ STREAMS = tuple(_RETAINED)
 #: deeper one may be refused with 400 (the server's JSON writer stops there), and one nested
 #: 1,000 levels deep always is (its JSON readers stop there)
 MAX_PAYLOAD_DEPTH = 254
-#: the payload fields a server reads (the rest it stores as text): the sensor, its name, and the
-#: canonical measurements for the hourly aggregates
-READ_FIELDS = ("dev_eui", "device_name", "measurements")
+#: the payload fields a server reads (the rest it stores as text): the sensor, its name, the
+#: canonical measurements for the hourly aggregates, and whether its button presses count
+#: (``"counted": false``: a feedback button's press inside its cooldown, or a press counted
+#: through the vote the edge made of it; such presses are stored but count in no tally)
+READ_FIELDS = ("dev_eui", "device_name", "measurements", "counted")
 #: a body larger than this is sent gzip-compressed
 GZIP_ABOVE_BYTES = 1024
 
@@ -150,6 +152,7 @@ class Checked(NamedTuple):
     dev_eui: Any
     device_name: Any
     measurements: Any
+    counted: Any = None  #: ``False``: its button presses count nowhere (missing: they count)
 
 
 #: builds a Checked without the Python-level ``__new__`` of a named tuple (thousands per upload)
@@ -215,7 +218,7 @@ def read_general(data: bytes) -> list[Checked]:
         ts, hour = _check(i, r.record_id, r.stream, r.ts, text)
         p = r.payload
         out.append(_checked((r.record_id, r.stream, ts, hour, text, p.get("dev_eui"), p.get("device_name"),
-                             p.get("measurements"))))  # fmt: skip
+                             p.get("measurements"), p.get("counted"))))  # fmt: skip
     return out
 
 

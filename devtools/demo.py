@@ -399,6 +399,11 @@ def describe(e: dict[str, Any]) -> str:
             where = f" [{m['channel']}]" if m.get("channel") else ""
             parts.append(f"{q.replace('_', ' ')} {v:g} {unit if unit != 'count' else ''}".rstrip() + where)
     what = ", ".join(parts) or ("; ".join(e.get("decode_errors") or []) or "no codec: raw bytes kept")
+    vote = e.get("decoded") if e["source"] == "button" else None
+    if isinstance(vote, dict):  # a feedback button's press as a vote (the pack's buttons)
+        what = f"answers {vote.get('poll_id')}: {vote.get('choice')}" + (
+            "" if e.get("counted", True) else " (inside its cooldown: kept, not counted)"
+        )
     return f"{e['received_at'][11:19]}  {e['source']:<10} {e.get('device_name') or e['dev_eui']:<16} {what}"
 
 

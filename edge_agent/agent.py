@@ -14,13 +14,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, TypeVar
 
+from a2d.contentpack import ContentPack
 from a2d.signals import run_until_signal
 
 from .bundles import DeviceTrust
+from .buttonvotes import ButtonVotes, LiveResolver
 from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
 from .housekeeping import Housekeeper, Limits
 from .ingest import Ingest, Source
+from .localapi.content import ContentSource
 from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
 from .statefile import StateFile
@@ -44,7 +47,11 @@ class Agent:
     #: seconds without a turn of the ingest loop after which systemd's watchdog is no longer fed
     STUCK_S = 30.0
 
-    def __init__(self, config: EdgeConfig, sources: Sequence[Source]) -> None:
+    def __init__(
+        self, config: EdgeConfig, sources: Sequence[Source], *, resolve_live: LiveResolver | None = None
+    ) -> None:
+        """``resolve_live`` gives the newest open live question for feedback buttons mapped to
+        ``@live`` (see :mod:`edge_agent.buttonvotes`); without it they answer only pack polls."""
         self.config = config
         settings: SyncSettings | None = None
         if config.get("sync.url"):  # no url, no sync: then the sync client is not even imported
@@ -58,6 +65,9 @@ class Agent:
             synchronous=config.get("store.synchronous"),
             max_feedback_per_kiosk=config.get("store.max_feedback_per_kiosk"),
         )
+        trust = DeviceTrust.from_config(config.raw)
+        #: the content pack in force, read by the local API and by the feedback buttons' mapping
+        self.content = ContentSource(config.get("content.pack"), config.data_dir, trust)
         self.ingest = Ingest(
             self.store,
             config.devices,
@@ -67,6 +77,12 @@ class Agent:
             full_check_s=config.get("store.full_check_s"),
             hold_max=config.get("ingest.batch_max"),
             state_file=StateFile(config.state_path),
+            buttons=ButtonVotes(
+                self._pack,
+                site=config.get("device.site"),
+                cooldown_s=config.get("buttons.cooldown_s"),
+                resolve_live=resolve_live,
+            ),
         )
         housekeeper = Housekeeper(
             self.store,
@@ -84,13 +100,12 @@ class Agent:
         self.sync: SyncClient | None = (
             None if settings is None else SyncClient(settings, config.device_id, config.db_path, self._write)
         )
-        trust = DeviceTrust.from_config(config.raw)
         api = ApiSettings.from_config(dict(config.raw))
         self.api = (
             None if api is None else LocalApi(
                 api, device_id=config.device_id, db_path=config.db_path, sync_enabled=settings is not None,
                 trust=trust, write=self._write_unless_full,
-                sync_online=lambda: None if self.sync is None else self.sync.online,
+                sync_online=lambda: None if self.sync is None else self.sync.online, content=self.content,
             )
         )  # fmt: skip
 
@@ -100,6 +115,10 @@ class Agent:
                 forecast, db_path=config.db_path, trust=trust, write=self._write,
             )
         )  # fmt: skip
+
+    def _pack(self) -> ContentPack | None:
+        current = self.content.current()
+        return None if current is None else current.pack
 
     def _write(self, fn: Callable[[sqlite3.Connection], T], refuse_when_full: bool = False) -> Future[T]:
         """Run ``fn(connection)`` in one transaction on the writer thread (sync client, local API).

@@ -263,4 +263,9 @@ def _status_text(st: dict[str, Any], sync_url: str = "") -> str:
         "",
         f"stored: {c['events']} events ({streams}), {c['quarantine']} quarantined, {c['devices']} devices",
     ]
+    v = st.get("votes") or {}
+    if v.get("not_counted"):
+        lines.append(
+            f"votes: {v['counted']} counted, {v['not_counted']} feedback-button presses inside their cooldown (kept, not counted)"
+        )
     return "\n".join(lines) + "\n"

@@ -191,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         "besucherprognose",
         "id of the content pack's transparency record about the forecast (the kiosk's chart links to it)",
     ),
+    Setting(
+        "buttons.cooldown_s",
+        10.0,
+        "seconds around a counted press of a feedback button within which its other presses are stored but"
+        " not counted (a button's cooldown_s in the content pack wins)",
+        float,
+    ),
     Setting("log.level", "info", "log level", choices=("debug", "info", "warning", "error")),
 )
 
@@ -326,6 +333,8 @@ def parse(
             raise ConfigError(f"{where}: [[devices]] #{i + 1}: DevEUI {eui} is listed twice")
         devices[eui] = Device(eui, d["codec"].lower(), d["name"])
     _check_trust(raw, where)
+    if not 0 <= raw["buttons"]["cooldown_s"] <= 86400:
+        raise ConfigError(f"{where}: buttons.cooldown_s must lie between 0 and 86400 seconds")
     return EdgeConfig(
         device_id=raw["device"]["id"],
         data_dir=Path(raw["device"]["data_dir"]),

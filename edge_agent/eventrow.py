@@ -10,10 +10,12 @@ payload of its record in the sync upload (:mod:`a2d.syncwire`)::
      "received_at": "2026-06-02T08:15:31.412883Z", "stored_at": "2026-06-02T08:15:31.502114Z",
      "f_cnt": 7, "f_port": 85, "codec": "milesight-iot/ws101", "decoded": {"button": "short"},
      "decode_errors": [], "measurements": [{"quantity": "button_press", ...}], "raw": "/y4B",
-     "meta": {"rssi": -87, ...}}
+     "meta": {"rssi": -87, ...}, "counted": true}
 
 (on one line, without spaces). The ``key`` is not in it: the upload carries it as the record's
-``record_id``.
+``record_id``. ``"counted"`` ends it: ``false`` for an event whose button presses count nowhere
+(a vote inside its feedback button's cooldown, or a press that counts through its vote; see
+:mod:`edge_agent.buttonvotes`), ``true`` for every other event.
 
 A slotted dataclass rather than a named tuple: the ingest writer builds one per message and fills
 in ``stored_at`` when it commits, which a named tuple could only do by building the row again
@@ -57,6 +59,9 @@ class EventRow:
     measurements: str  #: JSON text: a list of canonical measurements
     raw: bytes | None
     meta: str  #: JSON text: an object (gateway, radio, the network server's own decoding)
+    #: 0: its button presses do not count (a vote inside its button's cooldown, or a press that
+    #: counts through the vote made of it; see :mod:`edge_agent.buttonvotes`); 1 for all else
+    counted: int = 1
 
     def params(self) -> tuple[Any, ...]:
         """The values in column order, for :data:`INSERT`."""
@@ -119,5 +124,6 @@ def event_json(row: EventRow) -> str:
     raw = "null" if row.raw is None else f'"{base64.b64encode(row.raw).decode()}"'
     return (
         f'{head[:-1]},"decoded":{row.decoded or "null"},"decode_errors":{row.decode_errors},'
-        f'"measurements":{row.measurements},"raw":{raw},"meta":{row.meta}}}'
+        f'"measurements":{row.measurements},"raw":{raw},"meta":{row.meta},'
+        f'"counted":{"true" if row.counted else "false"}}}'
     )

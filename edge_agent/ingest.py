@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Protocol
 from a2d import __version__, timeutil
 from a2d.logs import Once
 
+from .buttonvotes import ButtonVotes, store_rows
 from .config import Device
 from .decode import to_row
 from .diskfull import DiskGuard, is_no_space
@@ -200,8 +201,11 @@ class Ingest:
         free_bytes: Callable[[], int] | None = None,
         state_file: StateFile | None = None,
         clock: Callable[[], str] = timeutil.utc_now,
+        buttons: ButtonVotes | None = None,
     ) -> None:
         self.store = store
+        #: mapped feedback buttons: their presses become votes in the same commit
+        self.buttons = buttons
         self.devices = devices
         self.device_id = device_id
         self.max_message_bytes = max_message_bytes
@@ -382,7 +386,7 @@ class Ingest:
 
     def _write(self, batch: _Batch, now: str) -> None:
         with self.store.atomic() as db:
-            new = {source: self.store.insert_events(db, rows) for source, rows in batch.rows.items()}
+            new = {source: store_rows(db, rows, self.buttons) for source, rows in batch.rows.items()}
             self.store.insert_quarantine(db, batch.quarantine)
             for dev_eui, seen in batch.devices.items():
                 self.store.saw_device(db, dev_eui, seen.name, seen.at, seen.f_cnt, seen.health)

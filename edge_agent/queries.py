@@ -87,6 +87,11 @@ def status(
         "devices": db.execute("SELECT COUNT(*) FROM devices").fetchone()[0],
     }
     out["streams"] = {r[0]: r[1] for r in db.execute("SELECT stream, COUNT(*) FROM events GROUP BY stream")}
+    # votes (kiosks and feedback buttons) that count, and the feedback buttons' kept inside their cooldown
+    counted = dict(
+        db.execute("SELECT counted, COUNT(*) FROM events WHERE stream = 'feedback' GROUP BY counted")
+    )
+    out["votes"] = {"counted": counted.get(1, 0), "not_counted": counted.get(0, 0)}
     out["sync"] = outbox.status(db)
     out["bundles"] = bundles.status(db)
     return out

@@ -230,6 +230,18 @@ def m009_write_probe(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB)")
 
 
+@migration
+def m010_counted(db: sqlite3.Connection) -> None:
+    """Whether an event's button presses count (``counted``, 1 for every event so far): a feedback
+    button's press inside its cooldown makes a vote that is kept but not counted (see
+    :mod:`edge_agent.buttonvotes`); and each button's votes by time, for that cooldown."""
+    db.execute("ALTER TABLE events ADD COLUMN counted INTEGER NOT NULL DEFAULT 1")
+    db.execute(
+        "CREATE INDEX events_button_votes ON events (device_name, received_at)"
+        " WHERE source = 'button' AND stream = 'feedback'"
+    )
+
+
 #: The size caps' thinning order: streams thinned first come first. Feedback votes (the
 #: ``feedback`` stream, and uplinks with a ``button_press`` measurement) and the buttons bridge's
 #: ``button`` stream are never thinned.

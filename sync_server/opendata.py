@@ -5,7 +5,9 @@ Two datasets, both read from the hourly aggregates (never from payloads, tokens 
 * ``measurements``: per device, sensor, quantity, unit and channel, per UTC hour: count, sum,
   mean, minimum and maximum of the canonical measurements;
 * ``feedback``: per device, feedback sensor and channel (a feedback terminal asks one question,
-  the channel is the answer, e.g. ``short``/``double`` or a smiley number): the button presses.
+  the channel is the answer, e.g. ``short``/``double`` or a smiley number; for votes, those of
+  kiosks and of feedback buttons the content pack maps to a poll, ``<poll>:<choice>`` with the
+  choice's ``label``): the button presses. A record marked ``"counted": false`` adds none.
 
 Every answer names the licence, Datenlizenz Deutschland – Namensnennung – Version 2.0, and the
 data provider to be named (the ``server.opendata_attribution`` setting).
@@ -68,6 +70,12 @@ FEEDBACK_FIELDS = (
     Field("presses", "integer", "button presses in the window"),
     Field("first_hour", "string", "first hour with a press in the window (UTC)"),
     Field("last_hour", "string", "last hour with a press in the window (UTC)"),
+    Field(
+        "label",
+        "string|null",
+        "the answer in the words of the device's content pack (the poll choice's label) when the channel"
+        " is <poll>:<choice>, as for kiosk votes and mapped feedback buttons; null otherwise",
+    ),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: the two columns every CSV row ends with, so that a row copied alone still names its licence
@@ -141,7 +149,7 @@ def measurement_row(h: Hourly) -> dict[str, Any]:
     }
 
 
-def feedback_row(t: Tally) -> dict[str, Any]:
+def feedback_row(t: Tally, label: str | None = None) -> dict[str, Any]:
     return {
         "device_id": t.device_id,
         "sensor": t.sensor or None,
@@ -150,6 +158,7 @@ def feedback_row(t: Tally) -> dict[str, Any]:
         "presses": _num(t.presses),
         "first_hour": t.first_hour,
         "last_hour": t.last_hour,
+        "label": label,
     }
 
 

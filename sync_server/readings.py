@@ -4,7 +4,9 @@ A record's payload is the stored event (``dev_eui``, ``device_name``, ``measurem
 ``{quantity, value, unit, channel?}``). Only the vocabulary of :mod:`a2d.measurements` counts:
 a known quantity in its one unit with a finite number. Anything else in the list is skipped, so
 one odd measurement never costs a record its upload. The hour is that of the record's ``ts`` in UTC
-(:attr:`a2d.syncwire.Checked.hour`).
+(:attr:`a2d.syncwire.Checked.hour`). A record with ``"counted": false`` adds no button press: it
+is a feedback button's press inside its cooldown, or a press that counts through the vote the edge
+made of it (``edge_agent/buttonvotes.py``); its other measurements (a battery level) count.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def readings(device_id: str, record: Checked) -> list[Reading]:
     if not items or not isinstance(items, list):
         return []
     hour = record.hour
+    presses = record.counted is not False
     sensor, name = _text(record.dev_eui, MAX_SENSOR), _text(record.device_name, MAX_NAME)
     out: list[Reading] = []
     for m in items:
@@ -48,6 +51,8 @@ def readings(device_id: str, record: Checked) -> list[Reading]:
             continue
         quantity, value, unit, channel = m.get("quantity"), m.get("value"), m.get("unit"), m.get("channel")
         if unit is None or not isinstance(quantity, str) or _UNIT.get(quantity) != unit:
+            continue
+        if quantity == "button_press" and not presses:
             continue
         if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value):
             continue

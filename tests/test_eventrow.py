@@ -26,7 +26,9 @@ EUI = "24e124538b223344"
 
 def row(**values: object) -> EventRow:
     base = {name: None for name in eventrow.COLUMNS}
-    return EventRow(**{**base, "decode_errors": "[]", "measurements": "[]", "meta": "{}", **values})  # type: ignore[arg-type]
+    return EventRow(
+        **{**base, "decode_errors": "[]", "measurements": "[]", "meta": "{}", "counted": 1, **values}
+    )  # type: ignore[arg-type]
 
 
 def test_the_rows_fields_are_the_tables_columns_in_order() -> None:

@@ -105,7 +105,10 @@ def poll_results(api: ApiContext, req: Request) -> Response:
     poll = None if c is None else c.pack.poll(poll_id)
     result = {choice.id: 0 for choice in poll.choices} if poll is not None else {}
     result.update(counted)
-    return _ok({"poll_id": poll_id, "counts": result, "total": sum(result.values())})
+    doc: dict[str, Any] = {"poll_id": poll_id, "counts": result, "total": sum(result.values())}
+    if poll is not None:  # the pack's words for each choice, the feedback buttons' counts included
+        doc["labels"] = {choice.id: dict(choice.label) for choice in poll.choices}
+    return _ok(doc)
 
 
 def help_create(api: ApiContext, req: Request) -> Response:

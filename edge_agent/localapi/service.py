@@ -78,7 +78,10 @@ class LocalApi:
     def __init__(
         self, settings: ApiSettings, *, device_id: str, db_path: Path, sync_enabled: bool,
         trust: DeviceTrust, write: WriteFn, sync_online: Callable[[], bool | None] = lambda: None,
+        content: ContentSource | None = None,
     ) -> None:  # fmt: skip
+        """``content``: the agent's own :class:`ContentSource` (shared with its feedback buttons);
+        ``None`` makes one from ``settings.pack``."""
         self.settings = settings
         data_dir = db_path.parent
         self.context = ApiContext(
@@ -86,7 +89,7 @@ class LocalApi:
             data_dir=data_dir,
             db_path=db_path,
             sync_enabled=sync_enabled,
-            content=ContentSource(settings.pack, data_dir, trust),
+            content=content if content is not None else ContentSource(settings.pack, data_dir, trust),
             write=write,
             sync_online=sync_online,
         )

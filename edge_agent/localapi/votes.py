@@ -23,10 +23,12 @@ SOURCE = "kiosk"
 KIND = "vote"
 STREAM = "feedback"
 
+#: kiosk votes and the votes of mapped feedback buttons (source ``button``, see
+#: :mod:`edge_agent.buttonvotes`); only counted ones (a button's presses inside its cooldown are not)
 _COUNTS = (
     "SELECT json_extract(decoded, '$.choice'), COUNT(*) FROM events"
-    " WHERE stream = ? AND source = ? AND kind = ? AND json_extract(decoded, '$.poll_id') = ?"
-    " GROUP BY 1 ORDER BY 1"
+    " WHERE stream = ? AND source IN ('kiosk', 'button') AND kind = ? AND counted = 1"
+    " AND json_extract(decoded, '$.poll_id') = ? GROUP BY 1 ORDER BY 1"
 )
 
 
@@ -69,5 +71,6 @@ def store(db: sqlite3.Connection, vote: Vote, now: str) -> bool:
 
 
 def counts(db: sqlite3.Connection, poll_id: str) -> dict[str, int]:
-    """Votes per choice of one poll, as stored on this device."""
-    return {str(choice): int(n) for choice, n in db.execute(_COUNTS, (STREAM, SOURCE, KIND, poll_id))}
+    """Counted votes per choice of one poll, as stored on this device: the kiosks' and the feedback
+    buttons' (a press inside its button's cooldown is kept but not counted)."""
+    return {str(choice): int(n) for choice, n in db.execute(_COUNTS, (STREAM, KIND, poll_id))}

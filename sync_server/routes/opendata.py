@@ -14,6 +14,7 @@ from .. import opendata
 from ..config import ServerSettings
 from ..db import Window
 from ..deps import DB, Settings
+from ..feedbacklabels import Labels
 from .responses import OPENDATA_ERRORS
 
 router = APIRouter(prefix=opendata.PREFIX, tags=["open data"], responses=OPENDATA_ERRORS)
@@ -132,10 +133,16 @@ def feedback_json(
 ) -> Response:  # fmt: skip
     """Button presses per device, feedback sensor and channel over the hours starting in
     `[from, to)`. A feedback terminal asks one question; the channel is the answer (e.g. `short` /
-    `double`, or a smiley number). With the licence and the data provider. No token needed.
+    `double`, or a smiley number). Votes (kiosks, and feedback buttons the content pack maps to a
+    poll) count under `<poll>:<choice>`, with `label` the choice's words from the device's content
+    pack. With the licence and the data provider. No token needed.
     """
     w = _window(start, to, None, device_id, sensor, settings)
-    rows = [opendata.feedback_row(t) for t in _rows(db.feedback_tallies, w, limit, settings)]
+    labels = Labels(db)
+    rows = [
+        opendata.feedback_row(t, labels.label(t.device_id, t.channel))
+        for t in _rows(db.feedback_tallies, w, limit, settings)
+    ]
     return _json("feedback", w, rows, settings)
 
 
@@ -148,5 +155,9 @@ def feedback_csv(
     `attribution`. No token needed.
     """
     w = _window(start, to, None, device_id, sensor, settings)
-    rows = [opendata.feedback_row(t) for t in _rows(db.feedback_tallies, w, limit, settings)]
+    labels = Labels(db)
+    rows = [
+        opendata.feedback_row(t, labels.label(t.device_id, t.channel))
+        for t in _rows(db.feedback_tallies, w, limit, settings)
+    ]
     return _csv("feedback", opendata.FEEDBACK_FIELDS, rows, settings)

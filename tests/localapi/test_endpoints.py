@@ -145,6 +145,7 @@ def test_poll_results_count_the_votes_per_choice(api: RunningApi) -> None:
         "poll_id": "zufrieden",
         "counts": {"1": 1, "2": 0, "3": 0, "4": 3, "5": 1},
         "total": 5,
+        "labels": {c: {"de": c, "fr": f"{c} (fr)", "en": f"{c} (en)"} for c in "12345"},
     }
     assert api.http.get("/polls/radweg/results").json()["counts"] == {"nord": 1, "sued": 0}
     unknown = api.http.get("/polls/nirgends/results").json()

@@ -162,6 +162,7 @@ def test_optional_texts_may_be_missing() -> None:
     service["id"] = "minimal"
     doc["services"].append(service)
     doc.pop("polls")
+    doc.pop("buttons")  # they answer the polls
     pack = parse(doc)
     minimal = pack.service("minimal")
     assert minimal is not None and minimal.hours == {} and minimal.bring == {}
@@ -172,7 +173,8 @@ def test_the_format_doc_mentions_every_field() -> None:
     text = DOC.read_text(encoding="utf-8")
     names = {"format", "version", "updated", "town", "default_language", "languages", "services", "polls",
              "transparency", "id", "icon", "title", "summary", "body", "bring", "hours", "where", "url",
-             "kind", "question", "choices", "label", "results", "closes", "fields", *TRANSPARENCY_FIELDS}  # fmt: skip
+             "kind", "question", "choices", "label", "results", "closes", "fields", *TRANSPARENCY_FIELDS,
+             "buttons", "bridge", "dev_eui", "device", "poll", "keys", "cooldown_s", "site"}  # fmt: skip
     missing = sorted(n for n in names if f"`{n}`" not in text)
     assert not missing, f"docs/content-pack.md does not describe {missing}"
     assert "a2d server bundle publish content" in text
