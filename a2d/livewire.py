@@ -64,7 +64,9 @@ def parse_time(text: Any, name: str = "time") -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise LiveError(f"{name} must be an ISO 8601 time such as 2026-12-03T15:00:00Z, not {text!r}") from None
+        raise LiveError(
+            f"{name} must be an ISO 8601 time such as 2026-12-03T15:00:00Z, not {text!r}"
+        ) from None
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -86,7 +88,7 @@ def _clean(text: Any, name: str, limit: int) -> str:
 
 def _texts(doc: Any, name: str, limit: int) -> dict[str, str]:
     if not isinstance(doc, Mapping) or not doc or len(doc) > 8:
-        raise LiveError(f"{name} must map 1-8 language codes to text, e.g. {{\"de\": \"...\"}}")
+        raise LiveError(f'{name} must map 1-8 language codes to text, e.g. {{"de": "..."}}')
     out = {}
     for lang, text in doc.items():
         if not isinstance(lang, str) or not _LANG.match(lang):
@@ -125,7 +127,9 @@ def answers_from_labels(labels: Sequence[str], lang: str = "de") -> tuple[Answer
         answer_id = slug(text) or f"a{i + 1}"
         twin = next((a for a in out if a.id == answer_id), None)
         if twin is not None:
-            raise LiveError(f"the answers {twin.label[lang]!r} and {text!r} are the same (both {answer_id!r})")
+            raise LiveError(
+                f"the answers {twin.label[lang]!r} and {text!r} are the same (both {answer_id!r})"
+            )
         out.append(Answer(answer_id, {lang: text}))
     return tuple(out)
 
@@ -193,7 +197,10 @@ class LiveQuestion:
         sites = doc.get("sites", [])
         if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
             raise LiveError("sites must be a list of site ids")
-        opens, closes = parse_time(doc.get("opens_at"), "opens_at"), parse_time(doc.get("closes_at"), "closes_at")
+        opens, closes = (
+            parse_time(doc.get("opens_at"), "opens_at"),
+            parse_time(doc.get("closes_at"), "closes_at"),
+        )
         if closes <= opens:
             raise LiveError("closes_at must lie after opens_at")
         return cls(qid, _texts(doc.get("text"), "text", MAX_TEXT), tuple(answers), stamp(opens), stamp(closes),
@@ -238,7 +245,13 @@ class Town:
             raise LiveError("town totals must be {counts, total, at}")
         counts = {}
         for k, v in doc["counts"].items():
-            if not isinstance(k, str) or len(k) > 64 or isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if (
+                not isinstance(k, str)
+                or len(k) > 64
+                or isinstance(v, bool)
+                or not isinstance(v, int)
+                or v < 0
+            ):
                 raise LiveError("town totals: counts must map answer ids to whole numbers")
             counts[k] = v
         return cls(counts, sum(counts.values()), stamp(parse_time(doc.get("at"), "at")))

@@ -27,6 +27,7 @@ from .statefile import StateFile
 from .store import Store
 
 if TYPE_CHECKING:
+    from .live import LiveClient
     from .sync import SyncClient, SyncSettings
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,13 @@ class Agent:
             )
         )  # fmt: skip
 
+        self.live: LiveClient | None = None
+        if self.sync is not None:
+            from .live import LiveClient
+
+            self.live = LiveClient(config.device_id, self.sync.settings.url, self.sync.http_client, self._write,
+                                   polls=self._pack_polls)  # fmt: skip
+
         forecast = ForecastSettings.from_config(config.raw)
         self.forecast = (
             None if forecast is None else ForecastRunner(
@@ -120,6 +128,11 @@ class Agent:
 
         return self.loop.call(run)
 
+    def _pack_polls(self) -> list[str]:
+        """The polls of the content pack served now: the live stream asks for their town-wide totals."""
+        content = self.api.context.content.current() if self.api is not None else None
+        return [] if content is None else [p.id for p in content.pack.polls]
+
     def _write_unless_full(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
         """The local API's writes: refused (``DiskFullError``, a 503 for the kiosk) while the disk is full."""
         return self._write(fn, refuse_when_full=True)
@@ -141,12 +154,16 @@ class Agent:
         if self.sync is not None:
             self.sync.start()
             log.info("syncing to %s", self.sync.settings.url)
+        if self.live is not None:
+            self.live.start()
         log.info("edge agent %s running; database %s", self.config.device_id, self.config.db_path)
 
     def stop(self) -> None:
         """Stop serving kiosks and syncing, commit and acknowledge what was read, disconnect, close the database."""
         if self.api is not None:
             self.api.stop()
+        if self.live is not None:
+            self.live.stop()
         if self.sync is not None:
             self.sync.stop()
         if self.forecast is not None:

@@ -22,7 +22,7 @@ from a2d import sqlmigrations, timeutil
 from a2d.errors import KnownError
 from a2d.sqlmigrations import Migration
 
-from . import eventrow
+from . import eventrow, livestore
 from .eventrow import EventRow
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,12 @@ def m008_housekeeping_indexes(db: sqlite3.Connection) -> None:
 def m009_write_probe(db: sqlite3.Connection) -> None:
     """A scratch table: while the disk is full, the agent tries a write here to learn if it can write again."""
     db.execute("CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB)")
+
+
+@migration
+def m010_live_questions(db: sqlite3.Connection) -> None:
+    """Live questions and town-wide totals from the server's live stream (:mod:`edge_agent.livestore`)."""
+    livestore.create(db)
 
 
 #: The size caps' thinning order: streams thinned first come first. Feedback votes (the

@@ -69,7 +69,9 @@ def described(row: LiveRow, counts: dict[str, int], now: str) -> dict[str, Any]:
     doc = row.as_json()
     answers = [a["id"] for a in doc.get("answers", []) if isinstance(a, dict)]
     full = {a: counts.get(a, 0) for a in answers}
-    state = "open" if row.opens_at <= now < row.closes_at else ("closed" if now >= row.closes_at else "planned")
+    state = (
+        "open" if row.opens_at <= now < row.closes_at else ("closed" if now >= row.closes_at else "planned")
+    )
     return {
         **doc,
         "state": state,

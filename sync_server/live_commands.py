@@ -35,15 +35,21 @@ def add_parsers(sub: Any, add: Callable[..., argparse.ArgumentParser], common: C
     psub = poll.add_subparsers(dest="action", required=True, metavar="action")
     start = add(psub, "live", "poll live",
                 "start a live question now; kiosks and walls at its sites show it within seconds; prints its id")  # fmt: skip
-    start.add_argument("--question", required=True, help="the question, as kiosks show it (German, or the pack's language)")
+    start.add_argument(
+        "--question", required=True, help="the question, as kiosks show it (German, or the pack's language)"
+    )
     start.add_argument("--answers", required=True, help='its answers, comma-separated: "Ja,Nein" (2 to 8)')
-    start.add_argument("--sites", default="", help="only at these sites, comma-separated (default: every site)")
+    start.add_argument(
+        "--sites", default="", help="only at these sites, comma-separated (default: every site)"
+    )
     start.add_argument(
         "--minutes", type=int, default=livewire.DEFAULT_MINUTES,
         help=f"how long it stays open (default {livewire.DEFAULT_MINUTES}, at most {livewire.MAX_MINUTES})",
     )  # fmt: skip
     common(start, "print the question as JSON (id, text, answers, opens_at, closes_at, sites)")
-    listing = add(psub, "list", "poll list", "list live questions, newest first, open and closed, with their counts")
+    listing = add(
+        psub, "list", "poll list", "list live questions, newest first, open and closed, with their counts"
+    )
     listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     common(listing, "one JSON object per line")
     close = add(psub, "close", "poll close", "close a live question now (its results stay)")
@@ -78,9 +84,15 @@ def run(db: Database, args: argparse.Namespace) -> None:
             sys.stdout.write(f"{x['id']}  {x['state']:<7} {x['opens_at']} - {x['closes_at']}  {text}  ({counts};"
                              f" total {x['total']})\n")  # fmt: skip
         if not found:
-            sys.stdout.write('no live questions yet: a2d server poll live --question "..." --answers "Ja,Nein"\n')
+            sys.stdout.write(
+                'no live questions yet: a2d server poll live --question "..." --answers "Ja,Nein"\n'
+            )
     else:
         live.close(db, args.question_id, "a2d server poll close")
-        found = live.one(db, args.question_id)
-        assert found is not None
-        say(args.json, found, f"{found['id']} closed at {found['closes_at']} (total {found['total']} votes)")
+        closed = live.one(db, args.question_id)
+        assert closed is not None
+        say(
+            args.json,
+            closed,
+            f"{closed['id']} closed at {closed['closes_at']} (total {closed['total']} votes)",
+        )

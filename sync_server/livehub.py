@@ -148,7 +148,9 @@ class LiveHub:
         if self._per_device[device_id] >= PER_DEVICE:
             raise StreamRefused(429, f"this device holds {PER_DEVICE} live streams already")
         if self.streams >= self.max_streams:
-            self._once.failed("full", "live streams: %d open, the most allowed; refusing new ones", self.max_streams)
+            self._once.failed(
+                "full", "live streams: %d open, the most allowed; refusing new ones", self.max_streams
+            )
             raise StreamRefused(503, "the server holds as many live streams as it may; try again later")
 
     @contextlib.asynccontextmanager

@@ -212,7 +212,9 @@ class PostgresDatabase(Database):
                 hourly_sql.add(conn, fold(readings, {(d, r) for d, r, _ in new}))
             if votes:
                 with conn.cursor() as cur:
-                    live_sql.add_votes(lambda s, p: cur.executemany(pg(s), p), votes, {(d, r) for d, r, _ in new})
+                    live_sql.add_votes(
+                        lambda s, p: cur.executemany(pg(s), p), votes, {(d, r) for d, r, _ in new}
+                    )
             if spans and new:
                 # other uploads may take numbers in between: the range is the span, the delete looks at ts
                 first, last = min(n[2] for n in new), max(n[2] for n in new)

@@ -421,8 +421,10 @@ class SQLiteDatabase(Database):
     # live questions and town-wide tallies ------------------------------------------------------
     def add_live(self, question_id: str, document: str, opens_at: str, closes_at: str, started_by: str,
                  now: str) -> None:  # fmt: skip
-        params = (question_id, document, opens_at, closes_at, started_by, now)
-        self._refusing(lambda c: c.execute(live_sql.ADD, params))
+        def add(conn: sqlite3.Connection) -> None:
+            conn.execute(live_sql.ADD, (question_id, document, opens_at, closes_at, started_by, now))
+
+        self._refusing(add)
 
     def live_questions(self, open_at: str | None = None, limit: int = 1000) -> list[LiveRow]:
         if open_at is None:

@@ -41,7 +41,9 @@ MAX_STREAM_S = 300.0
 MAX_LIVE_BODY = 16 * 1024
 
 devices = APIRouter(tags=["devices"])
-admins = APIRouter(prefix=f"{API}/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ADMIN_ERRORS)
+admins = APIRouter(
+    prefix=f"{API}/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ADMIN_ERRORS
+)
 
 
 def live_path(device_id: str) -> str:
@@ -62,7 +64,9 @@ def _site(db: Database, device_id: str) -> str:
 def _polls(text: str) -> list[str]:
     polls = [p for p in text.split(",") if p]
     if len(polls) > MAX_POLLS_PER_STREAM or any(len(p) > 64 or not p.isprintable() for p in polls):
-        raise HTTPException(400, f"polls: at most {MAX_POLLS_PER_STREAM} poll ids of 1-64 printable characters")
+        raise HTTPException(
+            400, f"polls: at most {MAX_POLLS_PER_STREAM} poll ids of 1-64 printable characters"
+        )
     return polls
 
 
@@ -97,7 +101,9 @@ async def live_stream(
     )
 
 
-async def _events(hub: LiveHub, db: Database, device: str, site: str, polls: list[str]) -> AsyncIterator[bytes]:
+async def _events(
+    hub: LiveHub, db: Database, device: str, site: str, polls: list[str]
+) -> AsyncIterator[bytes]:
     try:
         async with hub.listener(device, polls):
             yield b"retry: 5000\n\n"
@@ -160,7 +166,9 @@ async def start_live(request: Request, db: DB) -> dict[str, Any]:
     by = f"admin API ({doc['by']})" if doc["by"] else "admin API"
 
     def run() -> dict[str, Any]:
-        q = live.start(db, doc["question"], doc["answers"], sites=doc["sites"], minutes=doc["minutes"], started_by=by)
+        q = live.start(
+            db, doc["question"], doc["answers"], sites=doc["sites"], minutes=doc["minutes"], started_by=by
+        )
         found = live.one(db, q.id)
         assert found is not None
         return found

@@ -94,7 +94,9 @@ def _which_refused(
     def store(part: list[RecordRow]) -> Refused | None:
         ids = {row[1] for row in part}
         try:
-            db.store_records(part, [r for r in found if r.record_id in ids], [v for v in votes if v.record_id in ids])
+            db.store_records(
+                part, [r for r in found if r.record_id in ids], [v for v in votes if v.record_id in ids]
+            )
         except Refused as exc:
             return exc
         return None
