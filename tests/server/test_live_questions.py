@@ -122,4 +122,5 @@ def test_tallies_stay_cheap_on_a_big_database(db: Database) -> None:
     found = db.poll_tallies(["poll-7"])
     took = time.perf_counter() - started
     assert found == {"poll-7": {"ja": 1333, "nein": 667}}
+    print(f"{db.backend}: one poll's town totals among 100k feedback records in {took * 1000:.2f} ms")
     assert took < 0.05, f"reading one poll's tallies took {took * 1000:.1f} ms"
