@@ -128,7 +128,9 @@ def test_a_question_reaches_the_agent_through_a_server_restart_and_a_network_cut
         assert first in edge.live_ids(), "the stored question is served while the server is away"
         second = start_question(server, "--sites", "buergerbuero")
         server.start()
-        wait_for(lambda: second in edge.live_ids(), 15, "the question after the server's restart", interval=0.5)
+        wait_for(
+            lambda: second in edge.live_ids(), 15, "the question after the server's restart", interval=0.5
+        )
 
         # the line is cut (silently: no FIN, no RST); the agent keeps serving; it catches up after
         proxy.mode = "cut"
@@ -169,7 +171,9 @@ def test_a_restarted_offline_agent_serves_the_open_question_and_one_closes_by_it
     assert edge.http.post("/feedback", json=vote).status_code == 201
     r = edge.http.get(f"/polls/{q.id}/results").json()
     assert r["counts"] == {"ja": 1, "nein": 0} and r["total"] == 1
-    wait_for(lambda: listed(server)[q.id]["counts"] == {"ja": 1, "nein": 0}, 15, "the vote counted on the server")
+    wait_for(
+        lambda: listed(server)[q.id]["counts"] == {"ja": 1, "nein": 0}, 15, "the vote counted on the server"
+    )
     wait_for(lambda: (edge.http.get(f"/polls/{q.id}/results").json()["town"] or {}).get("total") == 1, 10,
              "the town total back on the agent", interval=0.5)  # fmt: skip
 

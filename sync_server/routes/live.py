@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0
 #: seconds a stream lasts before the server ends it (the agent reconnects at once)
 MAX_STREAM_S = 300.0
-#: a start body is a question and a few answers
-MAX_LIVE_BODY = 16 * 1024
+#: a start body is a question and a few answers (64 KiB, as the other admin routes take)
+MAX_LIVE_BODY = 64 * 1024
 
 devices = APIRouter(tags=["devices"])
 admins = APIRouter(
@@ -107,12 +107,12 @@ async def _events(
     try:
         async with hub.listener(device, polls):
             yield b"retry: 5000\n\n"
-            version, sent = -1, b""
+            sent = b""
             ends = time.monotonic() + MAX_STREAM_S
             while not hub.closed and time.monotonic() < ends:
                 state = hub.state
-                if state.version != version:
-                    version = state.version
+                version = state.version
+                if version > 0:  # version 0: nothing read yet, which must not go out as "nothing open"
                     snap = state.snapshot(site, polls)
                     same = orjson.dumps([[q.as_json() for q in snap.questions],
                                          {p: t.counts for p, t in snap.town.items()}])  # fmt: skip

@@ -32,14 +32,18 @@ def vote_record(record_id: str, poll: str, choice: str, **extra: object) -> dict
             "payload": payload}  # fmt: skip
 
 
-def test_start_list_close_through_the_cli(capsys: pytest.CaptureFixture[str], db: Database, db_url: str) -> None:
+def test_start_list_close_through_the_cli(
+    capsys: pytest.CaptureFixture[str], db: Database, db_url: str
+) -> None:
     add_device(db, "edge-bb", site="buergerbuero")
     code, out, err = run(capsys, "poll", "live", "--db", db_url, "--question", "Soll der Marktplatz autofrei werden?",
                          "--answers", "Ja, Nein ,Weiß nicht", "--sites", "buergerbuero", "--minutes", "10")  # fmt: skip
     assert code == 0, err
     qid = out.splitlines()[0]
     assert qid.startswith("live-")
-    shown = [json.loads(line) for line in run(capsys, "poll", "list", "--db", db_url, "--json")[1].splitlines()]
+    shown = [
+        json.loads(line) for line in run(capsys, "poll", "list", "--db", db_url, "--json")[1].splitlines()
+    ]
     assert len(shown) == 1
     q = shown[0]
     assert q["id"] == qid and q["state"] == "open" and q["sites"] == ["buergerbuero"]
@@ -113,7 +117,9 @@ def test_tallies_stay_cheap_on_a_big_database(db: Database) -> None:
     rows, votes = [], []
     for i in range(100_000):
         poll = f"poll-{i % 50}"
-        rows.append((dev, f"r{i}", "feedback", "2026-06-02T08:15:00.000000Z", "{}", "2026-06-02T08:15:01.000000Z"))
+        rows.append(
+            (dev, f"r{i}", "feedback", "2026-06-02T08:15:00.000000Z", "{}", "2026-06-02T08:15:01.000000Z")
+        )
         votes.append(Vote(dev, f"r{i}", poll, "ja" if i % 3 else "nein"))
         if len(rows) == 5000:
             db.store_records(rows, (), votes)

@@ -70,7 +70,10 @@ def test_the_stream_follows_other_processes_and_is_bounded(
     server = ServerProcess(db_url, tmp_path / "server.log")
     servers.append(server)
     assert httpx.get(f"{server.base}/api/v1/devices/{bb}/live", timeout=5).status_code == 401
-    assert httpx.get(f"{server.base}/api/v1/devices/{bb}/live", headers=bearer(ov_token), timeout=5).status_code == 403
+    assert (
+        httpx.get(f"{server.base}/api/v1/devices/{bb}/live", headers=bearer(ov_token), timeout=5).status_code
+        == 403
+    )
 
     a, b = Listener(server.base, bb, bb_token, "zufriedenheit"), Listener(server.base, ov, ov_token)
     for x in (a, b):
