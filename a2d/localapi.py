@@ -50,6 +50,11 @@ times; the agent stores it once and answers only after the commit.
     unknown id.
 ``GET  /v1/status``
     ``200`` :class:`Status` as JSON.
+``GET  /v1/live``
+    ``200 {"questions": [...], "updated_at": ...}``: the live questions open now for this agent's
+    site (:class:`a2d.livewire.LiveQuestion` as JSON), with an ``ETag`` (``If-None-Match`` gives
+    ``304``). ``GET /v1/polls/{poll_id}/results`` also holds ``"town"``: the town-wide counts
+    (``{"counts", "total", "at"}``) as the agent last heard them from the server, or ``null``.
 ``GET  /v1/forecast``
     ``200`` the stored forecasts (see :mod:`a2d.forecastwire`), ``404 {"error": "no forecast
     yet"}`` when there is none.

@@ -23,6 +23,7 @@ from .config import EdgeConfig
 from .forecast import ForecastRunner, ForecastSettings
 from .housekeeping import Housekeeper, Limits
 from .ingest import Ingest, Source
+from .livestore import NewestQuestion
 from .localapi.content import ContentSource
 from .localapi.service import ApiSettings, LocalApi
 from .loop import IngestLoop
@@ -30,6 +31,7 @@ from .statefile import StateFile
 from .store import Store
 
 if TYPE_CHECKING:
+    from .live import LiveClient
     from .sync import SyncClient, SyncSettings
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,12 @@ class Agent:
         self, config: EdgeConfig, sources: Sequence[Source], *, resolve_live: LiveResolver | None = None
     ) -> None:
         """``resolve_live`` gives the newest open live question for feedback buttons mapped to
-        ``@live`` (see :mod:`edge_agent.buttonvotes`); without it they answer only pack polls."""
+        ``@live`` (see :mod:`edge_agent.buttonvotes`); by default the questions the agent keeps
+        from its server's live stream."""
         self.config = config
+        self._newest: NewestQuestion | None = None
+        if resolve_live is None:
+            resolve_live = self._newest = NewestQuestion(str(config.db_path))
         settings: SyncSettings | None = None
         if config.get("sync.url"):  # no url, no sync: then the sync client is not even imported
             # it brings httpx, and httpx its command line's click, rich and pygments (7 MB together)
@@ -109,6 +115,13 @@ class Agent:
             )
         )  # fmt: skip
 
+        self.live: LiveClient | None = None
+        if self.sync is not None:
+            from .live import LiveClient
+
+            self.live = LiveClient(config.device_id, self.sync.settings.url, self.sync.http_client, self._write,
+                                   polls=self._pack_polls)  # fmt: skip
+
         forecast = ForecastSettings.from_config(config.raw)
         self.forecast = (
             None if forecast is None else ForecastRunner(
@@ -139,6 +152,11 @@ class Agent:
 
         return self.loop.call(run)
 
+    def _pack_polls(self) -> list[str]:
+        """The polls of the content pack served now: the live stream asks for their town-wide totals."""
+        content = self.api.context.content.current() if self.api is not None else None
+        return [] if content is None else [p.id for p in content.pack.polls]
+
     def _write_unless_full(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
         """The local API's writes: refused (``DiskFullError``, a 503 for the kiosk) while the disk is full."""
         return self._write(fn, refuse_when_full=True)
@@ -160,17 +178,23 @@ class Agent:
         if self.sync is not None:
             self.sync.start()
             log.info("syncing to %s", self.sync.settings.url)
+        if self.live is not None:
+            self.live.start()
         log.info("edge agent %s running; database %s", self.config.device_id, self.config.db_path)
 
     def stop(self) -> None:
         """Stop serving kiosks and syncing, commit and acknowledge what was read, disconnect, close the database."""
         if self.api is not None:
             self.api.stop()
+        if self.live is not None:
+            self.live.stop()
         if self.sync is not None:
             self.sync.stop()
         if self.forecast is not None:
             self.forecast.stop()
         self.loop.stop()
+        if self._newest is not None:
+            self._newest.close()
         self.store.close()
         if self.ingest.state_file is not None:
             self.ingest.state_file.close()

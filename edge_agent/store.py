@@ -22,7 +22,7 @@ from a2d import sqlmigrations, timeutil
 from a2d.errors import KnownError
 from a2d.sqlmigrations import Migration
 
-from . import eventrow
+from . import eventrow, livestore
 from .eventrow import EventRow
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,12 @@ def m010_counted(db: sqlite3.Connection) -> None:
         "CREATE INDEX events_button_votes ON events (device_name, received_at)"
         " WHERE source = 'button' AND stream = 'feedback'"
     )
+
+
+@migration
+def m011_live_questions(db: sqlite3.Connection) -> None:
+    """Live questions and town-wide totals from the server's live stream (:mod:`edge_agent.livestore`)."""
+    livestore.create(db)
 
 
 #: The size caps' thinning order: streams thinned first come first. Feedback votes (the

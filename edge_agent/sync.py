@@ -217,6 +217,10 @@ class SyncClient(Worker):
             transport=self._transport,
         )
 
+    def http_client(self) -> httpx.Client:
+        """A client for the server as this sync talks to it (token, TLS, pin): the live stream's."""
+        return self._client()
+
     def _run(self) -> None:
         with self._client() as http:
             while not self._stop.is_set():

@@ -139,7 +139,9 @@ def _fake_agent(cfg: kiosk_config.KioskConfig, demo: ContentPack | None) -> Fake
     )
     sys.stderr.write(f"a2d kiosk: {text}\n")
     logging.getLogger(__name__).warning("%s", text)
-    return FakeAgent(demo if demo is not None else _demo_pack(), kiosk_id=cfg.kiosk_id)
+    from .fakeagent import demo_live
+
+    return FakeAgent(demo if demo is not None else _demo_pack(), kiosk_id=cfg.kiosk_id, live=[demo_live()])
 
 
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:

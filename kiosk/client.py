@@ -37,13 +37,15 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-from a2d import contentpack, localapi
+from a2d import contentpack, livewire, localapi
 from a2d.bundles import BundleError
 from a2d.contentpack import ContentError, ContentPack, TransparencyRecord
+from a2d.livewire import LiveError, LiveQuestion
 from a2d.logs import Once
 from a2d.loopback import is_loopback
 from a2d.timeutil import utc_now
@@ -62,6 +64,9 @@ MAX_RESPONSE_BYTES = contentpack.MAX_PACK_BYTES + 1024
 #: the longest pause a 429 can ask for; seconds between outbox prunings
 MAX_RETRY_AFTER_S = 300.0
 PRUNE_S = 3600.0
+#: seconds between two questions to the agent for its live questions (a 304 while nothing changed);
+#: a question started on the server shows within about this plus the agent's second or two
+LIVE_S = 4.0
 
 
 class _Unreachable(Exception):
@@ -182,6 +187,7 @@ class AgentClient:
         pin_sha256: str = "",
         refused_days: int = 30,
         trust: ContentTrust | None = None,
+        live_s: float = LIVE_S,
     ) -> None:
         self._configured = base_url.rstrip("/") if base_url else None
         self._url = self._configured
@@ -228,6 +234,11 @@ class AgentClient:
         self._online = False
         self._problem = ""
         self._next_refresh = 0.0
+        #: the live questions as the agent last listed them, its ETag, and when to ask again
+        self.live_s = live_s
+        self._live: list[LiveQuestion] = []
+        self._live_etag = ""
+        self._next_live = 0.0
 
     @classmethod
     def from_config(cls, cfg: KioskConfig, **kw: Any) -> AgentClient:
@@ -289,10 +300,12 @@ class AgentClient:
                     self._deliver_round(url)
                 if time.monotonic() >= self._next_refresh and not self._stop.is_set():
                     self.refresh()
+                if time.monotonic() >= self._next_live and not self._stop.is_set():
+                    self.refresh_live()
             if self._online and not self._outbox.count():
-                wait = max(0.0, self._next_refresh - time.monotonic())
+                wait = max(0.0, min(self._next_refresh, self._next_live) - time.monotonic())
             else:
-                wait = self.interval_s
+                wait = min(self.interval_s, max(0.0, self._next_live - time.monotonic()))
             wait = max(wait, self._not_before - time.monotonic())  # the agent said: not before then
             self._wake.wait(wait)
             self._wake.clear()
@@ -656,6 +669,40 @@ class AgentClient:
     def forecast(self) -> dict[str, Any] | None:
         body = self._get_json("/forecast")
         return body if isinstance(body, dict) else None
+
+    # --- live questions ------------------------------------------------------------------------
+
+    def live(self) -> list[LiveQuestion]:
+        """The live questions open now, as the agent last listed them (no network: the background
+        thread asks every ``live_s`` seconds). Kept while the agent is away; each closes on time."""
+        now = datetime.now(UTC)
+        with self._lock:
+            return [q for q in self._live if q.is_open(now)]
+
+    def refresh_live(self) -> bool:
+        """Ask the agent for its live questions now (``If-None-Match``); True when they changed."""
+        self._next_live = time.monotonic() + self.live_s
+        headers = {"If-None-Match": self._live_etag} if self._live_etag else {}
+        try:
+            resp = self._request("GET", "/live", headers=headers)
+        except _Unreachable:
+            return False
+        if resp.status != 200:
+            return False
+        try:
+            body = resp.json()
+            found = [LiveQuestion.from_json(q) for q in body["questions"]][: livewire.MAX_QUESTIONS]
+        except (ValueError, TypeError, KeyError, LiveError) as exc:
+            self._once.failed("live", "the agent's live questions cannot be read (%s)", exc)
+            return False
+        self._once.recovered("live", "the agent's live questions can be read again")
+        with self._lock:
+            changed = found != self._live
+            self._live = found
+            self._live_etag = next((v for k, v in resp.headers.items() if k.lower() == "etag"), "")
+        if changed:
+            log.info("live questions from the agent: %s", ", ".join(q.id for q in found) or "none")
+        return changed
 
 
 def _retry_after(headers: dict[str, str]) -> float:

@@ -45,13 +45,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from a2d import claimwire
-from a2d.contentpack import ContentPack, TransparencyRecord
+from a2d.contentpack import ContentPack, Poll, TransparencyRecord
+from a2d.livewire import LiveQuestion
 
 from .config import KioskConfig
 from .i18n import Translator
 from .ports import Display, NoDisplay
 from .session import Phase, Session
-from .views import idle_prompt
+from .views import as_poll, idle_prompt
 
 if TYPE_CHECKING:
     from .lotsen import LotsenLock
@@ -145,6 +146,8 @@ class Controller:
         #: the claim notice on screen (None: the device is not waiting to be claimed)
         self.claim: claimwire.ClaimNotice | None = None
         self._claim_reading = False
+        #: the live questions open now, as the agent client last heard (see :meth:`check_live`)
+        self.live: list[LiveQuestion] = []
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -378,10 +381,33 @@ class Controller:
         if name != "vorlesen":
             self.stop_speaking()
 
+    # --- live questions --------------------------------------------------------------------------
+
+    def check_live(self) -> None:
+        """Every tick: take the client's live questions (in memory, no network); when they changed,
+        the home screen is drawn again so an open question shows (or a closed one goes)."""
+        if self.client is None:
+            return
+        found = self.client.live()
+        if found == self.live:
+            return
+        self.live = found
+        if self.page is Page.HOME and not self.prompting:
+            self.refresh()
+
+    def polls(self) -> tuple[Poll, ...]:
+        """The polls a visit can answer: the pack's, then the live questions open now."""
+        pack = self.content()
+        return (pack.polls if pack is not None else ()) + tuple(as_poll(q) for q in self.live)
+
+    def find_poll(self, poll_id: str) -> Poll | None:
+        return next((p for p in self.polls() if p.id == poll_id), None)
+
     def tick(self) -> None:
-        """Twice a second: the claim notice, the idle clock, the prompt's countdown, the Lotsen
-        session's end, speech."""
+        """Twice a second: the claim notice, the live questions, the idle clock, the prompt's
+        countdown, the Lotsen session's end, speech."""
         self.check_claim()
+        self.check_live()
         change = self.session.tick()
         if change is Phase.PROMPT:
             self.show_prompt()
@@ -507,9 +533,9 @@ class Controller:
             return None
         client, runner = self.client, self.runner
         vote_id = client.vote(poll_id, choice, self.session.lang) if client is not None else None
-        index = next((i for i, p in enumerate(self.pack.polls) if p.id == poll_id), 0)
+        index = next((i for i, p in enumerate(self.polls()) if p.id == poll_id), 0)
         self._show(Page.FEEDBACK, {"index": index, "just_voted": True})
-        poll = self.pack.poll(poll_id)
+        poll = self.find_poll(poll_id)
         if poll is not None and poll.results == "after_vote" and client is not None and runner is not None:
             shown = self._shown
 

@@ -16,6 +16,7 @@ client does without its agent (no results, no status, no help requests)::
     agent.help("ummelden")      # an id at once; agent.pending() == 1, agent.requests == []
     agent.online = True         # delivered: agent.pending() == 0, one open request
     agent.publish(new_pack)     # the kiosk's on_content callback gets it
+    agent.live_questions.append(demo_live())   # a live question: agent.live() lists it while open
 
 ``FakeAgent(None)`` is an agent that has no content pack yet (the kiosk shows "no content yet"
 until one is published). The fake ships no pack of its own: ``a2d kiosk --fake-agent`` gives it
@@ -30,10 +31,12 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from a2d import localapi
 from a2d.contentpack import ContentPack, TransparencyRecord
+from a2d.livewire import LiveQuestion
 from a2d.timeutil import utc_now
 
 FAKE_DEVICE_ID = "edge-fake"
@@ -50,6 +53,7 @@ class FakeAgent:
         online: bool = True,
         forecast: dict[str, Any] | None = None,
         records: Iterable[TransparencyRecord] | None = None,
+        live: Iterable[LiveQuestion] = (),
     ) -> None:
         self.kiosk_id = kiosk_id
         self.on_content: Callable[[ContentPack], None] | None = None
@@ -64,6 +68,8 @@ class FakeAgent:
         self._records = list(records) if records is not None else None
         self._online = online
         self._lock = threading.Lock()
+        #: the live questions the agent holds; :meth:`live` gives those open now
+        self.live_questions: list[LiveQuestion] = list(live)
 
     # --- the link --------------------------------------------------------------------------------
 
@@ -173,3 +179,16 @@ class FakeAgent:
                 return False
             self.closed.add(help_id)
         return True
+
+    def live(self) -> list[LiveQuestion]:
+        """The questions open now (kept while offline, as the real client keeps what it heard)."""
+        now = datetime.now(UTC)
+        return [q for q in self.live_questions if q.is_open(now)]
+
+
+def demo_live(now: datetime | None = None, minutes: int = 60) -> LiveQuestion:
+    """The live question of the demo data: open from ``now`` for ``minutes``, at every site."""
+    return LiveQuestion.new(
+        "Soll der Marktplatz samstags autofrei werden?", ["Ja", "Nein", "Weiß nicht"],
+        now=now or datetime.now(UTC), minutes=minutes,
+    )  # fmt: skip

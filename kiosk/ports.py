@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack, TransparencyRecord
+    from a2d.livewire import LiveQuestion
     from a2d.localapi import Status
 
     from .controller import Page
@@ -62,6 +63,11 @@ class Agent(Protocol):
     def results(self, poll_id: str) -> dict[str, int] | None: ...
 
     def status(self) -> Status | None: ...
+
+    def live(self) -> list[LiveQuestion]:
+        """The live questions open now, as last heard from the agent (in memory: never waits on the
+        network; the client asks the agent every few seconds in the background)."""
+        ...
 
     def help_requests(self, state: str = "open") -> list[dict[str, Any]]: ...
 

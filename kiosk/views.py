@@ -13,6 +13,7 @@ from datetime import date
 
 from a2d.contentpack import (
     TRANSPARENCY_FIELDS,
+    Choice,
     ContentPack,
     Poll,
     Service,
@@ -20,6 +21,7 @@ from a2d.contentpack import (
     pick,
     pick_items,
 )
+from a2d.livewire import LiveQuestion
 
 from .i18n import LANGUAGE_NAMES, N_, UI_LANGUAGES, Translator
 
@@ -353,3 +355,21 @@ def idle_prompt(tr: Translator, seconds: float) -> PromptView:
         left,
     ).format(seconds=left)
     return PromptView(question, countdown, button, f"{question} {countdown} {button}.")
+
+
+def as_poll(q: LiveQuestion) -> Poll:
+    """A live question as the poll page shows it: multiple choice, results after the vote."""
+    choices = tuple(Choice(a.id, a.label, "check") for a in q.answers)
+    return Poll(q.id, "choice", q.text, choices, "after_vote", q.closes_at)
+
+
+@dataclass(frozen=True)
+class LiveTile:
+    id: str
+    title: str  #: "Jetzt abstimmen: Soll der Marktplatz autofrei werden?"
+
+
+def live_tiles(questions: Sequence[LiveQuestion], lang: str, tr: Tr) -> tuple[LiveTile, ...]:
+    """The home screen's large tiles for the live questions open now, newest first."""
+    return tuple(LiveTile(q.id, tr("Jetzt abstimmen: {question}").format(question=pick(q.text, lang)))
+                 for q in questions)  # fmt: skip

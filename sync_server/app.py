@@ -24,6 +24,7 @@ from . import retention
 from .body import BodyError
 from .config import ServerSettings
 from .db import Database, Refused, Unavailable, open_database
+from .livehub import LiveHub
 from .routes import ROUTERS
 from .routes.heartbeat import HeartbeatRefused
 
@@ -58,6 +59,11 @@ async def _feed_watchdog(watchdog: Watchdog) -> None:
         watchdog.kick()
 
 
+def live_stream_cap(settings: ServerSettings) -> int:
+    """Open live streams allowed: half of ``server.max_connections`` (each holds a request slot)."""
+    return max(1, settings.max_connections // 2) if settings.max_connections > 0 else 5000
+
+
 def create_app(settings: ServerSettings, database: Database | None = None) -> FastAPI:
     """The app for ``settings``; with ``database`` given, the app uses it and leaves it open."""
     once = logs.Once(log)
@@ -72,11 +78,14 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
         )
         watchdog = Watchdog()
         feeding = asyncio.create_task(_feed_watchdog(watchdog), name="a2d-watchdog")
+        hub = app.state.live = LiveHub(db, max_streams=live_stream_cap(settings))
+        reading = asyncio.create_task(hub.run(), name="a2d-live")
         try:
             yield
         finally:
             watchdog.stopping()
-            for task in (feeding, pruning):
+            hub.close()
+            for task in (feeding, pruning, reading):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -7,7 +7,8 @@ Modes (change ``proxy.mode`` at any time; it applies to the next response):
                  committed), then reset the client's connection without passing the answer on;
 * ``"503"``      answer ``503 Service Unavailable`` without asking the server;
 * ``"hang"``     forward the request but never pass the answer on (a slow server);
-* ``"refuse"``   close every new connection at once (the server looks down).
+* ``"refuse"``   close every new connection at once (the server looks down);
+* ``"cut"``      a cut cable: nothing passes either way on open connections, new ones are refused.
 
 ``proxy.resets`` counts the answers it swallowed.
 """
@@ -48,7 +49,7 @@ class FaultProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            if self.mode == "refuse":
+            if self.mode in ("refuse", "cut"):
                 _reset(client)
                 continue
             t = threading.Thread(target=self._serve, args=(client,), name="faultproxy-conn", daemon=True)
@@ -67,6 +68,8 @@ class FaultProxy:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if self.mode == "cut":
+                        continue
                     if s is client:
                         if self.mode == "503":
                             client.sendall(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")

@@ -301,3 +301,30 @@ def test_uncounted_events_say_so_in_their_json_form(tmp_path: Path) -> None:
     counted = sorted((e["source"], e["counted"]) for e in queries.events(rig.store.db))
     assert counted == [("bridge", False), ("bridge", False), ("button", False), ("button", True)]
     assert queries.status(rig.store.db)["votes"] == {"counted": 1, "not_counted": 1}
+
+
+def test_the_agents_own_resolver_answers_with_the_newest_question_it_keeps(tmp_path: Path) -> None:
+    """`@live` wired as the agent wires it: the questions the live stream stored in the same database."""
+    from a2d.livewire import LiveQuestion, Snapshot
+    from edge_agent import livestore
+
+    def question(qid: str, opens: float, answers: list[str]) -> LiveQuestion:
+        return LiveQuestion.from_json({
+            "id": qid, "text": {"de": f"Frage {qid}"}, "opens_at": at(opens), "closes_at": at(opens + 600),
+            "answers": [{"id": a.lower(), "label": {"de": a}} for a in answers], "sites": [],
+        })  # fmt: skip
+
+    resolver = livestore.NewestQuestion(str(tmp_path / "edge.db"))
+    rig = Rig(tmp_path, with_buttons({"bridge": "box7", "poll": "@live"}), resolve_live=resolver)
+    rig.box(1, "1", 0)  # nothing kept yet: a plain press
+    rig.ingest.flush()
+    with rig.store.atomic() as db:
+        livestore.keep(db, Snapshot((question("live-0000a1a1", -60, ["Ja", "Nein"]),
+                                     question("live-0000b2b2", -30, ["Mehr", "Weniger", "Egal"]))), at(0))  # fmt: skip
+    rig.box(2, "2", 5)
+    rig.ingest.flush()
+    assert rig.counts("live-0000b2b2") == {"weniger": 1} and rig.counts("live-0000a1a1") == {}
+    rig.box(3, "1", 700)  # both closed by then
+    rig.ingest.flush()
+    assert [v["id"] for v in rig.votes()] == ["bridge:box7-2"]
+    resolver.close()

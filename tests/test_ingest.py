@@ -248,6 +248,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m008_housekeeping_indexes",
             "m009_write_probe",
             "m010_counted",
+            "m011_live_questions",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -9,7 +9,7 @@ from a2d import timeutil
 from a2d.contentpack import record_as_json
 from a2d.localapi import PREFIX, HelpRequest, LocalApiError, Vote
 
-from . import forecast, helpdesk, status, votes
+from . import forecast, helpdesk, live, status, votes
 from .content import Content, Document, etag_matches
 from .context import ApiContext
 from .http import HttpError, Request, Response, Router
@@ -36,6 +36,7 @@ def router(api: ApiContext) -> Router:
     route("POST", "/help/{request_id}/close", help_close)
     route("GET", "/status", device_status)
     route("GET", "/forecast", forecast_now)
+    route("GET", "/live", live.live_now)
     return r
 
 
@@ -104,10 +105,13 @@ def poll_results(api: ApiContext, req: Request) -> Response:
     c = api.content.current()
     poll = None if c is None else c.pack.poll(poll_id)
     result = {choice.id: 0 for choice in poll.choices} if poll is not None else {}
+    if poll is None:  # a live question's answers are listed like a pack poll's choices
+        result = dict.fromkeys(live.live_choices(api, poll_id) or [], 0)
     result.update(counted)
     doc: dict[str, Any] = {"poll_id": poll_id, "counts": result, "total": sum(result.values())}
     if poll is not None:  # the pack's words for each choice, the feedback buttons' counts included
         doc["labels"] = {choice.id: dict(choice.label) for choice in poll.choices}
+    doc["town"] = live.town(api, poll_id)
     return _ok(doc)
 
 

@@ -43,11 +43,13 @@ class FeedbackPage(Page):
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
-        polls = ui.act.pack.polls
+        polls = ui.act.polls()
         if not polls:
             self.spoken = ui.tr("Gerade gibt es keine Umfrage.")
             return column(ui, heading(ui, self.spoken, theme.background))
-        index = int(self.params.get("index", 0)) % len(polls)
+        wanted = self.params.get("poll")  # a live question's tile names its id
+        index = next((i for i, p in enumerate(polls) if p.id == wanted), int(self.params.get("index", 0)))
+        index %= len(polls)
         p = polls[index]
         if ui.act.session.has_voted(p.id):
             return self._thanks(index)
@@ -85,7 +87,7 @@ class FeedbackPage(Page):
 
     def _thanks(self, index: int) -> Widget:
         ui, theme = self.ui, self.ui.theme
-        polls = ui.act.pack.polls
+        polls = ui.act.polls()
         p = polls[index]
         counts = self.params.get("counts")
         view = thanks(p, ui.lang, ui.tr, counts, again=not self.params.get("just_voted"),

@@ -10,7 +10,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
-from ..views import home
+from ..views import home, live_tiles
 from .base import Page
 from .chart import ForecastChart
 from .icons import Icon
@@ -31,6 +31,11 @@ class HomePage(Page):
         view = home(ui.act.pack, ui.lang, ui.tr)
         self.spoken = view.spoken
         page = column(ui, heading(ui, view.heading, theme.background), padding=24, spacing=18)
+        for live in live_tiles(ui.act.live, ui.lang, ui.tr):  # a live question first, large
+            page.add_widget(Tap(ui, live.title, partial(ui.act.go, "feedback", poll=live.id), kind="primary",
+                                icon=Icon("feedback", theme.on_primary, 56), role="tile", halign="left", min_dp=120,
+                                name=f"live-{live.id}"))  # fmt: skip
+            self.spoken += " " + live.title
         tiles = _grid(ui.room)
         icon_color = theme.accent if theme.name == "high_contrast" else theme.primary_bg
         taps = []

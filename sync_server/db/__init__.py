@@ -19,6 +19,7 @@ from ._base import (
     Unavailable,
 )
 from ._hourly import BUTTON_PRESS, Hourly, Increment, Reading, Tally, Window, fold
+from ._live import LiveRow, Vote
 
 __all__ = [
     "ALL_DEVICES",
@@ -29,6 +30,7 @@ __all__ = [
     "Device",
     "Hourly",
     "Increment",
+    "LiveRow",
     "Reading",
     "RecordRow",
     "SigningKey",
@@ -38,6 +40,7 @@ __all__ = [
     "StoredRecord",
     "Tally",
     "Unavailable",
+    "Vote",
     "Window",
     "fold",
     "open_database",

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from a2d.errors import KnownError
 
 from ._hourly import Hourly, Reading, Tally, Window
+from ._live import LiveRow, Vote
 
 #: record numbers one delete statement of :meth:`Database.prune_records` covers
 PRUNE_CHUNK = 20_000
@@ -168,11 +169,14 @@ class Database(ABC):
 
     # records and heartbeats ------------------------------------------------------------------
     @abstractmethod
-    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+    def store_records(
+        self, rows: Sequence[RecordRow], readings: Sequence[Reading] = (), votes: Sequence[Vote] = ()
+    ) -> None:
         """Insert rows, skipping ``(device_id, record_id)`` pairs already held; returns after commit.
 
         In the same transaction the ``readings`` of the rows actually inserted (not of those
-        already held) are added to the hourly aggregates, so a repeated upload counts once.
+        already held) are added to the hourly aggregates, and their ``votes`` to the town-wide
+        tallies (:mod:`._live`), so a repeated upload counts once.
         :class:`Refused` (and nothing stored) if the database refuses a value of the rows.
         """
 
@@ -333,3 +337,24 @@ class Database(ABC):
     @abstractmethod
     def add_signing_key(self, key: SigningKey) -> bool:
         """Add a public signing key (``False`` if its key id is there already: nothing changes)."""
+
+    # live questions and town-wide tallies (._live) -------------------------------------------
+    @abstractmethod
+    def add_live(self, question_id: str, document: str, opens_at: str, closes_at: str, started_by: str,
+                 now: str) -> None:  # fmt: skip
+        """Keep a live question (its wire document) that staff started."""
+
+    @abstractmethod
+    def live_questions(self, open_at: str | None = None, limit: int = 1000) -> list[LiveRow]:
+        """The live questions open at ``open_at`` (all of them when None), newest first."""
+
+    @abstractmethod
+    def live_question(self, question_id: str) -> LiveRow | None: ...
+
+    @abstractmethod
+    def close_live(self, question_id: str, now: str, closed_by: str) -> bool:
+        """Close a question that is still open now; ``False`` when it is unknown or closed already."""
+
+    @abstractmethod
+    def poll_tallies(self, poll_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Town-wide votes per answer of each poll named (absent: no votes)."""

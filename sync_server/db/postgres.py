@@ -19,6 +19,7 @@ from a2d.timeutil import utc_now
 
 from . import _bundles
 from . import _hourly_postgres as hourly_sql
+from . import _live as live_sql
 from . import _sql as sql
 from ._base import (
     BundleInfo,
@@ -33,6 +34,7 @@ from ._base import (
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._live import LiveRow, Vote
 from ._spans import late
 from ._sql import pg
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
@@ -190,7 +192,9 @@ class PostgresDatabase(Database):
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
-    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+    def store_records(
+        self, rows: Sequence[RecordRow], readings: Sequence[Reading] = (), votes: Sequence[Vote] = ()
+    ) -> None:
         """Insert the new records, add their readings to the hourly aggregates, and note a span of
         the late ones (:mod:`._spans`) over the arrival numbers they got, in one transaction."""
         columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
@@ -200,12 +204,17 @@ class PostgresDatabase(Database):
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_CLASS, device_id)
                 )
-            if not readings and not spans:
+            if not readings and not spans and not votes:
                 conn.execute(_INSERT_RECORDS, columns)
                 return
             new = conn.execute(_INSERT_RECORDS + " RETURNING device_id, record_id, seq", columns).fetchall()
             if readings:
                 hourly_sql.add(conn, fold(readings, {(d, r) for d, r, _ in new}))
+            if votes:
+                with conn.cursor() as cur:
+                    live_sql.add_votes(
+                        lambda s, p: cur.executemany(pg(s), p), votes, {(d, r) for d, r, _ in new}
+                    )
             if spans and new:
                 # other uploads may take numbers in between: the range is the span, the delete looks at ts
                 first, last = min(n[2] for n in new), max(n[2] for n in new)
@@ -362,3 +371,28 @@ class PostgresDatabase(Database):
                 pg(sql.ADD_SIGNING_KEY), (key.key_id, key.public_key, key.added_at, key.retire_at)
             )
             return cur.rowcount == 1
+
+    # live questions and town-wide tallies ------------------------------------------------------
+    def add_live(self, question_id: str, document: str, opens_at: str, closes_at: str, started_by: str,
+                 now: str) -> None:  # fmt: skip
+        with self._refusing() as conn:
+            conn.execute(pg(live_sql.ADD), (question_id, document, opens_at, closes_at, started_by, now))
+
+    def live_questions(self, open_at: str | None = None, limit: int = 1000) -> list[LiveRow]:
+        with self._conn() as conn:
+            if open_at is None:
+                return live_sql.rows(conn.execute(pg(live_sql.ALL), (limit,)))
+            return live_sql.rows(conn.execute(pg(live_sql.OPEN), (open_at, open_at, limit)))
+
+    def live_question(self, question_id: str) -> LiveRow | None:
+        with self._conn() as conn:
+            found = live_sql.rows(conn.execute(pg(live_sql.ONE), (question_id,)))
+        return found[0] if found else None
+
+    def close_live(self, question_id: str, now: str, closed_by: str) -> bool:
+        with self._conn() as conn:
+            return conn.execute(pg(live_sql.CLOSE), (now, closed_by, question_id, now)).rowcount == 1
+
+    def poll_tallies(self, poll_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        with self._conn() as conn:
+            return live_sql.tallies(lambda s, p: conn.execute(pg(s), p), poll_ids)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._live import BACKFILL_POSTGRES, BACKFILL_SQLITE
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -50,6 +52,26 @@ def both(version: int, name: str, template: str) -> Migration:
         postgres=template.format(**_DIALECTS["postgres"]),
     )
 
+
+#: migration 7's tables (its backfill of the tallies differs per backend: see ._live)
+_LIVE = """
+CREATE TABLE live_questions (
+    id TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    opens_at TEXT NOT NULL,
+    closes_at TEXT NOT NULL,
+    started_by TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    closed_by TEXT
+);
+CREATE INDEX live_questions_closes ON live_questions (closes_at);
+CREATE TABLE poll_tallies (
+    poll_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    votes {BIGINT} NOT NULL,
+    PRIMARY KEY (poll_id, answer)
+)
+"""
 
 MIGRATIONS: tuple[Migration, ...] = (
     both(
@@ -186,6 +208,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         ALTER TABLE devices ADD COLUMN role TEXT NOT NULL DEFAULT ''
         """,
+    ),
+    Migration(
+        7,
+        "live questions; town-wide vote tallies per poll and answer, kept at upload",
+        sqlite=_LIVE.format(**_DIALECTS["sqlite"]) + ";" + BACKFILL_SQLITE,
+        postgres=_LIVE.format(**_DIALECTS["postgres"]) + ";" + BACKFILL_POSTGRES,
     ),
 )
 

@@ -22,6 +22,7 @@ from a2d.timeutil import utc_now
 
 from . import _bundles
 from . import _hourly_sqlite as hourly_sql
+from . import _live as live_sql
 from . import _sql as sql
 from ._base import (
     BundleInfo,
@@ -36,6 +37,7 @@ from ._base import (
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
+from ._live import LiveRow, Vote
 from ._spans import late
 from .schema import MIGRATIONS, MIGRATIONS_TABLE
 
@@ -220,7 +222,9 @@ class SQLiteDatabase(Database):
         return None if row is None else str(row[0])
 
     # records and heartbeats ------------------------------------------------------------------
-    def store_records(self, rows: Sequence[RecordRow], readings: Sequence[Reading] = ()) -> None:
+    def store_records(
+        self, rows: Sequence[RecordRow], readings: Sequence[Reading] = (), votes: Sequence[Vote] = ()
+    ) -> None:
         """Insert the new records and add their readings to the hourly aggregates, in one job.
 
         Usually every record of an upload is new, so the readings are folded here, outside the
@@ -248,7 +252,7 @@ class SQLiteDatabase(Database):
                     )
 
         def insert_all(conn: sqlite3.Connection) -> None:
-            if not readings:
+            if not readings and not votes:
                 conn.executemany(insert, rows)
                 return
             conn.execute("SAVEPOINT upload")
@@ -257,6 +261,7 @@ class SQLiteDatabase(Database):
             if conn.total_changes - before == distinct:  # all new: the readings folded above count
                 conn.execute("RELEASE upload")
                 hourly_sql.add(conn, everything)
+                live_sql.add_votes(conn.executemany, votes, None)
                 return
             conn.execute("ROLLBACK TO upload")
             conn.execute("RELEASE upload")
@@ -264,6 +269,7 @@ class SQLiteDatabase(Database):
             conn.executemany(insert, rows)
             if new:
                 hourly_sql.add(conn, fold(readings, new))
+                live_sql.add_votes(conn.executemany, votes, new)
 
         self._refusing(store)
 
@@ -411,3 +417,28 @@ class SQLiteDatabase(Database):
             return cur.rowcount == 1
 
         return bool(self._write(add))
+
+    # live questions and town-wide tallies ------------------------------------------------------
+    def add_live(self, question_id: str, document: str, opens_at: str, closes_at: str, started_by: str,
+                 now: str) -> None:  # fmt: skip
+        def add(conn: sqlite3.Connection) -> None:
+            conn.execute(live_sql.ADD, (question_id, document, opens_at, closes_at, started_by, now))
+
+        self._refusing(add)
+
+    def live_questions(self, open_at: str | None = None, limit: int = 1000) -> list[LiveRow]:
+        if open_at is None:
+            return self._read(lambda c: live_sql.rows(c.execute(live_sql.ALL, (limit,))))
+        return self._read(lambda c: live_sql.rows(c.execute(live_sql.OPEN, (open_at, open_at, limit))))
+
+    def live_question(self, question_id: str) -> LiveRow | None:
+        found = self._read(lambda c: live_sql.rows(c.execute(live_sql.ONE, (question_id,))))
+        return found[0] if found else None
+
+    def close_live(self, question_id: str, now: str, closed_by: str) -> bool:
+        return bool(
+            self._write(lambda c: c.execute(live_sql.CLOSE, (now, closed_by, question_id, now)).rowcount == 1)
+        )
+
+    def poll_tallies(self, poll_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return self._read(lambda c: live_sql.tallies(c.execute, poll_ids))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admin, apt, bundles, health, heartbeat, opendata, records
+from . import admin, apt, bundles, health, heartbeat, live, opendata, records
 
 ROUTERS = (
     records.router,
@@ -12,4 +12,6 @@ ROUTERS = (
     opendata.router,
     health.router,
     apt.router,
+    live.devices,
+    live.admins,
 )

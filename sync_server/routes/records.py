@@ -22,9 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body
+from .. import body, livevotes
 from ..auth import DeviceId
-from ..db import Database, Reading, RecordRow, Refused
+from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
 from ..readings import readings
 from .responses import ERRORS
@@ -66,23 +66,26 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     received_at = utc_now()
     rows: list[RecordRow] = []
     found: list[Reading] = []
+    votes: list[Vote] = []
     seen: set[str] = set()
     for r in records:
         rows.append((device_id, r.record_id, r.stream, r.ts, r.text, received_at))
         if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
             seen.add(r.record_id)
             found += readings(device_id, r)
+            if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None:
+                votes.append(v)
     if rows:
         try:
-            db.store_records(rows, found)
+            db.store_records(rows, found, votes)
         except Refused as exc:
-            raise _which_refused(db, rows, found, exc) from exc
+            raise _which_refused(db, rows, found, exc, votes) from exc
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r in records]})
 
 
 def _which_refused(
-    db: Database, rows: list[RecordRow], found: list[Reading], refusal: Refused
+    db: Database, rows: list[RecordRow], found: list[Reading], refusal: Refused, votes: list[Vote]
 ) -> syncwire.RecordRefused:
     """The 422 naming the record the database refuses, found by halving: the half it takes is
     stored, the other halved again, until one record is left; that one is stored alone for its
@@ -91,7 +94,9 @@ def _which_refused(
     def store(part: list[RecordRow]) -> Refused | None:
         ids = {row[1] for row in part}
         try:
-            db.store_records(part, [r for r in found if r.record_id in ids])
+            db.store_records(
+                part, [r for r in found if r.record_id in ids], [v for v in votes if v.record_id in ids]
+            )
         except Refused as exc:
             return exc
         return None

@@ -146,10 +146,11 @@ def test_poll_results_count_the_votes_per_choice(api: RunningApi) -> None:
         "counts": {"1": 1, "2": 0, "3": 0, "4": 3, "5": 1},
         "total": 5,
         "labels": {c: {"de": c, "fr": f"{c} (fr)", "en": f"{c} (en)"} for c in "12345"},
+        "town": None,  # no town-wide counts: this agent has no sync server
     }
     assert api.http.get("/polls/radweg/results").json()["counts"] == {"nord": 1, "sued": 0}
     unknown = api.http.get("/polls/nirgends/results").json()
-    assert unknown == {"poll_id": "nirgends", "counts": {}, "total": 0}
+    assert unknown == {"poll_id": "nirgends", "counts": {}, "total": 0, "town": None}
 
 
 def test_help_request_lifecycle(api: RunningApi, capsys: pytest.CaptureFixture[str]) -> None:
