@@ -20,6 +20,13 @@ PUBLIC = bundles.public_key_text(KEY)
 EDGE_TRUST = f'[sync]\ntrusted_keys = ["{PUBLIC}"]\n'
 
 
+def demo_pack_bytes(town: str) -> bytes:
+    """The demo's content pack as another town's: what `a2d server bundle publish|export|sign content`
+    take (they refuse a file that is no content pack, or one whose hours do not parse)."""
+    path = Path(__file__).resolve().parent.parent / "devtools" / "data" / "content-offenburg.json"
+    return json.dumps({**json.loads(path.read_text()), "town": town}, ensure_ascii=False).encode()
+
+
 def signed(content: bytes | dict[str, Any], *, counter: int = 1, target: str = bundles.ALL,
            kind: str = "content", version: str = "test", key: Any = KEY) -> dict[str, Any]:  # fmt: skip
     """A bundle document of ``content`` (a dict is written as JSON) signed with ``key``."""

@@ -21,6 +21,7 @@ from a2d.cli import main as a2d
 from sync_server.db import ALL_DEVICES, Database, StaleBundle, sqlite_path
 from sync_server.publishing import publish
 from sync_server.routes.bundles import matches
+from tests.signedpack import demo_pack_bytes
 
 from .conftest import Postgres, ServerProcess, add_device, bearer
 
@@ -61,18 +62,10 @@ def key() -> Ed25519PrivateKey:
     return new_private_key()
 
 
-def pack_bytes(town: str) -> bytes:
-    """The demo's content pack as another town's (`bundle publish content` takes real packs only)."""
-    pack = json.loads(
-        (Path(__file__).resolve().parents[2] / "devtools" / "data" / "content-offenburg.json").read_text()
-    )
-    return json.dumps({**pack, "town": town}, ensure_ascii=False).encode()
-
-
 def test_a_content_pack_with_bad_hours_is_not_published(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Database, db_url: str
 ) -> None:
-    pack = json.loads(pack_bytes("Offenburg"))
+    pack = json.loads(demo_pack_bytes("Offenburg"))
     pack["sites"][0]["opening_hours"] = "Mo-Fx 08:00-12:00"
     (tmp_path / "bad.json").write_text(json.dumps(pack))
     key_file = tmp_path / "signing.key"
@@ -90,7 +83,7 @@ def test_publish_and_download_round_trip(
     code, out, _ = run(capsys, "signing-key", "--key", str(key_file), "--json")
     assert code == 0
     public = json.loads(out)["public_key"]
-    content = pack_bytes("Offenburg")
+    content = demo_pack_bytes("Offenburg")
     (tmp_path / "content.bin").write_bytes(content)
     code, out, err = run(capsys, "bundle", "publish", "content", str(tmp_path / "content.bin"),
                          "--db", db_url, "--key", str(key_file), "--json")  # fmt: skip
@@ -199,7 +192,7 @@ def test_counters_grow_per_kind_and_an_older_one_cannot_be_stored(
 def test_publish_refuses_bad_targets(db: Database, key: Ed25519PrivateKey, capsys: pytest.CaptureFixture[str],
                                      db_url: str, tmp_path: Path) -> None:  # fmt: skip
     add_device(db, "edge-1")
-    (tmp_path / "c").write_bytes(pack_bytes("x"))
+    (tmp_path / "c").write_bytes(demo_pack_bytes("x"))
     key_file = tmp_path / "signing.key"
     run(capsys, "signing-key", "--key", str(key_file))
     base = ("bundle", "publish", "--db", db_url, "--key", str(key_file))
@@ -316,7 +309,7 @@ def test_two_server_processes_serve_what_was_published(
     key_file = tmp_path / "signing.key"
     public = json.loads(run(capsys, "signing-key", "--key", str(key_file), "--json")[1])["public_key"]
     device = json.loads(run(capsys, "device", "add", "edge-1", "--db", url, "--json")[1])
-    (tmp_path / "content").write_bytes(pack_bytes("first"))
+    (tmp_path / "content").write_bytes(demo_pack_bytes("first"))
     assert run(capsys, "bundle", "publish", "content", str(tmp_path / "content"), "--db", url, "--key",
                str(key_file))[0] == 0  # fmt: skip
     seen = []
@@ -326,8 +319,8 @@ def test_two_server_processes_serve_what_was_published(
         )
         assert r.status_code == 200
         seen.append((r.headers["etag"], check(r.json(), public, "content").content))
-    assert seen[0] == seen[1] and seen[0][1] == pack_bytes("first")
-    (tmp_path / "content").write_bytes(pack_bytes("second"))
+    assert seen[0] == seen[1] and seen[0][1] == demo_pack_bytes("first")
+    (tmp_path / "content").write_bytes(demo_pack_bytes("second"))
     assert run(capsys, "bundle", "publish", "content", str(tmp_path / "content"), "--db", url, "--key",
                str(key_file))[0] == 0  # fmt: skip
     for server in servers:
@@ -335,4 +328,6 @@ def test_two_server_processes_serve_what_was_published(
             server.base + bundle_path(device["device_id"], "content"),
             headers={**bearer(device["token"]), "If-None-Match": seen[0][0]},
         )
-        assert r.status_code == 200 and check(r.json(), public, "content").content == pack_bytes("second")
+        assert r.status_code == 200 and check(r.json(), public, "content").content == demo_pack_bytes(
+            "second"
+        )

@@ -20,6 +20,7 @@ from edge_agent import bundles as edge_bundles
 from edge_agent.store import Store
 from sync_server import signing
 from sync_server.db import Database
+from tests.signedpack import demo_pack_bytes
 
 from .conftest import add_device, bearer
 from .test_bundles import run
@@ -60,7 +61,7 @@ def test_export_sign_offline_upload_and_a_device_applies_it(
     key, public = offline_key
     device, token = add_device(db, "edge-zell", "ov-zell-weierbach")
     content = tmp_path / "pack.json"
-    content.write_text('{"services": ["Fundbuero"]}')
+    content.write_bytes(demo_pack_bytes("Fundbuero"))
     unsigned, signed = tmp_path / "unsigned.json", tmp_path / "signed.json"
     code, out, err = run(capsys, "bundle", "export", "content", str(content), "--site", "ov-zell-weierbach",
                          "--version", "2026-06", "--db", db_url, "--out", str(unsigned), "--json")  # fmt: skip
@@ -163,7 +164,7 @@ def test_sign_without_export_signs_any_file_as_a_bundle(
     key = tmp_path / "signing.key"
     public = json.loads(run(capsys, "signing-key", "--key", str(key), "--json")[1])["public_key"]
     pack = tmp_path / "pack.json"
-    pack.write_text('{"format": "a2d-content/1"}')
+    pack.write_bytes(demo_pack_bytes("Offenburg"))
     out = tmp_path / "pack.signed.json"
     r = sign_elsewhere(
         tmp_path, pack, key, out, "--kind", "content", "--counter", "5", "--target", "site:rathaus"

@@ -19,6 +19,7 @@ from edge_agent import bundles as edge_bundles
 from edge_agent.store import Store
 from sync_server import signing
 from sync_server.db import Database
+from tests.signedpack import demo_pack_bytes
 
 from .conftest import add_device, bearer
 from .test_bundles import run
@@ -59,7 +60,7 @@ def test_a_device_trusting_only_the_old_key_follows_a_rotation(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, db_url: str, device: tuple[Device, Path, str]
 ) -> None:
     d, key_file, old_public = device
-    (tmp_path / "pack.json").write_text('{"services": ["Meldebescheinigung"]}')
+    (tmp_path / "pack.json").write_bytes(demo_pack_bytes("Meldebescheinigung"))
     publish = (
         "bundle",
         "publish",
