@@ -46,7 +46,7 @@ class ServicePage(Page):
         else:
             from .afterhours import closed_box
 
-            help_tap = closed_box(ui, notice)
+            help_tap = closed_box(ui, notice, message=False)
             self.spoken = view.spoken + " " + notice.spoken
         if ui.narrow:  # no room under the QR code: help comes right after the summary
             text.add_widget(help_tap)
