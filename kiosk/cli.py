@@ -169,15 +169,14 @@ def _fake_agent(cfg: kiosk_config.KioskConfig, demo: ContentPack | None) -> Fake
     return FakeAgent(demo if demo is not None else _demo_pack(), kiosk_id=cfg.kiosk_id)
 
 
-def _backlight(cfg: kiosk_config.KioskConfig, fake: bool) -> Backlight:
-    """The night screen's adapter: the machine's own for a kiosk.toml, a fake for the demo and
+def _backlight(cfg: kiosk_config.KioskConfig, fake: bool) -> Backlight | None:
+    """The night screen's adapter for a kiosk.toml; None (the screen stays on) for the demo and
     ``--fake-agent`` (a laptop's screen does not go dark because the demo office closed)."""
-    from .backlight import FakeBacklight, for_display
+    from .backlight import for_display
 
     if cfg.demo or fake:
-        return FakeBacklight()
-    found = for_display(cfg.backlight, cfg.backlight_device, cfg.dim_percent)
-    return found if found is not None else FakeBacklight()
+        return None
+    return for_display(cfg.backlight, cfg.backlight_device, cfg.dim_percent)
 
 
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:

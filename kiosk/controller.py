@@ -383,7 +383,7 @@ class Controller:
             return True
         was = self.session.phase
         self.session.touch()
-        if self.lit is ScreenState.OFF:
+        if self.lit is ScreenState.OFF and self.backlight is not None:
             self._light(ScreenState.ON)  # a blank screen wakes for this visit; the touch only wakes it
             return True
         if was is Phase.PROMPT:

@@ -52,7 +52,9 @@ def test_sysfs_without_bl_power_blanks_with_brightness_zero_and_dims_to_at_least
     assert (device / "brightness").read_text().strip() == "0" and not (device / "bl_power").exists()
 
 
-def test_a_refused_write_is_logged_once_and_never_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refused_write_is_logged_once_and_never_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     device = panel(tmp_path)
     (device / "brightness").unlink()
     (device / "brightness").mkdir()  # writing to it fails as a read-only sysfs file would
@@ -83,7 +85,9 @@ class Recorder:
 
 
 def test_wlr_randr_turns_the_first_output_off_and_on_and_dim_leaves_it_on() -> None:
-    listing = 'HDMI-A-1 "Iiyama PL2493H (HDMI-A-1)"\n  Enabled: yes\n  Modes:\n    1920x1080 px\nHDMI-A-2 "x"\n'
+    listing = (
+        'HDMI-A-1 "Iiyama PL2493H (HDMI-A-1)"\n  Enabled: yes\n  Modes:\n    1920x1080 px\nHDMI-A-2 "x"\n'
+    )
     run = Recorder(listing)
     light = CommandBacklight("wlr-randr", run=run)
     light.set(ScreenState.OFF)
