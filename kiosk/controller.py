@@ -665,7 +665,8 @@ class Controller:
         if mode is not self.mode:
             self.mode = mode
             log.info("the office at site %s is now %s", self.schedule.site or "-", mode.value)
-            if self.page in (Page.HOME, Page.SERVICE, Page.HELP):
+            called = self.session.visit.help_id is not None  # "Hilfe ist unterwegs" stays true
+            if self.page in (Page.HOME, Page.SERVICE) or (self.page is Page.HELP and not called):
                 self.refresh()
         self._light(self._screen_wanted(now))
 

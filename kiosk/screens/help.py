@@ -18,7 +18,7 @@ class HelpPage(Page):
         ui, theme = self.ui, self.ui.theme
         notice = ui.act.closed_notice()  # after hours no help was asked for: say when it is back
         view = help_sent(ui.tr, again=bool(self.params.get("again")))
-        if notice is not None:
+        if notice is not None and ui.act.session.visit.help_id is None:  # a call before closing stands
             view = HelpView(notice.heading, notice.message, notice.spoken)
         self.spoken = view.spoken
         bg = theme.background

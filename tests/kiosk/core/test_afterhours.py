@@ -118,20 +118,39 @@ def test_the_kiosk_closes_at_18_and_opens_at_8_by_itself(tmp_path: Path) -> None
     assert (ctl.mode, ctl.closed_notice()) == (Mode.OPEN, None)
     ctl.call_help("")
     assert len(agent.requests) == 1 and ctl.page is Page.HELP
+    shown = len(screen.shown)
+    clocks.advance(40)
+    ctl.tick()  # 18:00:10: closed; "Hilfe ist unterwegs" was asked for before, it stays as it is
+    assert ctl.closed and screen.shown[shown:] == []
     ctl.go(Page.HOME)
     shown = len(screen.shown)
-    clocks.advance(45)
-    ctl.tick()  # 18:00:15: closed, the home screen is drawn again without "Hilfe holen"
+    clocks.advance(5)
+    ctl.tick()  # the home screen is drawn again without "Hilfe holen"
+    assert screen.shown[shown:] == []  # no change of mode: nothing is redrawn
+    clocks.set(local(2026, 6, 8, 7, 59, 50))  # Monday morning, through a weekend
+    ctl.session.wipe()
+    ctl.start()
+    ctl.tick()
+    assert ctl.closed
+    shown = len(screen.shown)
+    clocks.advance(15)
+    ctl.tick()  # 08:00:05: open, the home screen is drawn again with "Hilfe holen"
+    assert ctl.mode is Mode.OPEN and screen.shown[shown:] == [(Page.HOME, {})]
+    clocks.set(local(2026, 6, 8, 17, 59, 50))
+    ctl.tick()
+    shown = len(screen.shown)
+    clocks.advance(15)
+    ctl.tick()  # 18:00:05: closed, the home screen is drawn again without "Hilfe holen"
     assert ctl.mode is Mode.CLOSED and ctl.closed
     assert screen.shown[shown:] == [(Page.HOME, {})]
     notice = ctl.closed_notice()
-    assert notice is not None and notice.heading == "Wir sind wieder da: morgen, 8 Uhr"  # Saturday
+    assert notice is not None and notice.heading == "Wir sind wieder da: morgen, 8 Uhr"  # Tuesday
     ctl.session.wipe()  # a new visit after closing: help is refused, nothing is sent
     ctl.start()
     ctl.call_help("ummelden")
     assert len(agent.requests) == 1 and agent.pending() == 0
     assert ctl.page is Page.HELP and ctl.session.visit.help_id is None
-    clocks.set(local(2026, 6, 6, 7, 59, 50))
+    clocks.set(local(2026, 6, 13, 7, 59, 50))
     ctl.tick()
     assert ctl.mode is Mode.CLOSED
     clocks.advance(15)
@@ -140,7 +159,7 @@ def test_the_kiosk_closes_at_18_and_opens_at_8_by_itself(tmp_path: Path) -> None
     ctl.start()
     ctl.call_help("")
     assert len(agent.requests) == 2
-    clocks.set(local(2026, 6, 6, 12, 0, 1))
+    clocks.set(local(2026, 6, 13, 12, 0, 1))
     ctl.tick()  # Saturday noon: closed until Monday
     notice = ctl.closed_notice()
     assert ctl.closed and notice is not None and notice.heading == "Wir sind wieder da: Montag, 8 Uhr"
