@@ -307,6 +307,8 @@ class Demo:
             f'token = "{self.kiosk["token"]}"\nagent_device_id = "{self.kiosk["device_id"]}"\n'
             f'cache_dir = "{self.data / "kiosk"}"\npin_hash = "{r.stdout.strip()}"\n'
             f'trusted_keys = ["{self.public_key}"]\n'
+            # the Bürgerbüro, the demo pack's first site: its opening hours and nights apply
+            f'[device]\nsite = "{json.loads(DEMO_PACK.read_text(encoding="utf-8"))["sites"][0]["id"]}"\n'
         )
         return cfg
 

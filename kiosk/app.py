@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,7 +42,7 @@ from .screens.widgets import Box, Ui, rgba
 from .theme import RGB, theme
 
 if TYPE_CHECKING:
-    from .ports import Agent
+    from .ports import Agent, Backlight
     from .screens.chrome import IdlePrompt
 
 log = logging.getLogger(__name__)
@@ -194,9 +195,12 @@ class Kiosk:
         pack: ContentPack | None = None,
         clock: Callable[[], float] = time.monotonic,
         speech_dir: Path | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+        backlight: Backlight | None = None,
     ) -> None:
         self.display = KivyDisplay()
-        self.ctl = Controller(cfg, pack=pack, clock=clock, display=self.display, speech_dir=speech_dir)
+        self.ctl = Controller(cfg, pack=pack, clock=clock, display=self.display, speech_dir=speech_dir,
+                              wall_clock=wall_clock, backlight=backlight)  # fmt: skip
         self.display.ctl = self.ctl
         self.root = self.display.root
         self.worker: Worker | None = None

@@ -2,6 +2,7 @@
 
     a2d kiosk --config kiosk.toml         # the kiosk (a window on a desktop, full screen on a Pi)
     a2d kiosk --selftest out/             # every screen to PNG + report.json (the demo: config and pack)
+    a2d kiosk --selftest out/ --at 2026-06-07T12:00:00+02:00   # ... as they look at that moment
     a2d kiosk --fake-agent                # no edge agent: an agent in memory serves the demo pack
     a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
 
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,9 +32,11 @@ if TYPE_CHECKING:
     from a2d.contentpack import ContentPack
 
     from .fakeagent import FakeAgent
+    from .ports import Backlight
 
 EXAMPLES = (
     "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n"
+    "  a2d kiosk --selftest /tmp/sunday --at 2026-06-07T12:00:00+02:00\n"
     "  a2d kiosk --fake-agent\n  a2d kiosk hash-pin"
 )
 
@@ -51,12 +55,35 @@ def _parser() -> argparse.ArgumentParser:
         "--selftest", metavar="OUT_DIR", help="render every screen to PNG files and report.json, then exit"
     )
     p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with --selftest: render every screen as it looks at TIME (ISO 8601, e.g."
+        " 2026-06-07T12:00:00+02:00; without a zone: the site's local time), open or after hours;"
+        f" default: {DEFAULT_AT_TEXT}, when the demo's office is open",
+    )
+    p.add_argument(
         "--fake-agent",
         action="store_true",
         help="run without an edge agent: an agent in memory serves the demo content pack and keeps"
         " votes and help requests until the kiosk ends (nothing is sent, nothing is stored)",
     )
     return p
+
+
+#: the selftest's moment without --at (kiosk.selftest.DEFAULT_AT, written out: no Kivy here)
+DEFAULT_AT_TEXT = "2026-06-09T10:00:00+02:00"
+
+
+def _at(text: str | None) -> datetime | None:
+    """``--at``: an ISO 8601 time, or a one-line error."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise KnownError(
+            f"--at {text[:40]!r} is no ISO 8601 time such as 2026-06-07T12:00:00+02:00"
+        ) from None
 
 
 def prepare_kivy(cfg: kiosk_config.KioskConfig, *, offscreen: bool = False) -> None:
@@ -144,6 +171,16 @@ def _fake_agent(cfg: kiosk_config.KioskConfig, demo: ContentPack | None) -> Fake
     return FakeAgent(demo if demo is not None else _demo_pack(), kiosk_id=cfg.kiosk_id, live=[demo_live()])
 
 
+def _backlight(cfg: kiosk_config.KioskConfig, fake: bool) -> Backlight | None:
+    """The night screen's adapter for a kiosk.toml; None (the screen stays on) for the demo and
+    ``--fake-agent`` (a laptop's screen does not go dark because the demo office closed)."""
+    from .backlight import for_display
+
+    if cfg.demo or fake:
+        return None
+    return for_display(cfg.backlight, cfg.backlight_device, cfg.dim_percent)
+
+
 def uses_demo_pin(cfg: kiosk_config.KioskConfig) -> bool:
     """The demo configuration, or a kiosk.toml whose pin_hash is the demo PIN's."""
     if cfg.demo:
@@ -160,6 +197,9 @@ def main(argv: Sequence[str]) -> int:
     if argv and argv[0] == "hash-pin":
         return _hash_pin(argv[1:])
     args = _parser().parse_args(argv)
+    at = _at(args.at)
+    if at is not None and not args.selftest:
+        raise KnownError("--at works with --selftest only (a running kiosk keeps the time of its clock)")
     logs.setup("info")
     cfg = kiosk_config.load(args.config)
     pack = _demo_pack() if cfg.demo else None
@@ -170,7 +210,7 @@ def main(argv: Sequence[str]) -> int:
         from .selftest import run
 
         out = Path(args.selftest)
-        report = run(cfg, out, pack, agent=_fake_agent(cfg, pack) if args.fake_agent else None)
+        report = run(cfg, out, pack, agent=_fake_agent(cfg, pack) if args.fake_agent else None, at=at)
         s = report["summary"]
         shown = {"agent": "the agent's content", "demo": "the demo content", "none": "no content yet"}
         target = (
@@ -180,6 +220,9 @@ def main(argv: Sequence[str]) -> int:
             f"{s['screenshots']} screenshots of {shown[report['content']]} in {out}/ (report.json): smallest"
             f" touch target {target}, lowest text contrast {s['lowest_contrast']}:1,"
             f" {s['clipped_labels']} clipped labels\n"
+            f"shown as at {report['at']}{' (the default: the demo office is open then)' if report['at_default'] else ''}:"
+            f" {report['mode']}{' (after hours: no help requests)' if report['mode'] == 'closed' else ''},"
+            f" site {report['site'] or 'none (no device.site)'}\n"
         )
         return 0 if s["clipped_labels"] == 0 else 1
     if cfg.fullscreen and uses_demo_pin(cfg):
@@ -191,5 +234,6 @@ def main(argv: Sequence[str]) -> int:
     from .app import Kiosk, KioskApp
 
     agent = (lambda: _fake_agent(cfg, pack)) if args.fake_agent else None
-    KioskApp(Kiosk(cfg, pack=pack), started=started, agent=agent).run()
+    KioskApp(Kiosk(cfg, pack=pack, backlight=_backlight(cfg, args.fake_agent)), started=started,
+             agent=agent).run()  # fmt: skip
     return 0

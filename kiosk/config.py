@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
     Setting("display.width", 1280, "window width in pixels when not full screen", int),
     Setting("display.height", 800, "window height in pixels when not full screen", int),
+    Setting("display.backlight", "auto", "how the screen dims and blanks at night (the site's screen schedule): auto, sysfs, wlr-randr, xset or none", choices=("auto", "sysfs", "wlr-randr", "xset", "none")),
+    Setting("display.backlight_device", "", "the device in /sys/class/backlight to use; empty: the first one there", str),
+    Setting("display.dim_percent", 20, "backlight brightness in percent of its maximum while the screen is dimmed (1-100)", int),
 )  # fmt: skip
 
 #: The Lotsen PIN of the demo configuration (``load(None)``) only; a real kiosk sets ``pin_hash``.
@@ -89,6 +92,10 @@ class KioskConfig:
     site: str = ""
     #: the zero-touch claim's notice (:mod:`a2d.claimwire`); None: the kiosk never shows a claim code
     claim_file: Path | None = None
+    #: the night screen (:mod:`kiosk.backlight`): which adapter, which sysfs device, dim level
+    backlight: str = "auto"
+    backlight_device: str = ""
+    dim_percent: int = 20
 
 
 def _default_cache_dir() -> Path:
@@ -132,6 +139,10 @@ def parse(
         raise ConfigError(
             f"{where}: kiosk.refused_days must be 1-{MAX_REFUSED_DAYS}, not {k['refused_days']}"
         )
+    if not 1 <= d["dim_percent"] <= 100:
+        raise ConfigError(f"{where}: display.dim_percent must be 1-100, not {d['dim_percent']}")
+    if "/" in d["backlight_device"] or d["backlight_device"].startswith("."):
+        raise ConfigError(f"{where}: display.backlight_device is a name in /sys/class/backlight, not a path")
     url = _agent_url(k["agent_url"], k["agent_pin_sha256"], where)
     _check_trust(raw, where)
     cache_dir = Path(k["cache_dir"]).expanduser() if k["cache_dir"] else _default_cache_dir()
@@ -166,6 +177,9 @@ def parse(
         refused_days=k["refused_days"],
         site=raw["device"]["site"].strip(),
         claim_file=Path(k["claim_file"]) if k["claim_file"].strip() else None,
+        backlight=d["backlight"],
+        backlight_device=d["backlight_device"].strip(),
+        dim_percent=d["dim_percent"],
     )
 
 

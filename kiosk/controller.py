@@ -40,6 +40,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,13 +51,15 @@ from a2d.livewire import LiveQuestion
 
 from .config import KioskConfig
 from .i18n import Translator
+from .opening import ALWAYS, Mode, ScreenState, SiteSchedule
 from .ports import Display, NoDisplay
 from .session import Phase, Session
 from .views import as_poll, idle_prompt
 
 if TYPE_CHECKING:
+    from .afterhours import ClosedNotice
     from .lotsen import LotsenLock
-    from .ports import Agent, Runner, Voice
+    from .ports import Agent, Backlight, Runner, Voice
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,8 @@ class Controller:
         clock: Callable[[], float] = time.monotonic,
         display: Display | None = None,
         speech_dir: Path | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+        backlight: Backlight | None = None,
     ) -> None:
         self.cfg = cfg
         self.session = Session(cfg.default_language, idle_s=cfg.idle_s, prompt_s=cfg.prompt_s, clock=clock)
@@ -148,6 +153,14 @@ class Controller:
         self._claim_reading = False
         #: the live questions open now, as the agent client last heard (see :meth:`check_live`)
         self.live: list[LiveQuestion] = []
+        #: the time of day (``clock`` is monotonic and cannot tell it): office hours, night screen
+        self.wall_clock: Callable[[], datetime] = wall_clock or _utc_now
+        #: the site's hours and nights (:mod:`kiosk.opening`), read from the pack off the screen's thread
+        self.schedule: SiteSchedule = ALWAYS
+        self.mode = Mode.OPEN
+        self.backlight = backlight
+        #: what the backlight was last asked to show (None: not yet)
+        self.lit: ScreenState | None = None
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -196,6 +209,7 @@ class Controller:
             self._show(Page.NOCONTENT, {}, speak=False)  # the first frame's attract screen: say so
         elif self.page is Page.NOCONTENT and self.content() is not None:
             self._show(Page.ATTRACT, {}, speak=False)  # touched before the cached pack was read
+        self.load_schedule()
         self.refresh_background()
 
     def stop(self) -> None:
@@ -229,6 +243,7 @@ class Controller:
         """A new content pack: redraw a page made from it; a service that is gone leads home; a
         kiosk that had none goes to the attract screen."""
         self._pack = pack
+        self.load_schedule()
         if self.page is Page.NOCONTENT:
             self._show(Page.ATTRACT, {}, speak=False)
             return
@@ -371,6 +386,9 @@ class Controller:
             return True
         was = self.session.phase
         self.session.touch()
+        if self.lit is ScreenState.OFF and self.backlight is not None:
+            self._light(ScreenState.ON)  # a blank screen wakes for this visit; the touch only wakes it
+            return True
         if was is Phase.PROMPT:
             self.keep_going()
             return True
@@ -409,6 +427,7 @@ class Controller:
         self.check_claim()
         self.check_live()
         change = self.session.tick()
+        self.check_hours()
         if change is Phase.PROMPT:
             self.show_prompt()
         elif change is Phase.WIPED:
@@ -551,7 +570,12 @@ class Controller:
         return vote_id
 
     def call_help(self, topic: str) -> None:
-        """The "Hilfe holen" button: one request per visit (kept for delivery at once, offline too)."""
+        """The "Hilfe holen" button: one request per visit (kept for delivery at once, offline too).
+        After hours no request is taken: the help page says when the office is open again."""
+        if self.closed:
+            log.info("help asked for after hours: not sent, the help page says when the office opens")
+            self.go(Page.HELP)
+            return
         again = self.session.visit.help_id is not None
         if not again and self.client is not None:
             self.session.visit.help_id = self.client.help(topic)
@@ -632,3 +656,82 @@ class Controller:
         if self.page is Page.LOTSEN:
             self.history.clear()
             self._show(Page.HOME, {}, speak=False)
+
+    # --- office hours and the night screen (kiosk/opening.py) ------------------------------------
+
+    def load_schedule(self) -> None:
+        """Read the site's hours from the pack on the runner (the holidays take a moment to load)."""
+        pack, runner = self.content(), self.runner
+        if runner is None:
+            return
+
+        def read() -> SiteSchedule:
+            return SiteSchedule.for_pack(pack, self.cfg.site, demo=self.cfg.demo)
+
+        def done(schedule: SiteSchedule) -> None:
+            if pack is self.content():  # a newer pack's read is on its way
+                self.schedule = schedule
+                self.check_hours()
+
+        runner.submit(read, done)
+
+    @property
+    def closed(self) -> bool:
+        """After hours: information only, no help requests."""
+        return self.mode is Mode.CLOSED
+
+    def now(self) -> datetime:
+        """The time of day (UTC unless the wall clock says otherwise)."""
+        return self.wall_clock()
+
+    def check_hours(self) -> None:
+        """Every tick: open or closed by the site's hours, and the screen by its nights."""
+        now = self.now()
+        mode = self.schedule.mode(now)
+        if mode is not self.mode:
+            self.mode = mode
+            log.info("the office at site %s is now %s", self.schedule.site or "-", mode.value)
+            called = self.session.visit.help_id is not None  # "Hilfe ist unterwegs" stays true
+            if self.page in (Page.HOME, Page.SERVICE) or (self.page is Page.HELP and not called):
+                self.refresh()
+        self._light(self._screen_wanted(now))
+
+    def _screen_wanted(self, now: datetime) -> ScreenState:
+        """Bright during a visit, a Lotsen session or the claim code; else the site's schedule."""
+        if (
+            self.session.phase in (Phase.ACTIVE, Phase.PROMPT)
+            or self.claim is not None
+            or self.lotsen_active()
+        ):
+            return ScreenState.ON
+        return self.schedule.screen(now)
+
+    def _light(self, state: ScreenState) -> None:
+        if state is self.lit:
+            return
+        self.lit = state
+        backlight, runner = self.backlight, self.runner
+        if backlight is None:
+            return
+        log.info("screen %s", state.value)
+        if runner is not None:
+            runner.submit(lambda: backlight.set(state))
+        else:
+            backlight.set(state)
+
+    def closed_notice(self) -> ClosedNotice | None:
+        """What shows where "Hilfe holen" was, in the visit's language; None while open."""
+        if not self.closed:
+            return None
+        from .afterhours import closed_notice
+
+        now = self.now()
+        reopens = self.schedule.reopens(now)
+        local = self.schedule.local(now)
+        self.translator.lang = self.session.lang
+        return closed_notice(None if reopens is None else self.schedule.local(reopens), local,
+                             self.session.lang, self.translator)  # fmt: skip
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

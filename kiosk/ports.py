@@ -10,6 +10,8 @@
 - :class:`Display`: what turns the controller's state into pixels. The app's is Kivy
   (:class:`kiosk.app.KivyDisplay`); tests record what it was asked to show.
 - :class:`Voice`: read-aloud, :class:`kiosk.speech.Speaker` (espeak-ng).
+- :class:`Backlight`: the screen on, dimmed or blank at night (:mod:`kiosk.backlight`: sysfs,
+  ``wlr-randr``, ``xset``, and :class:`kiosk.backlight.FakeBacklight`, which records what it was asked).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from a2d.contentpack import ContentPack, TransparencyRecord
     from a2d.livewire import LiveQuestion
     from a2d.localapi import Status
+    from sitehours.screen import ScreenState
 
     from .controller import Page
 
@@ -149,3 +152,10 @@ class NoDisplay:
 
     def tick(self) -> None:
         pass
+
+
+class Backlight(Protocol):
+    """The display's light: ``on``, ``dim`` (low, still readable up close) or ``off`` (blank; a touch
+    still reaches the kiosk). Called away from the screen's thread; a failure is logged, not raised."""
+
+    def set(self, state: ScreenState) -> None: ...

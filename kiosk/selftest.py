@@ -9,6 +9,15 @@ content yet" page is all there is to render. For each
 screenshot ``report.json`` holds what a reviewer checks: the smallest touch target in dp, the
 lowest contrast ratio of any text drawn, labels that do not fit their box, and the text
 "Vorlesen" would speak.
+
+Time stands still in a selftest: every screen shows the kiosk as it is at one moment, ``at`` (``a2d
+kiosk --selftest OUT --at 2026-06-07T12:00:00+02:00``), by its site's opening hours; without
+``--at``, :data:`DEFAULT_AT`, a Tuesday morning when the demo's Bürgerbüro is open. ``report.json``
+says ``"mode"``: ``open`` or ``closed`` (after hours: no "Hilfe holen", the notice when the office
+is back). The night screen's backlight is a :class:`kiosk.backlight.FakeBacklight`: a selftest never
+dims the machine's screen. Lotsen mode, when the configuration has it, is unlocked with a PIN of
+the selftest's own (its hash replaces ``pin_hash`` in the throw-away copy of the configuration), so
+the Lotsen view shows what a Lotse sees: the agent's status and its open help requests.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +69,12 @@ NO_CONTENT: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("nocontent", "nocontent", {}),
     ("claim", "claim", {}),
 )
+#: the moment a selftest without ``--at`` shows: a Tuesday morning, the demo's Bürgerbüro is open
+DEFAULT_AT = datetime.fromisoformat("2026-06-09T10:00:00+02:00")
+#: how long one query of the selftest's agent client may take (a busy agent, e.g. in ``a2d demo``)
+CLIENT_TIMEOUT_S = 5.0
+#: the Lotsen PIN of the selftest's copy of a configuration with Lotsen mode (never a kiosk's own)
+SELFTEST_PIN = "90817263"
 #: the claim notice the "claim" shot shows (a made-up code and serial)
 SAMPLE_CLAIM = claimwire.ClaimNotice("493027", "10000000a1b2c3d4")
 _PAGES = {shot: (page, params) for shot, page, params in SCREENS + NO_CONTENT}
@@ -78,45 +94,61 @@ EXTRA: tuple[tuple[str, str, bool], ...] = (
 
 
 def run(
-    cfg: KioskConfig, out_dir: Path, pack: ContentPack | None = None, *, agent: Agent | None = None
+    cfg: KioskConfig,
+    out_dir: Path,
+    pack: ContentPack | None = None,
+    *,
+    agent: Agent | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Render everything into ``out_dir`` and return the report (also written as report.json).
 
     ``pack`` is shown when the agent serves none (the demo pack when run as the demo).
     ``agent``: the agent client to read from (``--fake-agent``: a :class:`kiosk.fakeagent.FakeAgent`);
-    None reads the configured agent, if any, and never sends it anything."""
+    None reads the configured agent, if any, and never sends it anything. ``at``: the moment shown
+    (:data:`DEFAULT_AT` when None; a time without a zone is the site's local time)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="a2d-kiosk-selftest-"))
     try:
         # the claim shot shows a sample notice, never the machine's own (claim_file)
         cfg = dataclasses.replace(cfg, cache_dir=tmp, lotsen_log=tmp / "lotsen.log", claim_file=None)
-        return _run(cfg, out_dir, pack, agent)
+        if cfg.pin_hash and not cfg.demo:  # a kiosk's own PIN is not known here: one of our own
+            from .lotsen import hash_pin
+
+            cfg = dataclasses.replace(cfg, pin_hash=hash_pin(SELFTEST_PIN))
+        return _run(cfg, out_dir, pack, agent, at)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None, agent: Agent | None) -> dict[str, Any]:
+def _run(
+    cfg: KioskConfig, out_dir: Path, pack: ContentPack | None, agent: Agent | None, at: datetime | None
+) -> dict[str, Any]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
     from .app import Kiosk
+    from .backlight import FakeBacklight
     from .measure import measure
 
     EventLoop.ensure_window()
     Window.size = (cfg.width, cfg.height)
-    kiosk = Kiosk(cfg, pack=pack)
+    moment = at if at is not None else DEFAULT_AT
+    kiosk = Kiosk(cfg, pack=pack, wall_clock=lambda: _aware(moment, kiosk), backlight=FakeBacklight())
     ctl = kiosk.ctl
     Window.add_widget(kiosk.root)
     if agent is None:
         from .client import AgentClient
 
         # reads the agent's content, never sends it the selftest's votes, help requests or closings
-        client = AgentClient.from_config(cfg, discover=False, timeout=1.0, send=False)
+        client = AgentClient.from_config(cfg, discover=False, timeout=CLIENT_TIMEOUT_S, send=False)
         client.refresh()
         agent = client
     ctl.go(Page.ATTRACT)
     _pump()
     kiosk.after_first_frame(agent)
+    _settle(kiosk)  # the site's hours are read on the worker
+    ctl.check_hours()
     forecast_from = "agent"
     if agent.forecast() is None:
         ctl.sample_forecast, forecast_from = sample_forecast(), "sample"
@@ -125,7 +157,8 @@ def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None, agent: Agent
     # (the demo), or none
     content = "agent" if agent.content() is not None else "demo" if shown is not None else "none"
     report: dict[str, Any] = {"window": list(Window.size), "pack": shown.town if shown else None,
-                              "content": content, "forecast": forecast_from, "screens": {}}  # fmt: skip
+                              "content": content, "forecast": forecast_from, **_moment(ctl, at is None),
+                              "screens": {}}  # fmt: skip
     started = time.monotonic()
     try:
         for shot, lang, large, high in _plan(shown.languages if shown else None):
@@ -170,6 +203,20 @@ def _plan(languages: tuple[str, ...] | None) -> Iterator[tuple[str, str, bool, b
             yield shot, lang, large, False
 
 
+def _aware(moment: datetime, kiosk: Kiosk) -> datetime:
+    """``moment`` with a zone: a naive one is the site's local time."""
+    return kiosk.ctl.schedule.local(moment) if moment.tzinfo is None else moment
+
+
+def _moment(ctl: Any, default: bool) -> dict[str, Any]:
+    """What report.json says about the moment shown: when, which site, open or closed."""
+    now = ctl.now()
+    reopens = ctl.schedule.reopens(now)
+    return {"at": now.isoformat(), "at_default": default, "site": ctl.schedule.site or None,
+            "mode": ctl.mode.value, "reopens": None if reopens is None else reopens.isoformat(),
+            "screen": ctl.schedule.screen(now).value}  # fmt: skip
+
+
 def _pump(frames: int = 6) -> None:
     from kivy.base import EventLoop
 
@@ -202,11 +249,11 @@ def _stage(kiosk: Kiosk, shot: str, lang: str, large: bool, high: bool) -> str:
         _pump(2)
         ctl.ask_more_time()
         spoken = ctl.prompt_spoken()
-    elif page == "lotsen" and ctl.cfg.demo and ctl.lock is not None:
+    elif page == "lotsen" and ctl.lock is not None:
         from .config import DEMO_PIN
 
         ctl.go(Page.LOTSEN_PIN)
-        ctl.lotsen_unlock(DEMO_PIN)
+        ctl.lotsen_unlock(DEMO_PIN if ctl.cfg.demo else SELFTEST_PIN)
         _settle(kiosk)
     elif page != "claim":  # claim_changed showed it
         ctl.go(page, **params)

@@ -103,14 +103,16 @@ class Home:
     spoken: str
 
 
-def home(pack: ContentPack, lang: str, tr: Tr) -> Home:
+def home(pack: ContentPack, lang: str, tr: Tr, *, closed: str | None = None) -> Home:
+    """``closed``: after hours, what is read where "Hilfe holen" was (kiosk/afterhours.py)."""
     tiles = tuple(Tile(s.id, s.icon, pick(s.title, lang), pick(s.summary, lang)) for s in pack.services)
     heading = tr("Willkommen! Was möchten Sie tun?")
     intro = tr("Tippen Sie auf ein Feld.")
     feedback, transparency, help_ = tr("Ihre Meinung"), tr("Was erfasst dieses Gerät?"), tr("Hilfe holen")
     spoken = join(
-        pack.town, heading, intro, *(join(t.title, t.summary) for t in tiles), feedback, transparency, help_
-    )
+        pack.town, heading, intro, *(join(t.title, t.summary) for t in tiles), feedback, transparency,
+        help_ if closed is None else closed,
+    )  # fmt: skip
     return Home(heading, intro, tiles, feedback, transparency, help_, spoken)
 
 

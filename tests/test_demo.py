@@ -34,6 +34,12 @@ def test_demo_stores_and_syncs_everything_across_a_power_cut(tmp_path: Path) -> 
     assert re.search(r"forecast: 336 hours ahead \(P10/P50/P90\); today ", r.stdout), r.stdout[-1500:]
     report = json.loads((tmp_path / "kiosk-screens" / "report.json").read_text())
     assert report["forecast"] == "agent" and (tmp_path / "kiosk-screens" / "forecast-de-normal.png").exists()
+    # the screenshots show the demo's own data: its help call in the unlocked Lotsen view, its vote
+    lotsen = report["screens"]["lotsen-de-normal"]["spoken"]
+    assert "Verbunden mit dem Gerät im Haus" in lotsen and "endet von selbst in 30 Minuten" in lotsen, lotsen
+    assert re.search(r"Offene Hilfe-Rufe: \d\d:\d\d kiosk-rathaus-1: allgemein", lotsen), lotsen
+    assert "Stimmen bisher: 1" in report["screens"]["thanks-de-normal"]["spoken"]
+    assert (report["site"], report["mode"]) == ("rathaus", "open")  # the selftest's moment: a Tuesday morning
     # the broker has users and ACLs (a2d.brokerconf); files with secrets are the owner's alone
     conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf and "acl_file" in conf

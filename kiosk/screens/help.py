@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.metrics import dp
 from kivy.uix.widget import Widget
 
-from ..views import help_sent
+from ..views import HelpView, help_sent
 from .base import Page
 from .icons import Icon
 from .widgets import Tap, Text, column, scroll
@@ -16,7 +16,10 @@ class HelpPage(Page):
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
+        notice = ui.act.closed_notice()  # after hours no help was asked for: say when it is back
         view = help_sent(ui.tr, again=bool(self.params.get("again")))
+        if notice is not None and ui.act.session.visit.help_id is None:  # a call before closing stands
+            view = HelpView(notice.heading, notice.message, notice.spoken)
         self.spoken = view.spoken
         bg = theme.background
         page = column(ui, padding=48, spacing=28)

@@ -28,7 +28,8 @@ class HomePage(Page):
 
     def build(self) -> Widget:
         ui, theme = self.ui, self.ui.theme
-        view = home(ui.act.pack, ui.lang, ui.tr)
+        notice = ui.act.closed_notice()  # after hours: a notice instead of "Hilfe holen"
+        view = home(ui.act.pack, ui.lang, ui.tr, closed=None if notice is None else notice.spoken)
         self.spoken = view.spoken
         page = column(ui, heading(ui, view.heading, theme.background), padding=24, spacing=18)
         for live in live_tiles(ui.act.live, ui.lang, ui.tr):  # a live question first, large
@@ -61,11 +62,15 @@ class HomePage(Page):
         for text, icon, kind, target in (
             (view.feedback, "feedback", "primary", lambda: ui.act.go("feedback", index=0)),
             (view.transparency, "eye", "secondary", lambda: ui.act.go("transparency")),
-            (view.help, "help", "alert", lambda: ui.act.call_help("")),
+            *(((view.help, "help", "alert", lambda: ui.act.call_help("")),) if notice is None else ()),
         ):
             fg = {"primary": theme.on_primary, "secondary": theme.on_secondary, "alert": theme.on_alert}[kind]
             buttons.append(Tap(ui, text, target, kind=kind, icon=Icon(icon, fg, 40), min_dp=88, name=icon))
             actions.add_widget(buttons[-1])
+        if notice is not None:
+            from .afterhours import closed_box
+
+            actions.add_widget(closed_box(ui, notice, message=False))
         equal_heights(buttons)
         body = BoxLayout(orientation="vertical")
         body.add_widget(scroll(page))

@@ -116,8 +116,10 @@ class LotsenPage(Page):
 
         right = column(ui, heading(ui, tr("Offene Hilfe-Rufe"), bg, role="tile"), padding=24, spacing=14)
         requests = data.get("help", [])
+        calls: list[str] = []  # what Vorlesen (and the selftest's report) says about them
         if not requests:
             right.add_widget(para(ui, tr("Keine offenen Hilfe-Rufe."), bg, muted=True))
+            calls.append(tr("Keine offenen Hilfe-Rufe."))
         for req in requests:
             row = Box(fit=True, orientation="horizontal", padding=dp(14), spacing=dp(12), bg=rgba(theme.card),
                       outline=rgba(theme.border), radius=dp(12))  # fmt: skip
@@ -127,11 +129,12 @@ class LotsenPage(Page):
             when = str(req.get("at", ""))[11:16]
             help_id = str(req.get("id", ""))
             row.add_widget(Text(ui, f"{when}  {req.get('kiosk_id', '')}\n{what}", on=theme.card))
+            calls.append(f"{when} {req.get('kiosk_id', '')}: {what}")
             row.add_widget(Tap(ui, tr("Erledigt"), partial(act.lotsen_close_help, help_id),
                                kind="primary", fit_width=True, name="close-help"))  # fmt: skip
             right.add_widget(row)
         right.add_widget(Tap(ui, tr("Aktualisieren"), act.lotsen_refresh, kind="secondary", name="refresh"))
-        self.spoken = " ".join([tr("Lotsen-Modus"), *lines])
+        self.spoken = " ".join([tr("Lotsen-Modus"), *lines, tr("Offene Hilfe-Rufe") + ":", *calls])
         page = BoxLayout(spacing=dp(8))
         page.add_widget(scroll(left))
         page.add_widget(scroll(right))

@@ -38,8 +38,16 @@ class ServicePage(Page):
         title_row.add_widget(title)
         title.bind(height=lambda *_: setattr(title_row, "height", max(dp(64), title.height)))
         text = column(ui, title_row, para(ui, view.summary, bg, role="tile"), padding=32, spacing=18)
-        help_tap = Tap(ui, view.help, lambda: ui.act.call_help(s.id), kind="alert",
-                       icon=Icon("help", theme.on_alert, 36), name="help")  # fmt: skip
+        notice = ui.act.closed_notice()  # after hours: a notice instead of "Hilfe holen"
+        help_tap: Widget
+        if notice is None:
+            help_tap = Tap(ui, view.help, lambda: ui.act.call_help(s.id), kind="alert",
+                           icon=Icon("help", theme.on_alert, 36), name="help")  # fmt: skip
+        else:
+            from .afterhours import closed_box
+
+            help_tap = closed_box(ui, notice, message=False)
+            self.spoken = view.spoken + " " + notice.spoken
         if ui.narrow:  # no room under the QR code: help comes right after the summary
             text.add_widget(help_tap)
         text.add_widget(para(ui, view.body, bg))
