@@ -3,7 +3,8 @@
 Everything the kiosk decides is in :class:`kiosk.controller.Controller`; this module only
 - draws: :class:`KivyDisplay` builds the page the controller names (``kiosk/screens/``), the
   header and the idle prompt, and sends every touch to the controller first;
-- schedules: the controller's tick twice a second, the background refresh every 30 s, and the
+- schedules: the controller's tick twice a second, the background refresh every 30 s, the proof
+  of display (:mod:`kiosk.displayproof`: frames counted at each flip, a report when due), and the
   results of :class:`Worker` (one thread, ``a2d-kiosk-ui``, for calls that may wait on the
   network) back on the Kivy thread through ``Clock.schedule_once``.
 
@@ -41,6 +42,7 @@ from .screens.widgets import Box, Ui, rgba
 from .theme import RGB, theme
 
 if TYPE_CHECKING:
+    from .displayproof import DisplayReporter
     from .ports import Agent
     from .screens.chrome import IdlePrompt
 
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 HEAVY_MODULES = ("qrcode", "zeroconf", "kiosk.client", "kiosk.speech", "urllib.request", "sqlite3")
 TICK_S = 0.5
 REFRESH_S = 30.0
+#: seconds between checks whether a display report is due while the screen draws nothing
+DISPLAY_POLL_S = 5.0
 #: a window narrower or lower than this (dp) gets the narrow layout (800 x 480, 1024 x 600, 1280 x 720)
 NARROW_BELOW_DP = (1100, 760)
 WORKER_THREAD = "a2d-kiosk-ui"
@@ -201,6 +205,8 @@ class Kiosk:
         self.root = self.display.root
         self.worker: Worker | None = None
         self._events: list[Any] = []
+        self._unbind: list[Callable[[], None]] = []
+        self.reporter: DisplayReporter | None = None  #: proof of display, once the agent client is there
 
     @property
     def page(self) -> Screen | None:
@@ -228,6 +234,25 @@ class Kiosk:
         watchdog.ready()
         self._events.append(Clock.schedule_interval(lambda _dt: self._tick(watchdog), TICK_S))
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.refresh_background(), REFRESH_S))
+        self.report_display(client)
+
+    def report_display(self, client: Agent) -> None:
+        """Proof of display (:mod:`kiosk.displayproof`): count every frame the window draws, and
+        report the page and a hash of the picture to the agent every ``kiosk.display_report_s``."""
+        from .displayproof import DisplayReporter, read_window
+
+        if self.ctl.cfg.display_report_s <= 0:
+            return
+        reporter = DisplayReporter(client, interval_s=self.ctl.cfg.display_report_s)
+        self.reporter = reporter
+
+        def flipped(*_: Any) -> None:
+            reporter.frame(self.ctl.page.value, lambda: read_window(Window.width, Window.height))
+
+        Window.bind(on_flip=flipped)
+        self._unbind.append(lambda: Window.unbind(on_flip=flipped))
+        poll = Clock.schedule_interval(lambda _dt: reporter.poll(Window.canvas.ask_update), DISPLAY_POLL_S)
+        self._events.append(poll)
 
     def _tick(self, watchdog: Watchdog) -> None:
         self.ctl.tick()
@@ -237,6 +262,9 @@ class Kiosk:
         for event in self._events:
             event.cancel()
         self._events.clear()
+        for unbind in self._unbind:
+            unbind()
+        self._unbind.clear()
         if self.worker is not None:
             self.worker.stop()
         self.ctl.stop()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack, TransparencyRecord
-    from a2d.localapi import Status
+    from a2d.localapi import DisplayReport, Status
 
     from .controller import Page
 
@@ -66,6 +66,11 @@ class Agent(Protocol):
     def help_requests(self, state: str = "open") -> list[dict[str, Any]]: ...
 
     def close_help(self, help_id: str) -> bool: ...
+
+    def display(self, report: DisplayReport) -> None:
+        """Hand over what the screen shows (:mod:`kiosk.displayproof`); returns at once, only the
+        latest report waits for delivery."""
+        ...
 
 
 class Voice(Protocol):
