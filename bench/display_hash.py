@@ -5,7 +5,7 @@
    16 x 9 grey grid from every 4th row, then BLAKE2b), against a reference in the same run:
    BLAKE2b over the whole frame's bytes in C (what hashing without downsampling would cost).
 2. With the read-back: an offscreen Kivy window of 1920 x 1080 draws the kiosk's home screen and
-   the frame is read with ``glReadPixels`` (:func:`kiosk.displayproof.read_window`) and hashed,
+   the frame is read with ``glReadPixels`` (:func:`kiosk.app.read_window`) and hashed,
    as the kiosk does at most once per report (every 120 s by default).
 
     .venv/bin/python bench/display_hash.py [--runs 20]
@@ -49,7 +49,9 @@ def main() -> None:
     ours = timed(lambda: picture_hash(frame), args.runs)
     reference = timed(lambda: hashlib.blake2b(frame.rgba, digest_size=8).hexdigest(), args.runs)
     print(f"hash of a {WIDTH}x{HEIGHT} frame in memory: {ours:.1f} ms (pure Python, grid + BLAKE2b)")
-    print(f"reference, BLAKE2b of all {len(frame.rgba) >> 20} MiB in C: {reference:.1f} ms; ratio {ours / reference:.2f}")
+    print(
+        f"reference, BLAKE2b of all {len(frame.rgba) >> 20} MiB in C: {reference:.1f} ms; ratio {ours / reference:.2f}"
+    )
 
     for key, value in {"KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1", "KIVY_NO_FILELOG": "1",
                        "SDL_VIDEODRIVER": "offscreen", "KIVY_HOME": tempfile.mkdtemp()}.items():  # fmt: skip
@@ -62,9 +64,8 @@ def main() -> None:
     from kivy.core.window import Window
 
     from devtools.demopack import demo_pack
-    from kiosk.app import Kiosk
+    from kiosk.app import Kiosk, read_window
     from kiosk.config import parse
-    from kiosk.displayproof import read_window
 
     EventLoop.ensure_window()
     Window.size = (WIDTH, HEIGHT)

@@ -42,7 +42,7 @@ from .screens.widgets import Box, Ui, rgba
 from .theme import RGB, theme
 
 if TYPE_CHECKING:
-    from .displayproof import DisplayReporter
+    from .displayproof import DisplayReporter, Picture
     from .ports import Agent
     from .screens.chrome import IdlePrompt
 
@@ -239,7 +239,7 @@ class Kiosk:
     def report_display(self, client: Agent) -> None:
         """Proof of display (:mod:`kiosk.displayproof`): count every frame the window draws, and
         report the page and a hash of the picture to the agent every ``kiosk.display_report_s``."""
-        from .displayproof import DisplayReporter, read_window
+        from .displayproof import DisplayReporter
 
         if self.ctl.cfg.display_report_s <= 0:
             return
@@ -268,6 +268,16 @@ class Kiosk:
         if self.worker is not None:
             self.worker.stop()
         self.ctl.stop()
+
+
+def read_window(width: int, height: int) -> Picture:
+    """The window's current (back) buffer, read with ``glReadPixels``: call it inside ``on_flip``,
+    before the buffers are swapped (:mod:`kiosk.displayproof`)."""
+    from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+
+    from .displayproof import Picture
+
+    return Picture(width, height, glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE))
 
 
 def _warm_imports() -> None:

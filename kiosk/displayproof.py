@@ -14,8 +14,8 @@ what a citizen did on screen can be read back from it; it only says "the same as
 Pure Python (the kiosk never loads numpy): a row sum over a ``memoryview`` slice per cell, every
 :data:`ROW_STEP`-th row. ``bench/displayhash.py`` measures it.
 
-Where the pixels come from: :func:`read_window` reads the window's back buffer with
-``glReadPixels`` (Kivy's GL wrapper). The app calls :meth:`DisplayReporter.frame` from the
+Where the pixels come from: :func:`kiosk.app.read_window` reads the window's back buffer with
+``glReadPixels`` (Kivy's GL wrapper; this module imports no Kivy). The app calls :meth:`DisplayReporter.frame` from the
 window's ``on_flip``, after the frame was drawn and before it is shown, so the buffer holds
 exactly the picture that goes on screen; pixels are read only when a report is due. A kiosk whose
 screen draws nothing for a while still reports on time (:meth:`DisplayReporter.poll`, from a Kivy
@@ -88,13 +88,6 @@ def grey_grid(picture: Picture, grid: tuple[int, int] = GRID, row_step: int = RO
 def picture_hash(picture: Picture) -> str:
     """16 hex digits: BLAKE2b (8 bytes) of the picture's :func:`grey_grid`."""
     return hashlib.blake2b(grey_grid(picture), digest_size=8).hexdigest()
-
-
-def read_window(width: int, height: int) -> Picture:
-    """The window's current (back) buffer, read with ``glReadPixels``: call it inside ``on_flip``."""
-    from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
-
-    return Picture(width, height, glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE))
 
 
 class Reports(Protocol):

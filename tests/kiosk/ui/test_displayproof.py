@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.displayproof import grey_grid, picture_hash, read_window
+from kiosk.app import read_window
+from kiosk.displayproof import grey_grid, picture_hash
 from tests.kiosk.ui.conftest import HEIGHT, WIDTH, EdgeAgent, pump, until
 
 
