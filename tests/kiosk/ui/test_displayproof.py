@@ -53,18 +53,24 @@ def test_the_hash_is_of_the_pixels_on_screen_and_stable_while_they_stay(
         pictures.append(read_window(WIDTH, HEIGHT))
 
     window.bind(on_flip=grab)
-    try:
-        for _ in range(2):
+
+    def settled() -> str:
+        """Redraw until two frames in a row hash alike (the worker's answers may still change the
+        page for a few frames on a busy machine); the hash of that picture."""
+        for _ in range(40):
             window.canvas.ask_update()
             pump(1)
-        assert len(pictures) >= 2
+            if len(pictures) >= 2 and picture_hash(pictures[-1]) == picture_hash(pictures[-2]):
+                return picture_hash(pictures[-1])
+        raise AssertionError("the same page never gave the same hash twice in a row")
+
+    try:
+        home = settled()
         grid = grey_grid(pictures[-1])
         assert len(set(grid)) > 3  # a drawn page, not an empty buffer
-        assert picture_hash(pictures[-1]) == picture_hash(pictures[-2])  # the same page drawn again
-        home = picture_hash(pictures[-1])
         k.ctl.go("transparency")
         pump(6)
-        assert picture_hash(pictures[-1]) != home
+        assert settled() != home
         # the time one hash of a frame this size takes (read back + pure Python), printed for the report
         started = time.perf_counter()
         for _ in range(5):
