@@ -480,7 +480,7 @@ class SyncClient(Worker):
             disk_free_bytes=shutil.disk_usage(self.db_path.parent).free,
             outbox={s["stream"]: s["pending"] for s in outbox.status(db)},
             last_sync_at=self.last_sync_at,
-            displays=[syncwire.Display(**row) for row in displays.for_heartbeat(db)],
+            displays=[syncwire.Display(**row) for row in displays.for_heartbeat(db, self.clock())],
         )
         try:
             r = http.post(syncwire.heartbeat_path(self.device_id), json=beat.as_dict())

@@ -217,8 +217,9 @@ class Kiosk:
     def prompt(self) -> IdlePrompt | None:
         return self.display.prompt_widget
 
-    def after_first_frame(self, client: Agent | None = None) -> None:
-        """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen."""
+    def after_first_frame(self, client: Agent | None = None, *, report: bool = True) -> None:
+        """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen;
+        and, unless ``report`` is False (the selftest's screens are no screen in a hall), the proof of display."""
         self.worker = Worker()
         if client is None:
             from .client import AgentClient
@@ -234,7 +235,8 @@ class Kiosk:
         watchdog.ready()
         self._events.append(Clock.schedule_interval(lambda _dt: self._tick(watchdog), TICK_S))
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.refresh_background(), REFRESH_S))
-        self.report_display(client)
+        if report:
+            self.report_display(client)
 
     def report_display(self, client: Agent) -> None:
         """Proof of display (:mod:`kiosk.displayproof`): count every frame the window draws, and

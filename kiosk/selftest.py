@@ -116,7 +116,7 @@ def _run(cfg: KioskConfig, out_dir: Path, pack: ContentPack | None, agent: Agent
         agent = client
     ctl.go(Page.ATTRACT)
     _pump()
-    kiosk.after_first_frame(agent)
+    kiosk.after_first_frame(agent, report=False)  # its screens are no screen in a hall
     forecast_from = "agent"
     if agent.forecast() is None:
         ctl.sample_forecast, forecast_from = sample_forecast(), "sample"

@@ -19,7 +19,8 @@ clock has to agree with the server's.
     cannot reach its agent.
 
 Neither is raised for a device whose own heartbeats stopped (that is a device offline, a thing of
-its own) or that was revoked. An alert clears by itself with the next report that shows it wrong.
+its own) or that was revoked, nor for a kiosk its agent's latest heartbeat no longer carries (an
+agent forgets a kiosk a week after its last report: one taken away for good). An alert clears by itself with the next report that shows it wrong.
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ def _alerts(
     device: Device, shown: StoredDisplay, limits: Limits, now: datetime, clock: SiteClock
 ) -> list[tuple[str, str, str]]:
     beat_age = _age_s(now, device.last_seen)
-    if not device.active or beat_age is None or beat_age > limits.gone_s:
-        return []  # nothing is known about the kiosk while its agent is silent
+    if not device.active or beat_age is None or beat_age > limits.gone_s or shown.seen_at != device.last_seen:
+        return []  # nothing is known while the agent is silent, or when its latest heartbeat left the kiosk out
     report_age = _age_s(now, shown.report_at) or 0.0
     if report_age > limits.gone_s:
         return [(GONE, shown.report_at, f"no report from kiosk {shown.kiosk_id} for {report_age / 60:.0f} min"

@@ -9,12 +9,16 @@ kiosk that went away. :func:`store` runs on the writer thread; the reads take an
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from typing import Any
 
+from a2d import timeutil
 from a2d.localapi import DisplayReport
 
 #: the most kiosks one heartbeat reports (the server takes no more, see ``a2d.syncwire``)
 HEARTBEAT_LIMIT = 16
+#: days after its last report that a kiosk is no longer sent with the heartbeat
+FORGET_DAYS = 7
 _COLUMNS = ("kiosk_id", "page", "frames", "hash", "changed_at", "mode", "wall", "at", "reported_at")
 
 
@@ -41,7 +45,9 @@ def latest(db: sqlite3.Connection, limit: int = HEARTBEAT_LIMIT) -> list[dict[st
     return out
 
 
-def for_heartbeat(db: sqlite3.Connection) -> list[dict[str, Any]]:
+def for_heartbeat(db: sqlite3.Connection, now: str) -> list[dict[str, Any]]:
     """What the heartbeat carries of each kiosk (``a2d.syncwire.Display``): the report without
-    the kiosk's own ``at`` (the agent's ``reported_at`` is the time that counts)."""
-    return [{k: v for k, v in row.items() if k != "at"} for row in latest(db)]
+    the kiosk's own ``at`` (the agent's ``reported_at`` is the time that counts). A kiosk silent
+    for :data:`FORGET_DAYS` is left out: taken away for good, the server stops asking after it."""
+    cutoff = timeutil.iso(timeutil.parse(now) - timedelta(days=FORGET_DAYS))
+    return [{k: v for k, v in row.items() if k != "at"} for row in latest(db) if row["reported_at"] >= cutoff]

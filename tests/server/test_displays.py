@@ -87,6 +87,9 @@ def test_a_new_picture_or_new_frames_clear_frozen_and_a_silent_kiosk_is_gone(db:
     store(db, device, "2026-06-07T07:27:00.000000Z", display(reported_at="2026-06-07T07:26:00Z", hash="00ff"),
           display(kiosk_id="wand", wall=True, reported_at="2026-06-07T07:19:00Z", frames=11))  # fmt: skip
     assert alerts_at(db, "2026-06-07T07:27:00Z") == [("wand", "kiosk_gone")]
+    # its agent forgot the wall (taken away for good): no longer asked after
+    store(db, device, "2026-06-07T07:28:00.000000Z", display(reported_at="2026-06-07T07:27:30Z", hash="00ff"))
+    assert alerts_at(db, "2026-06-07T07:28:00Z") == []
     # the agent itself is silent: nothing is said about its kiosks
     assert alerts_at(db, "2026-06-07T09:00:00Z") == []
 
@@ -122,3 +125,21 @@ def test_the_route_takes_bounded_displays_and_the_admin_list_shows_them(
         client.post(heartbeat_path(device), json=beat().as_dict(), headers=bearer(token)).status_code == 204
     )
     assert [d.kiosk_id for d in db.displays()] == ["kiosk-halle"]
+
+
+def test_the_agent_sends_a_kiosk_for_a_week_after_its_last_report() -> None:
+    import sqlite3
+
+    from a2d.localapi import DisplayReport
+    from edge_agent.localapi import displays as agent_displays
+    from edge_agent.store import migrate
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(db)
+    report = DisplayReport("home", 3, "9f1c", "2026-06-01T08:00:00Z", "2026-06-01T08:00:00Z")
+    agent_displays.store(db, "kiosk-alt", report, "2026-06-01T08:00:00.000000Z")
+    agent_displays.store(db, "kiosk-neu", report, "2026-06-08T07:00:00.000000Z")
+    sent = agent_displays.for_heartbeat(db, "2026-06-08T08:00:01.000000Z")
+    assert [d["kiosk_id"] for d in sent] == ["kiosk-neu"] and "at" not in sent[0]
+    assert [d["kiosk_id"] for d in agent_displays.for_heartbeat(db, "2026-06-08T07:59:00.000000Z")] == [
+        "kiosk-neu", "kiosk-alt"]  # fmt: skip
