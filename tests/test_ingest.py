@@ -247,6 +247,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m007_bundle_counters",
             "m008_housekeeping_indexes",
             "m009_write_probe",
+            "m010_kiosk_displays",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
