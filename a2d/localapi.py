@@ -58,6 +58,13 @@ times; the agent stores it once and answers only after the commit.
 ``GET  /v1/forecast``
     ``200`` the stored forecasts (see :mod:`a2d.forecastwire`), ``404 {"error": "no forecast
     yet"}`` when there is none.
+``POST /v1/display``
+    body :class:`DisplayReport`: what the kiosk's screen shows (page, frames drawn, a hash of
+    the picture, when the hash last changed) → ``204``. The agent keeps the latest report of
+    each kiosk (the token's) and forwards them with its heartbeat. ``400`` for a bad body.
+``GET  /v1/display``
+    ``200 {"displays": [{"kiosk_id", "page", "frames", "hash", "changed_at", "mode", "wall",
+    "at", "reported_at"}, ...]}``: the latest report of each kiosk of this agent, newest first.
 
 Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status: ``404`` for an unknown path,
 ``405`` (with ``Allow``) for a method the path does not take, ``413`` for a body over
@@ -167,3 +174,54 @@ class Status:
             open_help_requests=int(body.get("open_help_requests", 0)),
             version=str(body.get("version", "")),
         )
+
+
+#: what a kiosk's screen may be doing, as the kiosk says (``night``: dimmed or blank on purpose)
+DISPLAY_MODES = ("open", "closed", "night")
+#: the picture hash: 1-64 lower-case hex digits
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayReport:
+    """What a kiosk (or wall) really shows: ``POST /v1/display``. No picture, only its hash.
+
+    ``frames`` counts frames drawn since the kiosk started; ``hash`` is a small hash of the picture
+    on screen when ``at`` (see :mod:`kiosk.displayproof`); ``changed_at`` is when that hash last
+    changed. ``mode`` is the kiosk's mode (:data:`DISPLAY_MODES`), ``wall`` whether it is a wall.
+    """
+
+    page: str
+    frames: int
+    hash: str
+    changed_at: str
+    at: str
+    mode: str = "open"
+    wall: bool = False
+
+    @classmethod
+    def from_json(cls, body: Any) -> DisplayReport:
+        if not isinstance(body, dict):
+            raise LocalApiError("the body must be a JSON object")
+        frames = body.get("frames")
+        if not isinstance(frames, int) or isinstance(frames, bool) or not 0 <= frames < 2**53:
+            raise LocalApiError("'frames' must be a whole number from 0")
+        digest = _text(body, "hash", limit=64)
+        if not set(digest) <= _HEX:
+            raise LocalApiError("'hash' must be lower-case hex digits")
+        mode = body.get("mode", "open")
+        if mode not in DISPLAY_MODES:
+            raise LocalApiError(f"'mode' must be one of {', '.join(DISPLAY_MODES)}")
+        wall = body.get("wall", False)
+        if not isinstance(wall, bool):
+            raise LocalApiError("'wall' must be true or false")
+        page = _text(body, "page", limit=40)
+        if not page.isprintable():
+            raise LocalApiError("'page' must be printable text")
+        return cls(
+            page=page, frames=frames, hash=digest, changed_at=_text(body, "changed_at", limit=40),
+            at=_text(body, "at", limit=40), mode=mode, wall=wall,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -30,7 +30,9 @@ payload kept as its text, only :data:`READ_FIELDS` decoded) and a general path (
 :func:`parse_records`) for any body the fast path does not take; the general path also words the
 error. Both apply the same rules, in :func:`_check` (a test has them agree on random bodies).
 
-``POST /api/v1/devices/{device_id}/heartbeat`` — :class:`Heartbeat` as JSON; ``204``.
+``POST /api/v1/devices/{device_id}/heartbeat`` — :class:`Heartbeat` as JSON; ``204``. Its
+optional ``displays`` (:class:`Display`, at most :data:`MAX_DISPLAYS`) say what the screens of
+the device's kiosks show: page, frames drawn, a hash of the picture and when it last changed.
 
 ``GET /api/v1/healthz`` — ``200 {"ok": true}`` when the server and its database are up.
 """
@@ -339,6 +341,58 @@ def _fast_path() -> Callable[[bytes], list[Checked] | None]:
     return fast
 
 
+#: the most kiosk displays one heartbeat may report, and the longest of their texts
+MAX_DISPLAYS = 16
+DISPLAY_MODES = ("open", "closed", "night")
+_DISPLAY_TEXT = {"kiosk_id": 64, "page": 40, "hash": 64}
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class Display:
+    """The latest report of one kiosk's screen, as its agent forwards it (``a2d.localapi.DisplayReport``
+    plus the kiosk and ``reported_at``, when the agent received it)."""
+
+    kiosk_id: str
+    page: str
+    frames: int
+    hash: str
+    changed_at: str
+    reported_at: str
+    mode: str = "open"
+    wall: bool = False
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str) -> Display:
+        if not isinstance(d, dict):
+            raise WireError(f"bad heartbeat: {where} must be an object")
+        for key, limit in _DISPLAY_TEXT.items():
+            v = d.get(key)
+            if not isinstance(v, str) or not v or len(v) > limit or not v.isprintable():
+                raise WireError(f"bad heartbeat: {where}.{key} must be 1-{limit} printable characters")
+        if not set(d["hash"]) <= _HEX:
+            raise WireError(f"bad heartbeat: {where}.hash must be lower-case hex digits")
+        frames = d.get("frames")
+        if not isinstance(frames, int) or isinstance(frames, bool) or not 0 <= frames < 2**53:
+            raise WireError(f"bad heartbeat: {where}.frames must be a whole number from 0")
+        times = {}
+        for key in ("changed_at", "reported_at"):
+            v = d.get(key)
+            try:
+                if not isinstance(v, str) or len(v) > MAX_TS:
+                    raise ValueError(v)
+                times[key] = timeutil.normalise(v)
+            except (ValueError, OverflowError):
+                raise WireError(f"bad heartbeat: {where}.{key} must be an ISO 8601 time") from None
+        mode, wall = d.get("mode", "open"), d.get("wall", False)
+        if mode not in DISPLAY_MODES:
+            raise WireError(f"bad heartbeat: {where}.mode must be one of {', '.join(DISPLAY_MODES)}")
+        if not isinstance(wall, bool):
+            raise WireError(f"bad heartbeat: {where}.wall must be true or false")
+        return cls(d["kiosk_id"], d["page"], frames, d["hash"], times["changed_at"], times["reported_at"],
+                   mode, wall)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     """What a device reports about itself, about once a minute."""
@@ -348,6 +402,8 @@ class Heartbeat:
     disk_free_bytes: int
     outbox: dict[str, int] = field(default_factory=dict)  # pending records per stream
     last_sync_at: str | None = None
+    #: the latest report of each of its kiosks' screens (none: no kiosk reported)
+    displays: list[Display] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -370,8 +426,14 @@ class Heartbeat:
             raise WireError("bad heartbeat: uptime_s must be a number")
         if not isinstance(free, int) or isinstance(free, bool):
             raise WireError("bad heartbeat: disk_free_bytes must be an integer")
+        raw_displays = d.get("displays") or []
+        if not isinstance(raw_displays, list) or len(raw_displays) > MAX_DISPLAYS:
+            raise WireError(f"bad heartbeat: displays must be a list of at most {MAX_DISPLAYS}")
+        displays = [Display.from_dict(x, f"displays[{i}]") for i, x in enumerate(raw_displays)]
+        if len({x.kiosk_id for x in displays}) != len(displays):
+            raise WireError("bad heartbeat: displays name a kiosk twice")
         return cls(versions=dict(versions), uptime_s=float(uptime), disk_free_bytes=int(free),
-                   outbox=dict(outbox), last_sync_at=last)  # fmt: skip
+                   outbox=dict(outbox), last_sync_at=last, displays=displays)  # fmt: skip
 
 
 def _is_int(v: Any) -> bool:

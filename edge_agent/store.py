@@ -248,6 +248,16 @@ def m011_live_questions(db: sqlite3.Connection) -> None:
     livestore.create(db)
 
 
+def m012_kiosk_displays(db: sqlite3.Connection) -> None:
+    """What each kiosk's screen showed last (``POST /v1/display``): one row per kiosk, replaced by
+    its next report; forwarded with the heartbeat. A hash of the picture, never the picture."""
+    db.execute(
+        "CREATE TABLE kiosk_displays (kiosk_id TEXT PRIMARY KEY, page TEXT NOT NULL, frames INTEGER NOT NULL,"
+        " hash TEXT NOT NULL, changed_at TEXT NOT NULL, mode TEXT NOT NULL, wall INTEGER NOT NULL,"
+        " at TEXT NOT NULL, reported_at TEXT NOT NULL)"
+    )
+
+
 #: The size caps' thinning order: streams thinned first come first. Feedback votes (the
 #: ``feedback`` stream, and uplinks with a ``button_press`` measurement) and the buttons bridge's
 #: ``button`` stream are never thinned.

@@ -40,6 +40,7 @@ from a2d.loopback import is_loopback
 
 from . import bundles as edge_bundles
 from . import outbox, tlspin
+from .localapi import displays
 from .parsers import clean
 from .store import open_reader
 from .syncsplit import REFUSED, STRIKES, Answer, Isolation, ServerAway, StillFailing, isolate
@@ -483,6 +484,7 @@ class SyncClient(Worker):
             disk_free_bytes=shutil.disk_usage(self.db_path.parent).free,
             outbox={s["stream"]: s["pending"] for s in outbox.status(db)},
             last_sync_at=self.last_sync_at,
+            displays=[syncwire.Display(**row) for row in displays.for_heartbeat(db, self.clock())],
         )
         try:
             r = http.post(syncwire.heartbeat_path(self.device_id), json=beat.as_dict())

@@ -3,7 +3,8 @@
 Everything the kiosk decides is in :class:`kiosk.controller.Controller`; this module only
 - draws: :class:`KivyDisplay` builds the page the controller names (``kiosk/screens/``), the
   header and the idle prompt, and sends every touch to the controller first;
-- schedules: the controller's tick twice a second, the background refresh every 30 s, and the
+- schedules: the controller's tick twice a second, the background refresh every 30 s, the proof
+  of display (:mod:`kiosk.displayproof`: frames counted at each flip, a report when due), and the
   results of :class:`Worker` (one thread, ``a2d-kiosk-ui``, for calls that may wait on the
   network) back on the Kivy thread through ``Clock.schedule_once``.
 
@@ -36,12 +37,14 @@ from a2d.sdnotify import Watchdog
 
 from .config import KioskConfig
 from .controller import Controller, Page
+from .opening import ScreenState
 from .screens import page_class
 from .screens.base import Page as Screen
 from .screens.widgets import Box, Ui, rgba
 from .theme import RGB, theme
 
 if TYPE_CHECKING:
+    from .displayproof import DisplayReporter, Picture
     from .ports import Agent, Backlight
     from .screens.chrome import IdlePrompt
 
@@ -51,6 +54,8 @@ log = logging.getLogger(__name__)
 HEAVY_MODULES = ("qrcode", "zeroconf", "kiosk.client", "kiosk.speech", "urllib.request", "sqlite3")
 TICK_S = 0.5
 REFRESH_S = 30.0
+#: seconds between checks whether a display report is due while the screen draws nothing
+DISPLAY_POLL_S = 5.0
 #: a window narrower or lower than this (dp) gets the narrow layout (800 x 480, 1024 x 600, 1280 x 720)
 NARROW_BELOW_DP = (1100, 760)
 WORKER_THREAD = "a2d-kiosk-ui"
@@ -205,6 +210,8 @@ class Kiosk:
         self.root = self.display.root
         self.worker: Worker | None = None
         self._events: list[Any] = []
+        self._unbind: list[Callable[[], None]] = []
+        self.reporter: DisplayReporter | None = None  #: proof of display, once the agent client is there
 
     @property
     def page(self) -> Screen | None:
@@ -215,8 +222,9 @@ class Kiosk:
     def prompt(self) -> IdlePrompt | None:
         return self.display.prompt_widget
 
-    def after_first_frame(self, client: Agent | None = None) -> None:
-        """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen."""
+    def after_first_frame(self, client: Agent | None = None, *, report: bool = True) -> None:
+        """Everything the attract screen did not need: the worker, the agent client, speech, Lotsen;
+        and, unless ``report`` is False (the selftest's screens are no screen in a hall), the proof of display."""
         self.worker = Worker()
         if client is None:
             from .client import AgentClient
@@ -232,6 +240,31 @@ class Kiosk:
         watchdog.ready()
         self._events.append(Clock.schedule_interval(lambda _dt: self._tick(watchdog), TICK_S))
         self._events.append(Clock.schedule_interval(lambda _dt: self.ctl.refresh_background(), REFRESH_S))
+        if report:
+            self.report_display(client)
+
+    def display_mode(self) -> str:
+        """What the report says the screen is meant to do: ``night`` while the backlight is off by
+        the site's schedule (an unchanged picture is then no fault), else the office's mode."""
+        return "night" if self.ctl.lit is ScreenState.OFF else self.ctl.mode.value
+
+    def report_display(self, client: Agent) -> None:
+        """Proof of display (:mod:`kiosk.displayproof`): count every frame the window draws, and
+        report the page and a hash of the picture to the agent every ``kiosk.display_report_s``."""
+        from .displayproof import DisplayReporter
+
+        if self.ctl.cfg.display_report_s <= 0:
+            return
+        reporter = DisplayReporter(client, interval_s=self.ctl.cfg.display_report_s, mode=self.display_mode)
+        self.reporter = reporter
+
+        def flipped(*_: Any) -> None:
+            reporter.frame(self.ctl.page.value, lambda: read_window(Window.width, Window.height))
+
+        Window.bind(on_flip=flipped)
+        self._unbind.append(lambda: Window.unbind(on_flip=flipped))
+        poll = Clock.schedule_interval(lambda _dt: reporter.poll(Window.canvas.ask_update), DISPLAY_POLL_S)
+        self._events.append(poll)
 
     def _tick(self, watchdog: Watchdog) -> None:
         self.ctl.tick()
@@ -241,9 +274,22 @@ class Kiosk:
         for event in self._events:
             event.cancel()
         self._events.clear()
+        for unbind in self._unbind:
+            unbind()
+        self._unbind.clear()
         if self.worker is not None:
             self.worker.stop()
         self.ctl.stop()
+
+
+def read_window(width: int, height: int) -> Picture:
+    """The window's current (back) buffer, read with ``glReadPixels``: call it inside ``on_flip``,
+    before the buffers are swapped (:mod:`kiosk.displayproof`)."""
+    from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+
+    from .displayproof import Picture
+
+    return Picture(width, height, glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE))
 
 
 def _warm_imports() -> None:

@@ -230,6 +230,8 @@ class AgentClient:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pack: ContentPack | None = None
+        #: the latest display report not yet delivered (only the latest is worth sending)
+        self._display: localapi.DisplayReport | None = None
         self._pack_source = ""
         self._online = False
         self._problem = ""
@@ -298,6 +300,7 @@ class AgentClient:
             if url is not None:
                 with self._deliver_lock:
                     self._deliver_round(url)
+                self._deliver_display()
                 if time.monotonic() >= self._next_refresh and not self._stop.is_set():
                     self.refresh()
                 if time.monotonic() >= self._next_live and not self._stop.is_set():
@@ -569,6 +572,35 @@ class AgentClient:
         self._outbox.put("help", req.as_json())
         self._wake.set()
         return req.id
+
+    def display(self, report: localapi.DisplayReport) -> None:
+        """Keep what the screen shows for the agent (:mod:`kiosk.displayproof`); returns at once.
+        Only the latest report is kept, in memory: an older one is worth nothing once a newer exists."""
+        localapi.DisplayReport.from_json(report.as_json())
+        with self._lock:
+            self._display = report
+        self._wake.set()
+
+    def _deliver_display(self) -> None:
+        """Send the waiting display report; kept for the next round unless the agent took it (2xx)
+        or refused it for good (4xx but 401 and 429)."""
+        with self._lock:
+            report = self._display
+        if report is None or not self.send or self._stop.is_set():
+            return
+        try:
+            resp = self._request("POST", "/display", report.as_json())
+        except _Unreachable:
+            return
+        if resp.status in (401, 429) or resp.status >= 500:
+            return
+        if resp.status >= 300:
+            self._once.failed("display", "the agent refused the display report: %s", _error_text(resp))
+        else:
+            self._once.recovered("display", "the agent takes display reports again")
+        with self._lock:
+            if self._display is report:
+                self._display = None
 
     def prune(self) -> None:
         """Drop refused items after ``refused_days`` and anything older than the vote retention."""

@@ -44,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk.volume", 50, "speech volume in percent (0-100) that every session starts with and returns to", int),
     Setting("kiosk.trusted_keys", [], "Ed25519 public keys (base64) the agent's content must be signed with, until a keys bundle lists others", list),
     Setting("kiosk.claim_file", "/run/a2d/claim.json", "the claim notice of `a2d provision await-claim`: while it exists, the kiosk shows its code full screen; empty: never"),
+    Setting("kiosk.display_report_s", 120.0, "seconds between reports to the agent of what the screen shows (page, frames, a hash of the picture); 0: never", float),
     Setting("device.site", "", "the site this kiosk stands at, e.g. rathaus (content for site:SITE reaches it); empty: none"),
     Setting("display.fullscreen", False, "fill the whole screen (true on a kiosk Pi, false for a window on a desktop)", bool),
     Setting("display.width", 1280, "window width in pixels when not full screen", int),
@@ -96,6 +97,8 @@ class KioskConfig:
     backlight: str = "auto"
     backlight_device: str = ""
     dim_percent: int = 20
+    #: seconds between proof-of-display reports (:mod:`kiosk.displayproof`); 0: none
+    display_report_s: float = 120.0
 
 
 def _default_cache_dir() -> Path:
@@ -135,6 +138,10 @@ def parse(
         raise ConfigError(f"{where}: kiosk.volume must be 0-100, not {k['volume']}")
     if d["width"] < 320 or d["height"] < 240:
         raise ConfigError(f"{where}: display.width and display.height must be at least 320 x 240")
+    if k["display_report_s"] < 0:
+        raise ConfigError(
+            f"{where}: kiosk.display_report_s must be 0 (never) or more, not {k['display_report_s']:g}"
+        )
     if not 1 <= k["refused_days"] <= MAX_REFUSED_DAYS:
         raise ConfigError(
             f"{where}: kiosk.refused_days must be 1-{MAX_REFUSED_DAYS}, not {k['refused_days']}"
@@ -180,6 +187,7 @@ def parse(
         backlight=d["backlight"],
         backlight_device=d["backlight_device"].strip(),
         dim_percent=d["dim_percent"],
+        display_report_s=k["display_report_s"],
     )
 
 

@@ -63,6 +63,9 @@ class FakeAgent:
         self.closed: set[str] = set()
         self.waiting: list[localapi.Vote | localapi.HelpRequest] = []
         self.paired: bool | None = True
+        #: the display reports delivered (:mod:`kiosk.displayproof`), and the latest one waiting offline
+        self.displays: list[localapi.DisplayReport] = []
+        self.waiting_display: localapi.DisplayReport | None = None
         self._pack = pack
         self._forecast = forecast
         self._records = list(records) if records is not None else None
@@ -129,6 +132,14 @@ class FakeAgent:
         if self._online:
             self.flush(0)
 
+    def display(self, report: localapi.DisplayReport) -> None:
+        """Keep the latest report; delivered at once while online (offline only the latest waits)."""
+        localapi.DisplayReport.from_json(report.as_json())
+        with self._lock:
+            self.waiting_display = report
+        if self._online:
+            self.flush(0)
+
     def pending(self) -> int:
         return len(self.waiting)
 
@@ -142,6 +153,9 @@ class FakeAgent:
                     else:
                         self.requests.append(item)
                 self.waiting.clear()
+                if self.waiting_display is not None:
+                    self.displays.append(self.waiting_display)
+                    self.waiting_display = None
             return not self.waiting
 
     # --- queries ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack, TransparencyRecord
     from a2d.livewire import LiveQuestion
-    from a2d.localapi import Status
+    from a2d.localapi import DisplayReport, Status
     from sitehours.screen import ScreenState
 
     from .controller import Page
@@ -75,6 +75,11 @@ class Agent(Protocol):
     def help_requests(self, state: str = "open") -> list[dict[str, Any]]: ...
 
     def close_help(self, help_id: str) -> bool: ...
+
+    def display(self, report: DisplayReport) -> None:
+        """Hand over what the screen shows (:mod:`kiosk.displayproof`); returns at once, only the
+        latest report waits for delivery."""
+        ...
 
 
 class Voice(Protocol):

@@ -146,7 +146,7 @@ def _run(
         agent = client
     ctl.go(Page.ATTRACT)
     _pump()
-    kiosk.after_first_frame(agent)
+    kiosk.after_first_frame(agent, report=False)  # its screens are no screen in a hall
     _settle(kiosk)  # the site's hours are read on the worker
     ctl.check_hours()
     forecast_from = "agent"

@@ -59,7 +59,11 @@ def parser() -> argparse.ArgumentParser:
     )
     fb.add_argument("--json", action="store_true", help="print {device_id, role, done: [...]} as JSON")
 
-    _server(add("list", "the fleet: name, site, role, last seen, versions, outbox depth"))
+    _server(
+        add(
+            "list", "the fleet: name, site, role, last seen, versions, outbox depth, kiosk screens and alerts"
+        )
+    )
     for name, text in (("revoke", "revoke a device: its token stops working at once"),
                        ("rotate-token", "give a device a new token (shown once); reinstates a revoked one")):  # fmt: skip
         sp = add(name, text)

@@ -14,7 +14,8 @@ from .adminapi import AdminApi
 
 
 def rows(api: AdminApi) -> list[dict[str, Any]]:
-    """Every device with what its latest heartbeat says: versions, outbox depth, uptime."""
+    """Every device with what its latest heartbeat says: versions, outbox depth, uptime; and what
+    its kiosks' screens show (``displays``, each with its ``alerts``: screen_frozen, kiosk_gone)."""
     beats = {h["device_id"]: h for h in api.heartbeats()}
     out = []
     for d in api.devices():
@@ -27,8 +28,18 @@ def rows(api: AdminApi) -> list[dict[str, Any]]:
             "versions": beat.get("versions") or {}, "outbox": outbox,
             "outbox_depth": sum(v for v in outbox.values() if isinstance(v, int)),
             "uptime_s": beat.get("uptime_s"), "last_sync_at": beat.get("last_sync_at"),
+            "displays": [x for x in d.get("displays") or [] if isinstance(x, dict)],
         })  # fmt: skip
     return out
+
+
+def screens(r: dict[str, Any]) -> str:
+    """Each kiosk's screen: its page, when the server last saw its picture change, and its alerts."""
+    parts = []
+    for x in r.get("displays") or []:
+        alerts = "".join(f" {a.upper()}" for a in x.get("alerts") or [])
+        parts.append(f"{x.get('kiosk_id')}:{x.get('page')} changed {x.get('screen_changed_at')}{alerts}")
+    return "; ".join(parts) or "-"
 
 
 def line(r: dict[str, Any]) -> str:
@@ -37,6 +48,7 @@ def line(r: dict[str, Any]) -> str:
     return (
         f"{r['device_id']:<28} {r['site'] or '-':<20} {r['role'] or '-':<18} {state:<10} "
         f"last seen {r['last_seen'] or 'never':<28} outbox {r['outbox_depth']:<7} {versions}  {r['name']}"
+        f"  screen {screens(r)}"
     )
 
 

@@ -65,6 +65,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("server.heartbeat_history", 60, "heartbeats kept per device besides the latest (0 = none)", int),
     Setting(
+        "server.display_stale_s",
+        900.0,
+        "seconds a kiosk that should be open may draw nothing new (same picture, no frame) before the"
+        " admin devices list raises screen_frozen",
+        float,
+    ),
+    Setting(
+        "server.display_gone_s",
+        360.0,
+        "seconds without a new report from a kiosk, while its agent's heartbeats arrive, before the"
+        " admin devices list raises kiosk_gone (3 of the kiosk's report intervals)",
+        float,
+    ),
+    Setting(
         "server.signing_key",
         "",
         "the Ed25519 key file bundles are signed with; empty: signing.key beside the SQLite "
@@ -125,6 +139,9 @@ class ServerSettings:
     pool_size: int = 8
     synchronous: str = "full"
     heartbeat_history: int = 60
+    #: proof of display: seconds before screen_frozen and kiosk_gone are raised
+    display_stale_s: float = 900.0
+    display_gone_s: float = 360.0
     signing_key: str = ""
     apt_repo: str = ""
     apt_key: str = ""

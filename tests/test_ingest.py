@@ -249,6 +249,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
             "m009_write_probe",
             "m010_counted",
             "m011_live_questions",
+            "m012_kiosk_displays",
         ]
     )
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -7,9 +7,9 @@ from typing import Any
 
 from a2d import timeutil
 from a2d.contentpack import record_as_json
-from a2d.localapi import PREFIX, HelpRequest, LocalApiError, Vote
+from a2d.localapi import PREFIX, DisplayReport, HelpRequest, LocalApiError, Vote
 
-from . import forecast, helpdesk, live, status, votes
+from . import displays, forecast, helpdesk, live, status, votes
 from .content import Content, Document, etag_matches
 from .context import ApiContext
 from .http import HttpError, Request, Response, Router
@@ -37,6 +37,8 @@ def router(api: ApiContext) -> Router:
     route("GET", "/status", device_status)
     route("GET", "/forecast", forecast_now)
     route("GET", "/live", live.live_now)
+    route("POST", "/display", display_report)
+    route("GET", "/display", display_list)
     return r
 
 
@@ -156,3 +158,19 @@ def forecast_now(api: ApiContext, req: Request) -> Response:
     if doc is None:
         raise HttpError(404, "no forecast yet")
     return _ok(doc)
+
+
+def display_report(api: ApiContext, req: Request) -> Response:
+    try:
+        report = DisplayReport.from_json(req.json())
+    except LocalApiError as exc:
+        raise HttpError(400, str(exc)) from None
+    report = DisplayReport(report.page, report.frames, report.hash, _time(report.changed_at, "changed_at"),
+                           _time(report.at), report.mode, report.wall)  # fmt: skip
+    api.commit(lambda db: displays.store(db, req.kiosk_id, report, api.clock()))
+    return Response(204)
+
+
+def display_list(api: ApiContext, req: Request) -> Response:
+    with api.reader() as db:
+        return _ok({"displays": displays.latest(db)})

@@ -82,6 +82,31 @@ class StoredHeartbeat(NamedTuple):
     heartbeat: str  # JSON text of syncwire.Heartbeat.as_dict()
 
 
+class StoredDisplay(NamedTuple):
+    """The latest report of one kiosk's screen, as its agent's heartbeat carried it.
+
+    ``seen_at``, ``report_at`` and ``drawn_at`` are the server's clock: the last heartbeat that
+    carried it, the heartbeat that first carried its latest report, and the one that first carried
+    its latest picture (a new hash or frame count)."""
+
+    device_id: str
+    kiosk_id: str
+    page: str
+    frames: int
+    hash: str
+    changed_at: str
+    reported_at: str
+    mode: str
+    wall: bool
+    seen_at: str
+    report_at: str
+    drawn_at: str
+
+
+#: one row of ``kiosk_displays`` as :data:`_sql.UPSERT_DISPLAY` writes it
+DisplayRow = tuple[str, str, str, int, str, str, str, str, int, str, str, str]
+
+
 #: ``target`` of a bundle meant for every device that has no more specific one
 ALL_DEVICES = "all"
 
@@ -275,9 +300,16 @@ class Database(ABC):
         ``before``, a ``ts`` before it); how many went."""
 
     @abstractmethod
-    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
-        """Keep this as the device's latest heartbeat and in its history of the last ``keep``;
-        :class:`Refused` if the database refuses its text."""
+    def store_heartbeat(
+        self, device_id: str, heartbeat: str, received_at: str, keep: int, displays: Sequence[DisplayRow] = ()
+    ) -> None:
+        """Keep this as the device's latest heartbeat and in its history of the last ``keep``, and
+        its kiosks' ``displays`` (in the same transaction); :class:`Refused` if the database
+        refuses its text."""
+
+    @abstractmethod
+    def displays(self) -> list[StoredDisplay]:
+        """The latest display report of every kiosk of every device, by device and kiosk."""
 
     @abstractmethod
     def latest_heartbeats(self) -> list[StoredHeartbeat]: ...

@@ -104,3 +104,22 @@ UPSERT_LATEST_HEARTBEAT = (
     "CONFLICT (device_id) DO UPDATE SET received_at = excluded.received_at, heartbeat = "
     "excluded.heartbeat"
 )
+
+#: a kiosk's latest display report from a heartbeat (received at ``seen_at``, the server's clock):
+#: ``report_at`` moves when the agent received a new report, ``drawn_at`` when the picture's hash
+#: or the frame count changed (both on the server's clock, so a device's clock does not matter)
+UPSERT_DISPLAY = (
+    "INSERT INTO kiosk_displays (device_id, kiosk_id, page, frames, hash, changed_at, reported_at, mode, wall,"
+    " seen_at, report_at, drawn_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, kiosk_id)"
+    " DO UPDATE SET page = excluded.page, changed_at = excluded.changed_at, mode = excluded.mode,"
+    " wall = excluded.wall, seen_at = excluded.seen_at,"
+    " report_at = CASE WHEN excluded.reported_at <> kiosk_displays.reported_at THEN excluded.seen_at"
+    " ELSE kiosk_displays.report_at END,"
+    " drawn_at = CASE WHEN excluded.hash <> kiosk_displays.hash OR excluded.frames <> kiosk_displays.frames"
+    " THEN excluded.seen_at ELSE kiosk_displays.drawn_at END,"
+    " hash = excluded.hash, frames = excluded.frames, reported_at = excluded.reported_at"
+)
+DISPLAYS = (
+    "SELECT device_id, kiosk_id, page, frames, hash, changed_at, reported_at, mode, wall, seen_at, report_at,"
+    " drawn_at FROM kiosk_displays ORDER BY device_id, kiosk_id"
+)

@@ -26,9 +26,11 @@ from ._base import (
     Database,
     DatabaseError,
     Device,
+    DisplayRow,
     RecordRow,
     Refused,
     SigningKey,
+    StoredDisplay,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -282,7 +284,9 @@ class PostgresDatabase(Database):
             )
             return cur.rowcount
 
-    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
+    def store_heartbeat(
+        self, device_id: str, heartbeat: str, received_at: str, keep: int, displays: Sequence[DisplayRow] = ()
+    ) -> None:
         with self._refusing() as conn:
             conn.execute(
                 pg(sql.UPSERT_LATEST_HEARTBEAT),
@@ -297,6 +301,14 @@ class PostgresDatabase(Database):
                     pg(sql.TRIM_HEARTBEATS),
                     (device_id, device_id, keep),
                 )
+            if displays:
+                with conn.cursor() as cur:
+                    cur.executemany(pg(sql.UPSERT_DISPLAY), displays)
+
+    def displays(self) -> list[StoredDisplay]:
+        with self._conn() as conn:
+            rows = conn.execute(pg(sql.DISPLAYS)).fetchall()
+        return [StoredDisplay._make((*row[:8], bool(row[8]), *row[9:])) for row in rows]
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
         with self._conn() as conn:

@@ -215,6 +215,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_LIVE.format(**_DIALECTS["sqlite"]) + ";" + BACKFILL_SQLITE,
         postgres=_LIVE.format(**_DIALECTS["postgres"]) + ";" + BACKFILL_POSTGRES,
     ),
+    both(
+        8,
+        "what each kiosk's screen showed last, from its agent's heartbeat (proof of display)",
+        """
+        CREATE TABLE kiosk_displays (
+            device_id TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            page TEXT NOT NULL,
+            frames {BIGINT} NOT NULL,
+            hash TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            reported_at TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            wall INTEGER NOT NULL,
+            seen_at TEXT NOT NULL,
+            report_at TEXT NOT NULL,
+            drawn_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, kiosk_id)
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

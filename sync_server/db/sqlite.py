@@ -29,9 +29,11 @@ from ._base import (
     Database,
     DatabaseError,
     Device,
+    DisplayRow,
     RecordRow,
     Refused,
     SigningKey,
+    StoredDisplay,
     StoredHeartbeat,
     StoredRecord,
     Unavailable,
@@ -332,7 +334,9 @@ class SQLiteDatabase(Database):
 
         return self._write(delete)
 
-    def store_heartbeat(self, device_id: str, heartbeat: str, received_at: str, keep: int) -> None:
+    def store_heartbeat(
+        self, device_id: str, heartbeat: str, received_at: str, keep: int, displays: Sequence[DisplayRow] = ()
+    ) -> None:
         def store(conn: sqlite3.Connection) -> None:
             conn.execute(
                 sql.UPSERT_LATEST_HEARTBEAT,
@@ -347,8 +351,14 @@ class SQLiteDatabase(Database):
                     sql.TRIM_HEARTBEATS,
                     (device_id, device_id, keep),
                 )
+            if displays:
+                conn.executemany(sql.UPSERT_DISPLAY, displays)
 
         self._refusing(store)
+
+    def displays(self) -> list[StoredDisplay]:
+        rows = self._read(lambda c: c.execute(sql.DISPLAYS).fetchall())
+        return [StoredDisplay._make((*row[:8], bool(row[8]), *row[9:])) for row in rows]
 
     def latest_heartbeats(self) -> list[StoredHeartbeat]:
         rows = self._read(lambda c: c.execute(sql.LATEST_HEARTBEATS).fetchall())

@@ -12,15 +12,16 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from a2d import timeutil
 from a2d.bundles import is_slug
 from a2d.firstboot import ROLES
 from a2d.syncwire import API
 from a2d.timeutil import utc_now
 
-from .. import body, registry
+from .. import body, displays, registry
 from ..auth import admin
 from ..db import StoredHeartbeat
-from ..deps import DB
+from ..deps import DB, Settings
 from .responses import ADMIN_ERRORS, ERRORS
 
 #: a device's registration is a name, a site and a role: a few hundred bytes (64 KiB as a heartbeat)
@@ -37,9 +38,21 @@ def _beat(h: StoredHeartbeat) -> dict[str, Any]:
 
 
 @router.get("/devices", summary="List devices")
-def list_devices(db: DB) -> dict[str, Any]:
-    """Every registered device: id, name, when it was added and got its token, whether revoked."""
-    return {"devices": [d.as_dict() for d in db.devices()]}
+def list_devices(db: DB, settings: Settings) -> dict[str, Any]:
+    """Every registered device: id, name, when it was added and got its token, whether revoked;
+    `displays`: what each of its kiosks' screens showed last (page, frames, picture hash,
+    `screen_changed_at`: when the server last saw a new picture or frame, `last_report_at`), and
+    `alerts` over all devices: `screen_frozen` (a kiosk whose site should be open drew nothing new
+    for `server.display_stale_s`) and `kiosk_gone` (the agent's heartbeats arrive, the kiosk's
+    reports stopped for `server.display_gone_s`).
+    """
+    devices = db.devices()
+    limits = displays.Limits(settings.display_stale_s, settings.display_gone_s)
+    shown, alerts = displays.screens(db, devices, limits, timeutil.parse(utc_now()))
+    return {
+        "devices": [{**d.as_dict(), "displays": shown.get(d.device_id, [])} for d in devices],
+        "alerts": alerts,
+    }
 
 
 @router.get("/heartbeats", summary="Latest heartbeat of each device")

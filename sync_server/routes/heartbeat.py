@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body
+from .. import body, displays
 from ..auth import DeviceId
 from ..db import Database, Refused
 from ..deps import DB, Settings, note_db_ok
@@ -30,6 +30,24 @@ HEARTBEAT_SCHEMA = {
         "disk_free_bytes": {"type": "integer"},
         "outbox": {"type": "object", "additionalProperties": {"type": "integer"}},
         "last_sync_at": {"type": ["string", "null"]},
+        "displays": {
+            "type": "array",
+            "maxItems": syncwire.MAX_DISPLAYS,
+            "items": {
+                "type": "object",
+                "required": ["kiosk_id", "page", "frames", "hash", "changed_at", "reported_at"],
+                "properties": {
+                    "kiosk_id": {"type": "string", "maxLength": 64},
+                    "page": {"type": "string", "maxLength": 40},
+                    "frames": {"type": "integer", "minimum": 0},
+                    "hash": {"type": "string", "maxLength": 64, "pattern": "^[0-9a-f]+$"},
+                    "changed_at": {"type": "string", "format": "date-time"},
+                    "reported_at": {"type": "string", "format": "date-time"},
+                    "mode": {"type": "string", "enum": list(syncwire.DISPLAY_MODES)},
+                    "wall": {"type": "boolean"},
+                },
+            },
+        },
     },
 }
 
@@ -53,8 +71,9 @@ def accept_heartbeat(
     text = orjson.dumps(beat.as_dict()).decode()
     if syncwire.has_nul(text):
         raise HeartbeatRefused("the heartbeat holds a NUL character (\\u0000)")
+    now = utc_now()
     try:
-        db.store_heartbeat(device_id, text, utc_now(), keep)
+        db.store_heartbeat(device_id, text, now, keep, displays.rows(device_id, beat, now))
     except Refused as exc:
         raise HeartbeatRefused(f"the database refused the heartbeat: {exc}") from exc
 
@@ -71,7 +90,9 @@ def accept_heartbeat(
 )
 async def post_heartbeat(request: Request, device: DeviceId, db: DB, settings: Settings) -> Response:
     """Keep this heartbeat (versions, uptime, free disk, outbox depth per stream, last sync) as the
-    device's latest, and in its history of the last `server.heartbeat_history` heartbeats.
+    device's latest, and in its history of the last `server.heartbeat_history` heartbeats. Its
+    `displays` (at most 16: what each kiosk's screen shows, a hash of the picture and when it
+    last changed) are kept per kiosk for the screen alerts of `GET /api/v1/admin/devices`.
     """
     raw = await body.read(request, MAX_HEARTBEAT_BYTES)
     encoding = request.headers.get("content-encoding")
