@@ -23,6 +23,7 @@ from a2d.firstboot import ROLES
 from a2d.timeutil import utc_now
 
 from . import apt_commands, bundle_commands, config, registry, retention
+from .console import user_commands
 from .db import Database, Device, StoredRecord, open_database
 from .output import say
 
@@ -52,6 +53,7 @@ EXAMPLES = {
     "apt publish": "a2d server apt publish --deb dist/a2d_0.1.1_arm64.deb --repo /var/lib/a2d/apt"
     " --key /var/lib/a2d/apt-signing.asc",
     "apt sources": "a2d server apt sources --url https://sync.offenburg.de/apt/ --out a2d.sources",
+    **user_commands.EXAMPLES,
 }
 _KEY_HELP = (
     "the signing key file (default: server.signing_key, A2D_SERVER_SIGNING_KEY; else signing.key"
@@ -203,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     blist.add_argument("--history", action="store_true", help="also the bundles that were replaced")
     _common(blist, "one JSON object per line")
     apt_commands.add_parsers(sub, add)
+    user_commands.add_parsers(sub, add, _common)
     # listed for --help only: main() hands `forecast ...` to sync_server.forecast.cli before parsing
     sub.add_parser(
         "forecast",
@@ -255,6 +258,8 @@ def main(argv: Sequence[str]) -> int:
             bundle_commands.bundle(db, args, settings)
         elif args.command == "signing-key":
             bundle_commands.signing_key_db(db, args, settings)
+        elif args.command == "user":
+            user_commands.run(db, args)
         elif args.command == "admin-token":
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())

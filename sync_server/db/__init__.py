@@ -16,6 +16,7 @@ from ._base import (
     StaleBundle,
     StoredHeartbeat,
     StoredRecord,
+    Tx,
     Unavailable,
 )
 from ._hourly import BUTTON_PRESS, Hourly, Increment, Reading, Tally, Window, fold
@@ -37,6 +38,7 @@ __all__ = [
     "StoredHeartbeat",
     "StoredRecord",
     "Tally",
+    "Tx",
     "Unavailable",
     "Window",
     "fold",
