@@ -27,18 +27,36 @@ def test_the_user_commands(monkeypatch, capsys, db_url) -> None:
     with pytest.raises(KnownError, match="too short"):
         run(monkeypatch, capsys, ["user", "add", "bob", "--role", "admin", "--password-stdin", *db], "kurz\n")
     with pytest.raises(KnownError, match="already"):
-        run(monkeypatch, capsys, ["user", "add", "anna", "--role", "admin", "--password-stdin", *db], "x" * 12)
+        run(
+            monkeypatch, capsys, ["user", "add", "anna", "--role", "admin", "--password-stdin", *db], "x" * 12
+        )
     with pytest.raises(KnownError, match="user name"):
-        run(monkeypatch, capsys, ["user", "add", "Anna Maier", "--role", "admin", "--password-stdin", *db], "x" * 12)
+        run(
+            monkeypatch,
+            capsys,
+            ["user", "add", "Anna Maier", "--role", "admin", "--password-stdin", *db],
+            "x" * 12,
+        )
     run(monkeypatch, capsys, ["user", "set-role", "anna", "--role", "editor", *db])
-    run(monkeypatch, capsys, ["user", "reset-password", "anna", "--password-stdin", *db], "noch-ein-Passwort\n")
-    listed = [json.loads(line) for line in run(monkeypatch, capsys, ["user", "list", "--json", *db]).splitlines()]
+    run(
+        monkeypatch,
+        capsys,
+        ["user", "reset-password", "anna", "--password-stdin", *db],
+        "noch-ein-Passwort\n",
+    )
+    listed = [
+        json.loads(line) for line in run(monkeypatch, capsys, ["user", "list", "--json", *db]).splitlines()
+    ]
     assert [(u["username"], u["role"]) for u in listed] == [("anna", "editor")]
     store = open_database(db_url)
     try:
         assert passwords.verify(accounts.password_hash(store, "anna"), "noch-ein-Passwort")
         assert accounts.password_hash(store, "anna").startswith("$argon2id$")
-        assert [e.action for e in audit.entries(store)][:3] == ["user.reset-password", "user.set-role", "user.add"]
+        assert [e.action for e in audit.entries(store)][:3] == [
+            "user.reset-password",
+            "user.set-role",
+            "user.add",
+        ]
     finally:
         store.close()
     run(monkeypatch, capsys, ["user", "remove", "anna", *db])

@@ -14,7 +14,13 @@ from .conftest import PASSWORD, csrf_of, make_user, sign_in
 
 def test_no_console_page_without_a_session(app_client) -> None:
     c = app_client()
-    for path in ("/console/devices", "/console/users", "/console/audit", "/console/", "/console/nothing/here"):
+    for path in (
+        "/console/devices",
+        "/console/users",
+        "/console/audit",
+        "/console/",
+        "/console/nothing/here",
+    ):
         r = c.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next="), path
     assert c.get("/console/devices?x=1", follow_redirects=False).headers["location"] == (
@@ -26,7 +32,8 @@ def test_no_console_page_without_a_session(app_client) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/x", "https://evil.example/", "/console//evil", "/register", "/console\\x", None, ""]
+    "target",
+    ["//evil.example/x", "https://evil.example/", "/console//evil", "/register", "/console\\x", None, ""],
 )
 def test_next_never_leaves_the_console(target) -> None:
     assert web.safe_next(target) == "/console/devices"
@@ -66,7 +73,9 @@ def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(app_client, db) ->
     assert accounts.find(db, "neu") is None
     r = c.post("/console/logout", data={}, follow_redirects=False)
     assert r.status_code == 403 and db.query("SELECT count(*) FROM console_sessions") == [(1,)]
-    assert c.post("/console/users", data={**form, "csrf_token": good}, follow_redirects=False).status_code == 303
+    assert (
+        c.post("/console/users", data={**form, "csrf_token": good}, follow_redirects=False).status_code == 303
+    )
     assert accounts.find(db, "neu") is not None
 
 
@@ -157,7 +166,10 @@ def test_security_headers_on_pages_not_on_the_api(app_client, db) -> None:
     c = app_client()
     for path in ("/", "/register", "/opendata", "/console/login"):
         h = c.get(path).headers
-        assert "script-src 'self'" in h["content-security-policy"] and "'unsafe-inline'" not in h["content-security-policy"]
+        assert (
+            "script-src 'self'" in h["content-security-policy"]
+            and "'unsafe-inline'" not in h["content-security-policy"]
+        )
         assert "frame-ancestors 'none'" in h["content-security-policy"] and h["x-frame-options"] == "DENY"
         assert h["referrer-policy"] == "same-origin" and h["x-content-type-options"] == "nosniff"
     assert c.get("/console/login").headers["cache-control"] == "no-store"
