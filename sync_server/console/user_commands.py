@@ -21,7 +21,7 @@ from . import accounts, audit
 
 EXAMPLES = {
     "user": "a2d server user add anna --role admin --db sqlite:////var/lib/a2d/server.db --password-stdin",
-    "user add": "printf '%s\\n' \"$PASSWORD\" | a2d server user add anna --role lotse --sites rathaus"
+    "user add": "a2d server user add ben --role lotse --sites rathaus,ov-zell-weierbach"
     " --db sqlite:////var/lib/a2d/server.db --password-stdin",
     "user list": "a2d server user list --db sqlite:////var/lib/a2d/server.db --json",
     "user remove": "a2d server user remove anna --db sqlite:////var/lib/a2d/server.db",

@@ -24,7 +24,7 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def make_user(db: Database, name: str, role: str, sites: tuple[str, ...] = ()) -> None:
+def make_user(db: Database, name: str, role: str, sites: tuple[str, ...] = ()) -> None:  # noqa: F811
     accounts.add(db, name, role, PASSWORD, "2026-06-02T08:00:00.000000Z", audit.CLI, sites)
 
 
