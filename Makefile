@@ -12,7 +12,8 @@ comma := ,
 # python3-venv: Debian's python3 needs it for `python3 -m venv`; postgresql: the sync-server tests
 # start a throwaway cluster with its initdb/pg_ctl (both backends run the same suite; no service is used).
 # espeak-ng: kiosk speech; libzbar0: tests decode the kiosk QR codes; libgl1, libegl1, mesa, libmtdev1: Kivy
-# (offscreen rendering in tests); chromium: the kiosk benchmark renders the same home screen in it.
+# (offscreen rendering in tests); chromium: the kiosk benchmark renders the same home screen in it, and
+# tests/console drive the console's pages in it with Playwright (never `playwright install`).
 # shellcheck, nftables: the tests check the appliance's scripts and rule sets (images/);
 # debootstrap: `make deb` and `make test-system` build and install the package in a Debian 12 root folder.
 DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sqlite3 postgresql \

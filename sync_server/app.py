@@ -23,6 +23,7 @@ from a2d.syncwire import WireError
 from . import retention
 from .body import BodyError
 from .config import ServerSettings
+from .console.mount import mount as mount_console
 from .db import Database, Refused, Unavailable, open_database
 from .livehub import LiveHub
 from .routes import ROUTERS
@@ -104,6 +105,7 @@ def create_app(settings: ServerSettings, database: Database | None = None) -> Fa
     app.state.db = database
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app)  # the staff console and the public pages (HTML, not in the OpenAPI document)
 
     @app.exception_handler(BodyError)
     async def bad_body(request: Request, exc: BodyError) -> JSONResponse:

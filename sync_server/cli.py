@@ -23,6 +23,7 @@ from a2d.firstboot import ROLES
 from a2d.timeutil import utc_now
 
 from . import apt_commands, bundle_commands, config, live_commands, registry, retention
+from .console import user_commands
 from .db import Database, Device, StoredRecord, open_database
 from .output import say
 
@@ -53,6 +54,7 @@ EXAMPLES = {
     " --key /var/lib/a2d/apt-signing.asc",
     "apt sources": "a2d server apt sources --url https://sync.offenburg.de/apt/ --out a2d.sources",
     **live_commands.EXAMPLES,
+    **user_commands.EXAMPLES,
 }
 _KEY_HELP = (
     "the signing key file (default: server.signing_key, A2D_SERVER_SIGNING_KEY; else signing.key"
@@ -205,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     _common(blist, "one JSON object per line")
     apt_commands.add_parsers(sub, add)
     live_commands.add_parsers(sub, add, _common)
+    user_commands.add_parsers(sub, add, _common)
     # listed for --help only: main() hands `forecast ...` to sync_server.forecast.cli before parsing
     sub.add_parser(
         "forecast",
@@ -259,6 +262,8 @@ def main(argv: Sequence[str]) -> int:
             bundle_commands.signing_key_db(db, args, settings)
         elif args.command == "poll":
             live_commands.run(db, args)
+        elif args.command == "user":
+            user_commands.run(db, args)
         elif args.command == "admin-token":
             token = registry.new_token()
             db.set_admin_token_hash(registry.hash_token(token), utc_now())

@@ -110,6 +110,46 @@ SETTINGS: tuple[Setting, ...] = (
         " suppressed (one row could be one person's answer); 0 or 1 publish all",
         int,
     ),
+    Setting("console.session_idle_minutes", 30, "a console session ends after this many minutes unused", int),
+    Setting(
+        "console.session_max_hours",
+        12,
+        "a console session ends this many hours after the login, used or not",
+        int,
+    ),
+    Setting(
+        "console.lockout_after",
+        5,
+        "wrong passwords in a row (per user name and per client address) before the login locks out",
+        int,
+    ),
+    Setting(
+        "console.lockout_base_s",
+        30.0,
+        "seconds of the first lockout; each further wrong password doubles it, up to an hour",
+        float,
+    ),
+    Setting(
+        "console.alert_silent_minutes",
+        15,
+        "the fleet page alerts when a device sent no heartbeat this long",
+        int,
+    ),
+    Setting(
+        "console.alert_disk_free_mb", 500, "the fleet page alerts when a device has less free disk (MiB)", int
+    ),
+    Setting(
+        "console.alert_clock_skew_s",
+        120,
+        "the fleet page alerts when a device's clock is this many seconds ahead of the server's",
+        int,
+    ),
+    Setting(
+        "console.alert_sync_minutes",
+        30,
+        "the fleet page alerts when a device with records waiting has not synced this long",
+        int,
+    ),
     *retention_settings(),
     Setting(
         "retention.bundle_history_days",
@@ -150,6 +190,14 @@ class ServerSettings:
     #: smallest count of people or presses open data publishes
     opendata_min_count: int = 5
     log_level: str = "info"
+    console_session_idle_minutes: int = 30
+    console_session_max_hours: int = 12
+    console_lockout_after: int = 5
+    console_lockout_base_s: float = 30.0
+    console_alert_silent_minutes: int = 15
+    console_alert_disk_free_mb: int = 500
+    console_alert_clock_skew_s: int = 120
+    console_alert_sync_minutes: int = 30
     #: days a replaced bundle stays in the bundle history (0 = forever)
     bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay
@@ -171,6 +219,7 @@ def load(
     return ServerSettings(
         log_level=log["level"], retention_days=retention, bundle_history_days=bundle_days,
         opendata_min_count=values["opendata"]["min_count"], **server,
+        **{f"console_{k}": v for k, v in values["console"].items()},
     )  # fmt: skip
 
 

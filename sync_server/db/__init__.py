@@ -18,6 +18,7 @@ from ._base import (
     StoredDisplay,
     StoredHeartbeat,
     StoredRecord,
+    Tx,
     Unavailable,
 )
 from ._hourly import BUTTON_PRESS, Hourly, Increment, Reading, Tally, Window, fold
@@ -43,6 +44,7 @@ __all__ = [
     "StoredHeartbeat",
     "StoredRecord",
     "Tally",
+    "Tx",
     "Unavailable",
     "Vote",
     "Window",

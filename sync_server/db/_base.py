@@ -7,9 +7,9 @@ it. Methods are synchronous and thread-safe: the web app calls them from worker 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from a2d.errors import KnownError
 
@@ -107,6 +107,19 @@ class StoredDisplay(NamedTuple):
 DisplayRow = tuple[str, str, str, int, str, str, str, str, int, str, str, str]
 
 
+T = TypeVar("T")
+
+
+class Tx(Protocol):
+    """One transaction of :meth:`Database.transact`: statements written once with ``?`` placeholders."""
+
+    def run(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Execute a write; how many rows it changed."""
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Execute a query (or a write with RETURNING); its rows."""
+
+
 #: ``target`` of a bundle meant for every device that has no more specific one
 ALL_DEVICES = "all"
 
@@ -158,6 +171,16 @@ class Database(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless a trivial query succeeds."""
+
+    # small tables of other parts (the console) -----------------------------------------------
+    @abstractmethod
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement (``?`` placeholders, the same text on both backends)."""
+
+    @abstractmethod
+    def transact(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` in one write transaction and return its result once committed; an exception
+        in ``fn`` rolls all of it back. :class:`Refused` when the database refuses a value."""
 
     # devices ---------------------------------------------------------------------------------
     @abstractmethod

@@ -9,8 +9,9 @@ overlapping batches (a retry racing its original) wait for each other instead of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -33,6 +34,7 @@ from ._base import (
     StoredDisplay,
     StoredHeartbeat,
     StoredRecord,
+    Tx,
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
@@ -54,12 +56,24 @@ _INSERT_RECORDS = (
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
     " ON CONFLICT (device_id, record_id) DO NOTHING"
 )
+T = TypeVar("T")
 _PASSWORD = re.compile(r"(//[^:/@]*):[^@/]*@")
 
 
 def redact(url: str) -> str:
     """The URL without its password, fit for messages."""
     return _PASSWORD.sub(r"\1:***@", url)
+
+
+class _PostgresTx:
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+
+    def run(self, statement: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(pg(statement), tuple(params)).rowcount
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(pg(statement), tuple(params)).fetchall()
 
 
 class PostgresDatabase(Database):
@@ -134,6 +148,15 @@ class PostgresDatabase(Database):
                 )
                 applied.append(f"{m.version}: {m.name}")
         return applied
+
+    # small tables of other parts -----------------------------------------------------------
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn() as conn:
+            return conn.execute(pg(statement), tuple(params)).fetchall()
+
+    def transact(self, fn: Callable[[Tx], T]) -> T:
+        with self._refusing() as conn:
+            return fn(_PostgresTx(conn))
 
     # devices ---------------------------------------------------------------------------------
     def add_device(

@@ -236,6 +236,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    both(
+        9,
+        "the console: staff accounts, their sessions, failed logins, the audit log",
+        """
+        CREATE TABLE console_users (
+            username TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            sites TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            password_set_at TEXT NOT NULL
+        );
+        CREATE TABLE console_sessions (
+            token_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            address TEXT NOT NULL
+        );
+        CREATE INDEX console_sessions_user ON console_sessions (username);
+        CREATE TABLE console_login_failures (
+            subject TEXT PRIMARY KEY,
+            failures {BIGINT} NOT NULL,
+            last_failure_at TEXT NOT NULL,
+            locked_until TEXT NOT NULL
+        );
+        CREATE TABLE console_audit (
+            seq {SERIAL_PK},
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            address TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from a2d.sqlwriter import Writer
 from a2d.timeutil import utc_now
@@ -36,6 +36,7 @@ from ._base import (
     StoredDisplay,
     StoredHeartbeat,
     StoredRecord,
+    Tx,
     Unavailable,
 )
 from ._hourly import Hourly, Reading, Tally, Window, fold
@@ -53,6 +54,17 @@ _ADD_SPAN = (
 _SPANS_BEFORE = "SELECT id, first_arrival, last_arrival, max_ts FROM record_spans WHERE stream = ? AND min_ts < ? ORDER BY id"
 _SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 _BUSY_TIMEOUT_S = 10.0
+
+
+class _SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, statement: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(statement, tuple(params)).rowcount
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(statement, tuple(params)).fetchall()
 
 
 class SQLiteDatabase(Database):
@@ -161,6 +173,19 @@ class SQLiteDatabase(Database):
             return applied
 
         return self._write(apply)
+
+    # small tables of other parts -----------------------------------------------------------
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._read(lambda c: c.execute(statement, tuple(params)).fetchall())
+
+    def transact(self, fn: Callable[[Tx], T]) -> T:
+        def job(conn: sqlite3.Connection) -> T:
+            try:
+                return fn(_SQLiteTx(conn))
+            except sqlite3.IntegrityError as exc:
+                raise Refused(f"SQLite: {exc}") from exc
+
+        return self._write(job)
 
     # devices ---------------------------------------------------------------------------------
     def add_device(

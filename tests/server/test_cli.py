@@ -133,8 +133,9 @@ def _leaf_parsers(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 def test_every_help_ends_with_an_example() -> None:
     parsers = _leaf_parsers(cli.parser())
-    # with apt and its three actions, poll and its three; forecast's own subcommands: tests/forecast/test_cli.py
-    assert len(parsers) == 26
+    # with apt and its three actions, poll and its three, user and its five; forecast's own
+    # subcommands: tests/forecast/test_cli.py
+    assert len(parsers) == 32
     for p in parsers:
         text = p.format_help()
         assert "\nexample:\n  a2d server " in text, p.prog
