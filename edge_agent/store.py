@@ -248,6 +248,7 @@ def m011_live_questions(db: sqlite3.Connection) -> None:
     livestore.create(db)
 
 
+@migration
 def m012_kiosk_displays(db: sqlite3.Connection) -> None:
     """What each kiosk's screen showed last (``POST /v1/display``): one row per kiosk, replaced by
     its next report; forwarded with the heartbeat. A hash of the picture, never the picture."""
