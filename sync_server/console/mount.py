@@ -10,10 +10,11 @@ from fastapi.staticfiles import StaticFiles
 
 from . import web
 from .headers import SecurityHeaders
-from .pages import auditlog, devices, fallback, public, signin, users
+from .pages import auditlog, content, devices, fallback, public, signin, users
 
 #: in this order; the fallback (any other /console/ path) last
-ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router, fallback.router)
+ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router,
+           content.router, fallback.router)  # fmt: skip
 
 
 def mount(app: FastAPI) -> None:

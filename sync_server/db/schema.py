@@ -274,6 +274,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    both(
+        10,
+        "the console's content drafts: one per publish target, with a revision that only grows",
+        """
+        CREATE TABLE content_drafts (
+            target TEXT PRIMARY KEY,
+            revision {BIGINT} NOT NULL,
+            document TEXT NOT NULL,
+            base TEXT NOT NULL,
+            saved_at TEXT NOT NULL,
+            saved_by TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)
