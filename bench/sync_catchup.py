@@ -41,6 +41,12 @@ def wait_port(port: int, timeout: float = 20) -> None:
         raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process of this machine has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def queue(db_path: Path, n: int) -> None:
     """N uplink events of a feedback button, as the ingest writer stores them."""
     store = Store(db_path)
@@ -119,6 +125,7 @@ def main() -> None:
         print(f"queued {args.count} records in the edge outbox in {time.perf_counter() - t0:.1f} s")
         agent = Agent(cfg, mqtt_sources(cfg))
         reader = sqlite3.connect(f"file:{cfg.db_path}?mode=ro", uri=True)
+        server_cpu0, edge_cpu0 = cpu_s(server.pid), time.process_time()
         t0 = time.perf_counter()
         agent.start()
         try:
@@ -130,6 +137,7 @@ def main() -> None:
                     raise SystemExit("the upload did not finish in 30 minutes")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - t0
+            server_cpu, edge_cpu = cpu_s(server.pid) - server_cpu0, time.process_time() - edge_cpu0
         finally:
             assert agent.sync is not None
             sent = agent.sync.bytes_sent
@@ -141,6 +149,9 @@ def main() -> None:
         ours = args.count / elapsed
         ref = reference(server_db, tmp)
         print(f"edge outbox -> server, end to end:  {ours:9.0f} records/s ({elapsed:.1f} s)")
+        per = 1e6 / args.count
+        print(f"CPU per record: server {server_cpu * per:.1f} us, edge {edge_cpu * per:.1f} us,"
+              f" wall {elapsed * per:.1f} us")  # fmt: skip
         print(f"bytes on the wire per record:       {sent / args.count:9.1f} (gzip'd JSON bodies)")
         print(f"raw executemany into server schema: {ref:9.0f} records/s (reference)")
         print(f"ratio: {ours / ref:.2f}")

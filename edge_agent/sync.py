@@ -151,7 +151,7 @@ class SyncClient(Worker):
 
     thread_name = "a2d-sync"
     ROUND_BATCHES = 20
-    IN_FLIGHT = 2
+    IN_FLIGHT = 3
 
     def __init__(
         self,
