@@ -324,7 +324,8 @@ def _fast_path() -> Callable[[bytes], list[Checked] | None]:
                 text = str(raw, "utf-8")
             except refused:
                 return None
-            hour = hours.get(ts[:13]) if canonical(ts) else None
+            # an hour met for the first time is checked against the calendar now, not set aside
+            hour = (hours.get(ts[:13]) or _hour(ts[:13])) if canonical(ts) else None
             if hour is None or stream not in _STREAMS:
                 odd.append(len(out))
             append(_checked((rid, stream, ts, hour, text, *astuple(fields))))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from functools import partial
-from typing import Any
 
 from a2d.measurements import QUANTITIES
 from a2d.syncwire import Checked
@@ -25,10 +24,6 @@ from .db import Reading
 MAX_SENSOR = 64
 MAX_NAME = 120
 MAX_CHANNEL = 64
-
-
-def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
 
 
 #: quantity -> its one unit, for the look-up on the upload's hot path
@@ -53,7 +48,9 @@ def of_batch(device_id: str, records: Iterable[Checked]) -> list[Reading]:
         if not items or not isinstance(items, list):
             continue
         presses = record.counted is not False
-        sensor, name = _text(record.dev_eui, MAX_SENSOR), _text(record.device_name, MAX_NAME)
+        sensor, name = record.dev_eui, record.device_name  # a text each, cut to its length, or ""
+        sensor = sensor[:MAX_SENSOR] if isinstance(sensor, str) else ""
+        name = name[:MAX_NAME] if isinstance(name, str) else ""
         record_id, hour = record.record_id, record.hour
         for m in items:
             if not isinstance(m, dict):
