@@ -29,9 +29,19 @@ class Pending(NamedTuple):
     text: str
 
 
+#: the distinct streams by one index seek per stream (events_stream_id), in their order; a plain
+#: ``SELECT DISTINCT`` reads every event's index entry, which after an outage of a million events
+#: took the sync client about half a second at the start of each round, with no upload on its way
+_STREAMS = (
+    "WITH RECURSIVE s (stream) AS (SELECT MIN(stream) FROM events"
+    " UNION ALL SELECT (SELECT MIN(stream) FROM events WHERE stream > s.stream) FROM s WHERE s.stream IS NOT NULL)"
+    " SELECT stream FROM s WHERE stream IS NOT NULL"
+)
+
+
 def streams(db: sqlite3.Connection) -> list[str]:
-    """Streams that have events, in a stable order."""
-    return [r[0] for r in db.execute("SELECT DISTINCT stream FROM events ORDER BY stream")]
+    """Streams that have events, in a stable order (by name)."""
+    return [r[0] for r in db.execute(_STREAMS)]
 
 
 def cursor(db: sqlite3.Connection, stream: str) -> int:
