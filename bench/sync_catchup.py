@@ -3,8 +3,10 @@
 
 N events are queued in an edge database (as after a long outage); the edge agent's sync client
 uploads them to ``a2d server run`` (SQLite backend) on this machine. We time until the server
-has acknowledged all of them, count the bytes on the wire, and, in the same run, bulk-insert the
-same rows straight into a database with the server's schema as the reference.
+has acknowledged all of them, count the bytes on the wire and the CPU time each of the two processes
+used (the server; the edge agent, which runs in this one), and, in the same run, bulk-insert the
+same rows straight into a database with the server's schema as the reference. On a machine that
+other work shares, the CPU per record moves far less from run to run than the rates do.
 
     .venv/bin/python bench/sync_catchup.py [--count 1000000]
 """
