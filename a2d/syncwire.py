@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import orjson
 
@@ -285,8 +285,16 @@ def _fast_path() -> Callable[[bytes], list[Checked] | None]:
 
     # made with defstruct: class statements here would carry string annotations (this module's
     # ``from __future__ import annotations``) that msgspec cannot resolve inside a function
+    # the lengths are checked by the decoder, in C; a body that breaks one goes the general way
     envelope = msgspec.defstruct(
-        "Envelope", [("record_id", str), ("stream", str), ("ts", str), ("payload", msgspec.Raw)], gc=False
+        "Envelope",
+        [
+            ("record_id", Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_RECORD_ID)]),
+            ("stream", Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_STREAM)]),
+            ("ts", Annotated[str, msgspec.Meta(max_length=MAX_TS)]),
+            ("payload", msgspec.Raw),
+        ],
+        gc=False,
     )
     upload = msgspec.defstruct("Upload", [("records", list[envelope])], gc=False)  # type: ignore[valid-type]
     # the payload's READ_FIELDS; the rest of it is skipped
@@ -311,26 +319,18 @@ def _fast_path() -> Callable[[bytes], list[Checked] | None]:
             return None
         out: list[Checked] = []
         odd: list[int] = []  # records that fail the quick tests below: checked precisely once all are read
-        for env in envelopes:
-            rid, stream, ts = env.record_id, env.stream, env.ts
-            if (
-                not rid
-                or len(rid) > MAX_RECORD_ID
-                or not stream
-                or len(stream) > MAX_STREAM
-                or len(ts) > MAX_TS
-            ):
-                return None
-            raw = env.payload
+        append, decode_read = out.append, read_decoder.decode
+        for rid, stream, ts, raw in map(astuple, envelopes):
             try:
-                fields = read_decoder.decode(raw)  # an error here also says the payload is no object
+                fields = decode_read(raw)  # an error here also says the payload is no object
                 text = str(raw, "utf-8")
             except refused:
                 return None
-            hour = hours.get(ts[:13]) if canonical(ts) else None
+            # an hour met for the first time is checked against the calendar now, not set aside
+            hour = (hours.get(ts[:13]) or _hour(ts[:13])) if canonical(ts) else None
             if hour is None or stream not in _STREAMS:
                 odd.append(len(out))
-            out.append(_checked((rid, stream, ts, hour, text, *astuple(fields))))
+            append(_checked((rid, stream, ts, hour, text, *astuple(fields))))
         # maybe a NUL somewhere (JSON can write one no other way): every record is checked precisely
         for i in range(len(out)) if b"\\u0000" in data else odd:
             c = out[i]

@@ -3,8 +3,10 @@
 
 N events are queued in an edge database (as after a long outage); the edge agent's sync client
 uploads them to ``a2d server run`` (SQLite backend) on this machine. We time until the server
-has acknowledged all of them, count the bytes on the wire, and, in the same run, bulk-insert the
-same rows straight into a database with the server's schema as the reference.
+has acknowledged all of them, count the bytes on the wire and the CPU time each of the two processes
+used (the server; the edge agent, which runs in this one), and, in the same run, bulk-insert the
+same rows straight into a database with the server's schema as the reference. On a machine that
+other work shares, the CPU per record moves far less from run to run than the rates do.
 
     .venv/bin/python bench/sync_catchup.py [--count 1000000]
 """
@@ -39,6 +41,12 @@ A2D = [sys.executable, "-m", "a2d.cli"]
 def wait_port(port: int, timeout: float = 20) -> None:
     if not ports.wait_port(port, timeout):
         raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process of this machine has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def queue(db_path: Path, n: int) -> None:
@@ -119,6 +127,7 @@ def main() -> None:
         print(f"queued {args.count} records in the edge outbox in {time.perf_counter() - t0:.1f} s")
         agent = Agent(cfg, mqtt_sources(cfg))
         reader = sqlite3.connect(f"file:{cfg.db_path}?mode=ro", uri=True)
+        server_cpu0, edge_cpu0 = cpu_s(server.pid), time.process_time()
         t0 = time.perf_counter()
         agent.start()
         try:
@@ -130,6 +139,7 @@ def main() -> None:
                     raise SystemExit("the upload did not finish in 30 minutes")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - t0
+            server_cpu, edge_cpu = cpu_s(server.pid) - server_cpu0, time.process_time() - edge_cpu0
         finally:
             assert agent.sync is not None
             sent = agent.sync.bytes_sent
@@ -141,6 +151,9 @@ def main() -> None:
         ours = args.count / elapsed
         ref = reference(server_db, tmp)
         print(f"edge outbox -> server, end to end:  {ours:9.0f} records/s ({elapsed:.1f} s)")
+        per = 1e6 / args.count
+        print(f"CPU per record: server {server_cpu * per:.1f} us, edge {edge_cpu * per:.1f} us,"
+              f" wall {elapsed * per:.1f} us")  # fmt: skip
         print(f"bytes on the wire per record:       {sent / args.count:9.1f} (gzip'd JSON bodies)")
         print(f"raw executemany into server schema: {ref:9.0f} records/s (reference)")
         print(f"ratio: {ours / ref:.2f}")

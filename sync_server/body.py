@@ -50,21 +50,30 @@ def decode(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
-    """Inflate gzip ``data`` (one or more members); 413 past ``limit`` bytes, 400 if corrupt or cut."""
-    out = bytearray()
+    """Inflate gzip ``data`` (one or more members); 413 past ``limit`` bytes, 400 if corrupt or cut.
+
+    The usual body, one member inflated in one call, is returned as zlib made it, not copied again.
+    """
+    parts: list[bytes] = []
+    size = 0
     rest = data
     try:
         while True:
             member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            out += member.decompress(rest, limit + 1 - len(out))
-            while member.unconsumed_tail and len(out) <= limit:
-                out += member.decompress(member.unconsumed_tail, limit + 1 - len(out))
-            if len(out) > limit:
+            tail = rest
+            while True:  # max_length is at least 1 here (0 would mean no limit)
+                part = member.decompress(tail, limit + 1 - size)
+                parts.append(part)
+                size += len(part)
+                tail = member.unconsumed_tail
+                if not tail or size > limit:
+                    break
+            if size > limit:
                 raise too_large(limit)
             if not member.eof:
                 raise BodyError(400, "the gzip body is truncated")
             rest = member.unused_data
             if not rest.strip(b"\0"):
-                return bytes(out)
+                return parts[0] if len(parts) == 1 else b"".join(parts)
     except zlib.error as exc:
         raise BodyError(400, f"the gzip body is corrupt: {exc}") from exc

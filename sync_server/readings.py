@@ -12,8 +12,8 @@ made of it (``edge_agent/buttonvotes.py``); its other measurements (a battery le
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from functools import partial
-from typing import Any
 
 from a2d.measurements import QUANTITIES
 from a2d.syncwire import Checked
@@ -26,10 +26,6 @@ MAX_NAME = 120
 MAX_CHANNEL = 64
 
 
-def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
 #: quantity -> its one unit, for the look-up on the upload's hot path
 _UNIT = {quantity: unit for quantity, (unit, _) in QUANTITIES.items()}
 _NUMBER = (int, float)
@@ -39,29 +35,42 @@ _reading = partial(tuple.__new__, Reading)
 
 def readings(device_id: str, record: Checked) -> list[Reading]:
     """The canonical measurements of ``record`` (uploaded by ``device_id``), empty if it has none."""
-    items = record.measurements
-    if not items or not isinstance(items, list):
-        return []
-    hour = record.hour
-    presses = record.counted is not False
-    sensor, name = _text(record.dev_eui, MAX_SENSOR), _text(record.device_name, MAX_NAME)
+    return of_batch(device_id, (record,))
+
+
+def of_batch(device_id: str, records: Iterable[Checked]) -> list[Reading]:
+    """The canonical measurements of every record of an upload, in order, as :func:`readings` finds
+    them; one call per upload, so that the names it needs are looked up once, not per record."""
     out: list[Reading] = []
-    for m in items:
-        if not isinstance(m, dict):
+    add, unit_of, number, finite, reading = out.append, _UNIT.get, _NUMBER, math.isfinite, _reading
+    for record in records:
+        items = record.measurements
+        if not items or not isinstance(items, list):
             continue
-        quantity, value, unit, channel = m.get("quantity"), m.get("value"), m.get("unit"), m.get("channel")
-        if unit is None or not isinstance(quantity, str) or _UNIT.get(quantity) != unit:
-            continue
-        if quantity == "button_press" and not presses:
-            continue
-        if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value):
-            continue
-        if channel is None:
-            channel = ""
-        elif not isinstance(channel, str):
-            continue
-        out.append(
-            _reading((device_id, record.record_id, sensor, name, quantity, unit, channel[:MAX_CHANNEL], hour,
-                      float(value)))
-        )  # fmt: skip
+        presses = record.counted is not False
+        sensor, name = record.dev_eui, record.device_name  # a text each, cut to its length, or ""
+        sensor = sensor[:MAX_SENSOR] if isinstance(sensor, str) else ""
+        name = name[:MAX_NAME] if isinstance(name, str) else ""
+        record_id, hour = record.record_id, record.hour
+        for m in items:
+            if not isinstance(m, dict):
+                continue
+            quantity, value, unit, channel = (
+                m.get("quantity"),
+                m.get("value"),
+                m.get("unit"),
+                m.get("channel"),
+            )
+            if unit is None or not isinstance(quantity, str) or unit_of(quantity) != unit:
+                continue
+            if quantity == "button_press" and not presses:
+                continue
+            if isinstance(value, bool) or not isinstance(value, number) or not finite(value):
+                continue
+            if channel is None:
+                channel = ""
+            elif not isinstance(channel, str):
+                continue
+            add(reading((device_id, record_id, sensor, name, quantity, unit, channel[:MAX_CHANNEL], hour,
+                         float(value))))  # fmt: skip
     return out

@@ -110,3 +110,22 @@ def test_a_full_outbox_is_thinned_in_policy_order_and_keeps_every_vote(ingest: I
     assert len(list(queries.events(ingest.store.db))) == 10  # votes, never
     st = {s["stream"]: s for s in outbox.status(ingest.store.db)}
     assert st["uplink"]["thinned"] == 10  # (the health stream has no events left to list)
+
+
+def test_streams_are_each_listed_once_in_order_without_reading_every_event(tmp_path: Path) -> None:
+    store = Store(tmp_path / "edge.db")
+    assert outbox.streams(store.db) == []
+    with store.atomic() as db:
+        db.executemany(
+            "INSERT INTO events (key, source, kind, stream, received_at, stored_at) VALUES (?, 'cs', 'up', ?,"
+            " '2026-06-02T08:00:00.000000Z', '2026-06-02T08:00:00.000000Z')",
+            [
+                (f"k{i}", s)
+                for i, s in enumerate(["uplink", "health", "uplink", "feedback", "health", "uplink"])
+            ],
+        )
+    assert outbox.streams(store.db) == ["feedback", "health", "uplink"]
+    # one index seek per stream: no step of the plan goes through all events
+    plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {outbox._STREAMS}")]
+    assert not [step for step in plan if step.startswith("SCAN events")], plan
+    store.close()

@@ -247,3 +247,27 @@ def test_a_back_off_that_ended_does_not_make_the_client_spin(tmp_path: Path) -> 
     client._stream_retry_at["uplink"] = time.monotonic() + 2
     assert 1.5 < client._idle_wait() <= 2.0
     client.stop()
+
+
+@pytest.mark.parametrize("answer", ["all, in another order", "all but one", "a list, not an object"])
+def test_only_a_batch_acknowledged_whole_moves_the_cursor(tmp_path: Path, answer: str) -> None:
+    """The usual answer lists the records in the order sent; any other must still be read right."""
+    db_path = tmp_path / "edge.db"
+    queue_events(db_path, 10)
+
+    def reply(records: list[dict[str, Any]]) -> httpx.Response:
+        acked = [r["record_id"] for r in reversed(records)]
+        if answer == "all but one":
+            acked = acked[1:]
+        return httpx.Response(200, json=acked if answer.startswith("a list") else {"acked": acked})
+
+    server = FakeServer(reply)
+    with running(db_path, server):
+        if answer == "all, in another order":
+            wait_for(lambda: status(db_path)["uplink"]["pending"] == 0, what="the outbox to drain")
+            return
+        wait_for(lambda: server.posts >= 3, timeout=60, what="uploads tried again")
+        s = status(db_path)["uplink"]
+        assert s["pending"] == 10 and s["refused"] == 0
+        if answer.startswith("a list"):
+            assert "no list of acknowledged records" in s["last_error"]

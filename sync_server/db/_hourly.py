@@ -112,13 +112,6 @@ class _Sum:
     def __init__(self, name: str, value: float) -> None:
         self.name, self.count, self.total, self.low, self.high = name, 1, value, value, value
 
-    def add(self, name: str, value: float) -> None:
-        self.name = name or self.name
-        self.count += 1
-        self.total += value
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
-
 
 def fold(readings: Iterable[Reading], new: Collection[tuple[str, str]] | None) -> list[Increment]:
     """Sum the readings of the records in ``new`` (``(device_id, record_id)`` pairs; ``None``: of
@@ -127,15 +120,22 @@ def fold(readings: Iterable[Reading], new: Collection[tuple[str, str]] | None) -
     The result holds each key once, sorted, so that one upsert statement can take it whole.
     """
     sums: dict[tuple[str, str, str, str, str, str], _Sum] = {}
-    for r in readings:
-        if new is not None and (r.device_id, r.record_id) not in new:
+    get = sums.get
+    for device_id, record_id, sensor, name, quantity, unit, channel, hour, value in readings:
+        if new is not None and (device_id, record_id) not in new:
             continue
-        key = (r.device_id, r.sensor, r.quantity, r.unit, r.channel, r.hour)
-        s = sums.get(key)
+        key = (device_id, sensor, quantity, unit, channel, hour)
+        s = get(key)
         if s is None:
-            sums[key] = _Sum(r.sensor_name, r.value)
-        else:
-            s.add(r.sensor_name, r.value)
+            sums[key] = _Sum(name, value)
+        else:  # written out here, not a method: this runs once per reading of an upload
+            s.name = name or s.name
+            s.count += 1
+            s.total += value
+            if value < s.low:
+                s.low = value
+            elif value > s.high:
+                s.high = value
     return [Increment(*key, s.name, s.count, s.total, s.low, s.high) for key, s in sorted(sums.items())]
 
 

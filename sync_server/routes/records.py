@@ -26,7 +26,7 @@ from .. import body, livevotes
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
-from ..readings import readings
+from ..readings import of_batch
 from .responses import ERRORS
 
 log = logging.getLogger(__name__)
@@ -64,24 +64,26 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     """Store one upload and return the JSON answer; raises BodyError / WireError for bad bodies."""
     records = syncwire.read_upload(body.decode(raw, content_encoding, syncwire.MAX_BODY_BYTES))
     received_at = utc_now()
-    rows: list[RecordRow] = []
-    found: list[Reading] = []
-    votes: list[Vote] = []
-    seen: set[str] = set()
-    for r in records:
-        rows.append((device_id, r.record_id, r.stream, r.ts, r.text, received_at))
-        if r.record_id not in seen:  # a record twice in one batch is stored, and counted, as its first
-            seen.add(r.record_id)
-            found += readings(device_id, r)
-            if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None:
-                votes.append(v)
+    rows: list[RecordRow] = [
+        (device_id, rid, stream, ts, text, received_at) for rid, stream, ts, _, text, *_ in records
+    ]
+    counted = records
+    if len({row[1] for row in rows}) < len(
+        rows
+    ):  # a record twice in one batch is stored, and counted, as its first
+        seen: set[str] = set()
+        counted = [r for r in records if not (r.record_id in seen or seen.add(r.record_id))]  # type: ignore[func-returns-value]
+    found = of_batch(device_id, counted)
+    votes: list[Vote] = [
+        v for r in counted if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None
+    ]
     if rows:
         try:
             db.store_records(rows, found, votes)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc, votes) from exc
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
-    return orjson.dumps({"acked": [r.record_id for r in records]})
+    return orjson.dumps({"acked": [row[1] for row in rows]})
 
 
 def _which_refused(
