@@ -57,8 +57,8 @@ def test_results_per_answer_site_and_day_with_the_words_and_small_counts_hidden(
     html = page.text
     assert "Wie zufrieden sind Sie heute mit unserem Service?" in html
     answers = _cells(html, "Stimmen je Antwort")
-    assert "<th scope=\"row\">Sehr zufrieden</th><td>11</td><td>11</td>" in answers  # window and town
-    assert "<th scope=\"row\">Zufrieden</th><td>unter 5</td><td>unter 5</td>" in answers
+    assert '<th scope="row">Sehr zufrieden</th><td>11</td><td>11</td>' in answers  # window and town
+    assert '<th scope="row">Zufrieden</th><td>unter 5</td><td>unter 5</td>' in answers
     assert "<td>2</td>" not in html  # the two "Zufrieden" never show as a number
     sites = _cells(html, "Stimmen je Standort")
     assert '<th scope="row">rathaus</th><td>0</td><td>0</td><td>0</td><td>unter 5</td><td>6</td>' in sites
@@ -86,7 +86,7 @@ def test_a_lotse_sees_the_votes_of_their_sites_only(app_client, db) -> None:
     html = c.get(f"/console/results?poll={POLL}&from=2026-06-01&to=2026-06-02").text
     assert ">rathaus</th>" not in html and ">ov-zell</th>" in html
     assert "Stimmen insgesamt" not in html  # the town-wide totals cover sites they do not see
-    assert "<th scope=\"row\">Sehr zufrieden</th><td>5</td>" in _cells(html, "Stimmen je Antwort")
+    assert '<th scope="row">Sehr zufrieden</th><td>5</td>' in _cells(html, "Stimmen je Antwort")
     assert "results/live" not in html  # no form to start or close a live question
     csv_text = c.get(f"/console/results.csv?poll={POLL}&from=2026-06-01&to=2026-06-02").text
     assert "rathaus" not in csv_text and "ov-zell" in csv_text
@@ -133,7 +133,9 @@ def test_live_questions_start_and_close_from_the_console(app_client, db) -> None
     first = audit.entries(db)[0]
     assert (first.action, first.target, first.actor) == ("live.start", row.id, "eddi")
 
-    r = c.post("/console/results/live/close", data={"id": row.id, "csrf_token": token}, follow_redirects=False)
+    r = c.post(
+        "/console/results/live/close", data={"id": row.id, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
     closed = db.live_question(row.id)
     assert closed is not None and closed.closed_by == "console:eddi" and closed.closes_at < row.closes_at
