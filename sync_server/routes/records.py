@@ -20,9 +20,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from a2d import syncwire
+from a2d.localapi import UsageReport
 from a2d.timeutil import utc_now
 
-from .. import body, livevotes
+from .. import body, livevotes, usage
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
@@ -67,6 +68,7 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     rows: list[RecordRow] = []
     found: list[Reading] = []
     votes: list[Vote] = []
+    reports: list[tuple[str, UsageReport]] = []
     seen: set[str] = set()
     for r in records:
         rows.append((device_id, r.record_id, r.stream, r.ts, r.text, received_at))
@@ -75,11 +77,14 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
             found += readings(device_id, r)
             if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None:
                 votes.append(v)
+            if r.stream == usage.STREAM and (u := usage.report(r)) is not None:
+                reports.append((r.record_id, u))
     if rows:
         try:
             db.store_records(rows, found, votes)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc, votes) from exc
+    usage.store(db, device_id, reports)  # after the records: a batch sent again adds nothing twice
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r in records]})
 
