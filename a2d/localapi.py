@@ -66,6 +66,11 @@ times; the agent stores it once and answers only after the commit.
     ``200 {"displays": [{"kiosk_id", "page", "frames", "hash", "changed_at", "mode", "wall",
     "at", "reported_at"}, ...]}``: the latest report of each kiosk of this agent, newest first.
 
+``POST /v1/usage``
+    body :class:`UsageReport`: one kiosk's anonymous counters of one day (sessions started,
+    screens shown, languages chosen) → ``201 {"id": ..., "stored": true}`` (``200`` for a
+    repeat). The agent stores it as a record of the stream ``usage`` and syncs it like others.
+
 Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status: ``404`` for an unknown path,
 ``405`` (with ``Allow``) for a method the path does not take, ``413`` for a body over
 :data:`MAX_BODY_BYTES`, ``503`` when a write could not be committed (send it again later).
@@ -74,6 +79,7 @@ Errors are ``{"error": "<one sentence>"}`` with a 4xx/5xx status: ``404`` for an
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 VERSION = "1"
@@ -221,6 +227,65 @@ class DisplayReport:
         return cls(
             page=page, frames=frames, hash=digest, changed_at=_text(body, "changed_at", limit=40),
             at=_text(body, "at", limit=40), mode=mode, wall=wall,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: usage counters: names (a screen, a language) are short slugs; a report holds at most this many
+USAGE_MAX_NAMES = 40
+USAGE_MAX_COUNT = 1_000_000
+_USAGE_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _counters(body: dict[str, Any], key: str) -> dict[str, int]:
+    raw = body.get(key, {})
+    if not isinstance(raw, dict) or len(raw) > USAGE_MAX_NAMES:
+        raise LocalApiError(f"{key!r} must be an object of at most {USAGE_MAX_NAMES} counters")
+    out: dict[str, int] = {}
+    for name, n in raw.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 32 or not set(name) <= _USAGE_NAME:
+            raise LocalApiError(f"{key!r}: {name!r:.40} is no short name (a-z, 0-9, _ and -)")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= USAGE_MAX_COUNT:
+            raise LocalApiError(f"{key!r}: the count of {name!r} must be a whole number 0-{USAGE_MAX_COUNT}")
+        out[name] = n
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """A kiosk's anonymous counters of one day (the day in the town's time, ``YYYY-MM-DD``):
+    counters only, nothing finer than the day, nothing about a visit or a citizen."""
+
+    id: str
+    kiosk_id: str
+    day: str
+    sessions: int
+    screens: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Any) -> UsageReport:
+        if not isinstance(body, dict):
+            raise LocalApiError("the body must be a JSON object")
+        day = _text(body, "day", limit=10)
+        try:
+            if len(day) != 10 or date.fromisoformat(day).isoformat() != day:
+                raise ValueError(day)
+        except ValueError:
+            raise LocalApiError("'day' must be a date YYYY-MM-DD") from None
+        sessions = body.get("sessions", 0)
+        if (
+            isinstance(sessions, bool)
+            or not isinstance(sessions, int)
+            or not 0 <= sessions <= USAGE_MAX_COUNT
+        ):
+            raise LocalApiError(f"'sessions' must be a whole number 0-{USAGE_MAX_COUNT}")
+        return cls(
+            id=_text(body, "id", limit=64), kiosk_id=_text(body, "kiosk_id", required=False, limit=64),
+            day=day, sessions=sessions, screens=_counters(body, "screens"),
+            languages=_counters(body, "languages"),
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:

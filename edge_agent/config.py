@@ -285,6 +285,7 @@ class EdgeConfig:
             "button": r["button_days"],
             "feedback": r["feedback_days"],
             "help": r["help_days"],
+            "usage": r["usage_days"],
         }
 
 

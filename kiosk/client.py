@@ -67,6 +67,8 @@ PRUNE_S = 3600.0
 #: seconds between two questions to the agent for its live questions (a 304 while nothing changed);
 #: a question started on the server shows within about this plus the agent's second or two
 LIVE_S = 4.0
+#: where each kind of outbox item goes on the agent
+_PATHS = {"vote": "/feedback", "help": "/help", "usage": "/usage"}
 
 
 class _Unreachable(Exception):
@@ -573,6 +575,12 @@ class AgentClient:
         self._wake.set()
         return req.id
 
+    def usage(self, report: localapi.UsageReport) -> None:
+        """Keep a day's usage counters (:mod:`kiosk.usage`) durably; delivered in the background."""
+        localapi.UsageReport.from_json(report.as_json())
+        self._outbox.put("usage", report.as_json())
+        self._wake.set()
+
     def display(self, report: localapi.DisplayReport) -> None:
         """Keep what the screen shows for the agent (:mod:`kiosk.displayproof`); returns at once.
         Only the latest report is kept, in memory: an older one is worth nothing once a newer exists."""
@@ -640,7 +648,7 @@ class AgentClient:
             if not items:
                 return
             for item in items:
-                path = "/feedback" if item.kind == "vote" else "/help"
+                path = _PATHS.get(item.kind, "/help")
                 try:
                     resp = self._request("POST", path, item.body)
                 except _Unreachable:

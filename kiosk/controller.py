@@ -54,6 +54,7 @@ from .i18n import Translator
 from .opening import ALWAYS, Mode, ScreenState, SiteSchedule
 from .ports import Display, NoDisplay
 from .session import Phase, Session
+from .usage import UsageCounter
 from .views import as_poll, idle_prompt
 
 if TYPE_CHECKING:
@@ -157,6 +158,8 @@ class Controller:
         self.wall_clock: Callable[[], datetime] = wall_clock or _utc_now
         #: the site's hours and nights (:mod:`kiosk.opening`), read from the pack off the screen's thread
         self.schedule: SiteSchedule = ALWAYS
+        #: anonymous counters per day (:mod:`kiosk.usage`), by the site's calendar
+        self.usage = UsageCounter(cfg.kiosk_id, lambda: self.schedule.local(self.now()).date())
         self.mode = Mode.OPEN
         self.backlight = backlight
         #: what the backlight was last asked to show (None: not yet)
@@ -219,6 +222,8 @@ class Controller:
         if self.speaker is not None:
             self.speaker.close()
         if self.client is not None:
+            for report in self.usage.everything():
+                self.client.usage(report)
             self.client.stop()
 
     def refresh_background(self) -> None:
@@ -321,6 +326,7 @@ class Controller:
         self.session.visit.screen = page.value
         if not again:
             self._shown += 1
+            self.usage.screen(page.value)
         if page in (Page.ATTRACT, Page.WIPED):
             self.history.clear()
         self.translator.lang = self.session.lang
@@ -426,6 +432,7 @@ class Controller:
         countdown, the Lotsen session's end, speech."""
         self.check_claim()
         self.check_live()
+        self.hand_over_usage()
         change = self.session.tick()
         self.check_hours()
         if change is Phase.PROMPT:
@@ -446,6 +453,12 @@ class Controller:
         if speaking != self._speaking_shown and self.page.chrome:
             self._speaking_shown = speaking
             self.display.speaking(speaking)
+
+    def hand_over_usage(self) -> None:
+        """The counters of the days gone by to the agent client (kept until there is a client)."""
+        if self.client is not None:
+            for report in self.usage.finished():
+                self.client.usage(report)
 
     def ask_more_time(self) -> None:
         """Ask "Brauchen Sie mehr Zeit?" now, as if the idle time had run out (selftest)."""
@@ -491,8 +504,10 @@ class Controller:
             self._show(Page.NOCONTENT, {}, speak=False)
             return
         self.session.touch()
+        self.usage.session()
         if lang is not None:
             self.session.visit.lang = lang
+            self.usage.language(lang)
         self.history.clear()
         self._show(Page.HOME, {}, speak=False)
         if read or self.session.visit.read_aloud:
@@ -502,6 +517,7 @@ class Controller:
 
     def set_lang(self, lang: str) -> None:
         self.session.visit.lang = lang
+        self.usage.language(lang)
         self.refresh()
 
     def set_large(self, on: bool) -> None:

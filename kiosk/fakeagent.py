@@ -66,6 +66,8 @@ class FakeAgent:
         #: the display reports delivered (:mod:`kiosk.displayproof`), and the latest one waiting offline
         self.displays: list[localapi.DisplayReport] = []
         self.waiting_display: localapi.DisplayReport | None = None
+        #: the usage reports handed over (:mod:`kiosk.usage`), kept as the real client's outbox would
+        self.usage_reports: list[localapi.UsageReport] = []
         self._pack = pack
         self._forecast = forecast
         self._records = list(records) if records is not None else None
@@ -131,6 +133,11 @@ class FakeAgent:
             self.waiting.append(item)
         if self._online:
             self.flush(0)
+
+    def usage(self, report: localapi.UsageReport) -> None:
+        localapi.UsageReport.from_json(report.as_json())
+        with self._lock:
+            self.usage_reports.append(report)
 
     def display(self, report: localapi.DisplayReport) -> None:
         """Keep the latest report; delivered at once while online (offline only the latest waits)."""

@@ -1,4 +1,4 @@
-"""The kiosk's own durable outbox: votes and help requests wait here until the edge agent has them.
+"""The kiosk's own durable outbox: votes, help requests and usage counters wait here until the edge agent has them.
 
 A citizen's tap is committed to SQLite (WAL, ``synchronous=FULL``) before the screen says
 "Danke", so neither a dead agent nor a power cut loses it. An item leaves the outbox only when
@@ -30,7 +30,7 @@ from a2d.sqlwriter import Writer
 from a2d.timeutil import iso, utc_now
 
 T = TypeVar("T")
-KINDS = ("vote", "help")
+KINDS = ("vote", "help", "usage")
 #: the longest any item is kept, counted from the tap: the retention promised for votes
 MAX_AGE_DAYS = retention.STREAMS["feedback"][0]
 

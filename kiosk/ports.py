@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from a2d.contentpack import ContentPack, TransparencyRecord
     from a2d.livewire import LiveQuestion
-    from a2d.localapi import DisplayReport, Status
+    from a2d.localapi import DisplayReport, Status, UsageReport
     from sitehours.screen import ScreenState
 
     from .controller import Page
@@ -75,6 +75,10 @@ class Agent(Protocol):
     def help_requests(self, state: str = "open") -> list[dict[str, Any]]: ...
 
     def close_help(self, help_id: str) -> bool: ...
+
+    def usage(self, report: UsageReport) -> None:
+        """Hand over one day's anonymous usage counters (:mod:`kiosk.usage`); kept durably, returns at once."""
+        ...
 
     def display(self, report: DisplayReport) -> None:
         """Hand over what the screen shows (:mod:`kiosk.displayproof`); returns at once, only the

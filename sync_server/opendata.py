@@ -1,6 +1,6 @@
 """Open data: what the published tables hold, under which licence, and how they are written.
 
-Two datasets, both read from the hourly aggregates (never from payloads, tokens or secrets):
+Three datasets. Two read from the hourly aggregates (never from payloads, tokens or secrets):
 
 * ``measurements``: per device, sensor, quantity, unit and channel, per UTC hour: count, sum,
   mean, minimum and maximum of the canonical measurements;
@@ -8,6 +8,9 @@ Two datasets, both read from the hourly aggregates (never from payloads, tokens 
   the channel is the answer, e.g. ``short``/``double`` or a smiley number; for votes, those of
   kiosks and of feedback buttons the content pack maps to a poll, ``<poll>:<choice>`` with the
   choice's ``label``): the button presses. A record marked ``"counted": false`` adds none.
+
+The third, ``usage``, sums the kiosks' daily usage reports per day, site, metric and item
+(:mod:`.usage`).
 
 Every answer names the licence, Datenlizenz Deutschland – Namensnennung – Version 2.0, and the
 data provider to be named (the ``server.opendata_attribution`` setting).
@@ -77,6 +80,16 @@ FEEDBACK_FIELDS = (
         " is <poll>:<choice>, as for kiosk votes and mapped feedback buttons; null otherwise",
     ),
 )
+USAGE_FIELDS = (
+    Field("day", "string", "the day (YYYY-MM-DD) in the site's time"),
+    Field("site", "string", "the site (a citizen office) of the kiosks; empty for devices without a site"),
+    Field(
+        "metric", "string", "sessions (visits begun), screen (screens shown) or language (languages chosen)"
+    ),
+    Field("item", "string", "which screen or language; empty for sessions"),
+    Field("count", "integer", "the day's count over all kiosks of the site"),
+)
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: the two columns every CSV row ends with, so that a row copied alone still names its licence
 CSV_TRAILER = ("licence", "attribution")
@@ -218,6 +231,12 @@ _PARAMETERS = [
 ]
 
 
+_USAGE_PARAMETERS = [
+    {"name": "from", "description": "first day, YYYY-MM-DD; default: 29 days before to"},
+    {"name": "to", "description": "last day, YYYY-MM-DD (included); default: today (UTC)"},
+]
+
+
 def small_counts(min_count: int) -> str:
     """What the catalogue says about counts below the threshold."""
     if min_count <= 1:
@@ -269,6 +288,16 @@ def catalogue(attribution: str, max_rows: int, min_count: int = 0) -> dict[str, 
                 FEEDBACK_FIELDS,
                 [],
             ),
+            {
+                **dataset(
+                    "usage",
+                    "kiosk use per site and day, counted anonymously on each kiosk: visits begun, screens"
+                    " shown, languages chosen",
+                    USAGE_FIELDS,
+                    [],
+                ),
+                "parameters": _USAGE_PARAMETERS,
+            },
         ],
         "quantities": [
             {"quantity": q, "unit": unit, "description": text} for q, (unit, text) in QUANTITIES.items()

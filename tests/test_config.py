@@ -89,6 +89,7 @@ def test_minimal_config_gets_every_default() -> None:
     assert cfg.get("mqtt.tls") is False
     assert cfg.retention_days() == {
         "uplink": 400, "health": 90, "network": 30, "quarantine": 30, "button": 400, "feedback": 400, "help": 30,
+        "usage": 400,
     }  # fmt: skip
 
 

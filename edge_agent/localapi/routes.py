@@ -7,9 +7,9 @@ from typing import Any
 
 from a2d import timeutil
 from a2d.contentpack import record_as_json
-from a2d.localapi import PREFIX, DisplayReport, HelpRequest, LocalApiError, Vote
+from a2d.localapi import PREFIX, DisplayReport, HelpRequest, LocalApiError, UsageReport, Vote
 
-from . import displays, forecast, helpdesk, live, status, votes
+from . import displays, forecast, helpdesk, live, status, usage, votes
 from .content import Content, Document, etag_matches
 from .context import ApiContext
 from .http import HttpError, Request, Response, Router
@@ -39,6 +39,7 @@ def router(api: ApiContext) -> Router:
     route("GET", "/live", live.live_now)
     route("POST", "/display", display_report)
     route("GET", "/display", display_list)
+    route("POST", "/usage", usage_report)
     return r
 
 
@@ -98,6 +99,19 @@ def feedback(api: ApiContext, req: Request) -> Response:
     log.debug("vote %s for poll %s from kiosk %s: %s", vote.id, vote.poll_id, vote.kiosk_id,
               "stored" if new else "a repeat")  # fmt: skip
     return _ok({"id": vote.id, "stored": True}, 201 if new else 200)
+
+
+def usage_report(api: ApiContext, req: Request) -> Response:
+    try:
+        report = UsageReport.from_json(req.json())
+    except LocalApiError as exc:
+        raise HttpError(400, str(exc)) from None
+    # the kiosk is the token's, as for votes
+    report = UsageReport(
+        report.id, req.kiosk_id, report.day, report.sessions, report.screens, report.languages
+    )
+    new = api.commit(lambda db: usage.store(db, report, api.clock()))
+    return _ok({"id": report.id, "stored": True}, 201 if new else 200)
 
 
 def poll_results(api: ApiContext, req: Request) -> Response:

@@ -20,6 +20,9 @@ _DATASETS = {
                      " Mittel, Minimum, Maximum); keine personenbezogenen Daten."),
     "feedback": ("Rückmeldungen", "Tastendrücke je Rückmelde-Sensor (eine Frage) und Kanal (die Antwort); kleine"
                  " Zahlen werden nicht veröffentlicht."),
+    "usage": ("Nutzung der Kioske", "Nutzung der Kioske je Standort und Tag, anonym auf dem Kiosk gezählt:"
+              " begonnene Besuche, gezeigte Seiten, gewählte Sprachen; kleine Zahlen werden nicht"
+              " veröffentlicht."),
 }  # fmt: skip
 
 

@@ -11,10 +11,14 @@ from fastapi.staticfiles import StaticFiles
 from . import web
 from .headers import SecurityHeaders
 from .pages import auditlog, content, devices, fallback, public, signin, users
+from .pages import results as results_page
 
 #: in this order; the fallback (any other /console/ path) last
-ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router,
-           content.router, fallback.router)  # fmt: skip
+ROUTERS = (
+    signin.router, devices.router, users.router, auditlog.router, public.router,
+    content.router, results_page.router,
+    fallback.router,
+)  # fmt: skip
 
 
 def mount(app: FastAPI) -> None:

@@ -288,6 +288,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    both(
+        11,
+        "kiosk usage: the counters of each kiosk's daily report (sessions, screens, languages) per site",
+        """
+        CREATE TABLE kiosk_usage (
+            device_id TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            site TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            item TEXT NOT NULL,
+            n {BIGINT} NOT NULL,
+            PRIMARY KEY (device_id, record_id, metric, item)
+        );
+        CREATE INDEX kiosk_usage_day ON kiosk_usage (day, site)
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

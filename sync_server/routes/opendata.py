@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -10,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from a2d.timeutil import utc_now
 
-from .. import opendata
+from .. import opendata, usage
 from ..config import ServerSettings
 from ..db import Window
 from ..deps import DB, Settings
@@ -161,3 +162,38 @@ def feedback_csv(
         for t in _rows(db.feedback_tallies, w, limit, settings)
     ]
     return _csv("feedback", opendata.FEEDBACK_FIELDS, rows, settings)
+
+
+Day = Annotated[
+    str | None, Query(alias="from", description="first day, YYYY-MM-DD; default: 29 days before `to`")
+]
+DayTo = Annotated[
+    str | None, Query(alias="to", description="last day, YYYY-MM-DD (included); default: today (UTC)")
+]
+
+
+def _usage(
+    db: Any, start: str | None, end: str | None, s: ServerSettings
+) -> tuple[Window, list[dict[str, Any]]]:
+    try:
+        first, last = usage.window(start, end, datetime.now(UTC).date())
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    w = Window(first.isoformat(), last.isoformat(), None, None, None, s.opendata_min_count)
+    return w, usage.daily(db, first, last, s.opendata_min_count)
+
+
+@router.get("/usage.json", summary="Kiosk usage per site and day (JSON)", responses=_JSON)
+def usage_json(db: DB, settings: Settings, start: Day = None, end: DayTo = None) -> Response:
+    """How the kiosks were used per site and day, counted anonymously on each kiosk: visits begun
+    (`sessions`), screens shown (`screen`) and languages chosen (`language`) in the days
+    `[from, to]`. A count from 1 to `opendata.min_count - 1` is left out."""
+    w, rows = _usage(db, start, end, settings)
+    return _json("usage", w, rows, settings)
+
+
+@router.get("/usage.csv", summary="Kiosk usage per site and day (CSV)", responses=_CSV)
+def usage_csv(db: DB, settings: Settings, start: Day = None, end: DayTo = None) -> Response:
+    """The rows of `usage.json` as CSV with a header row, each ending with `licence` and `attribution`."""
+    _w, rows = _usage(db, start, end, settings)
+    return _csv("usage", usage.FIELDS, rows, settings)

@@ -20,9 +20,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from a2d import syncwire
+from a2d.localapi import UsageReport
 from a2d.timeutil import utc_now
 
-from .. import body, livevotes
+from .. import body, livevotes, usage
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
@@ -77,11 +78,15 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     votes: list[Vote] = [
         v for r in counted if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None
     ]
+    reports: list[tuple[str, UsageReport]] = [
+        (r.record_id, u) for r in counted if r.stream == usage.STREAM and (u := usage.report(r)) is not None
+    ]
     if rows:
         try:
             db.store_records(rows, found, votes)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc, votes) from exc
+    usage.store(db, device_id, reports)  # after the records: a batch sent again adds nothing twice
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [row[1] for row in rows]})
 

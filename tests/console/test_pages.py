@@ -132,10 +132,14 @@ def test_the_open_data_page_carries_dcat_ap_de_and_links_the_downloads(app_clien
     c = app_client()
     page = c.get("/opendata").text
     assert 'type="application/ld+json"' in page and "dl-de/by-2-0" in page
-    for href in ("/api/v1/opendata/measurements.csv", "/api/v1/opendata/feedback.json"):
+    for href in (
+        "/api/v1/opendata/measurements.csv",
+        "/api/v1/opendata/feedback.json",
+        "/api/v1/opendata/usage.csv",
+    ):
         assert f'href="{href}"' in page and c.get(href).status_code == 200
     doc = c.get("/opendata.jsonld").json()
-    assert doc["@type"] == "dcat:Catalog" and len(doc["dcat:dataset"]) == 2
+    assert doc["@type"] == "dcat:Catalog" and len(doc["dcat:dataset"]) == 3  # the third: kiosk usage
     dist = doc["dcat:dataset"][0]["dcat:distribution"][1]
     assert dist["dct:license"]["@id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
     assert dist["dcat:downloadURL"]["@id"].endswith("/api/v1/opendata/measurements.csv")

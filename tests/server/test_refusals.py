@@ -72,7 +72,7 @@ def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(client: TestClient,
 @pytest.mark.parametrize(
     ("record", "words"),
     [
-        (rec("u", stream="usage"), "unknown stream 'usage'"),
+        (rec("u", stream="gossip"), "unknown stream 'gossip'"),  # usage is a stream now (kiosk usage)
         (rec("u", stream="x" * 40), "unknown stream"),
         (rec("t", ts="yesterday"), "ts 'yesterday' is not an ISO 8601 time"),
         (rec("t", ts="2026-02-30T08:00:00Z"), "is not an ISO 8601 time"),
