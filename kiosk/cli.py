@@ -5,6 +5,8 @@
     a2d kiosk --selftest out/ --at 2026-06-07T12:00:00+02:00   # ... as they look at that moment
     a2d kiosk --fake-agent                # no edge agent: an agent in memory serves the demo pack
     a2d kiosk hash-pin                    # asks for a PIN twice, prints the hash for kiosk.pin_hash
+    a2d kiosk --wall                      # the wall: a large display without touch (docs/wall.md)
+    a2d kiosk --wall --selftest out/      # every wall view to PNG at 1080p and 4K + report.json
 
 Kivy is configured through environment variables and ``kivy.config`` before it is first imported
 (window size, full screen, no Kivy config file or log file in the home directory).
@@ -21,7 +23,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from a2d import logs
 from a2d.errors import KnownError
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 EXAMPLES = (
     "examples:\n  a2d kiosk --config kiosk.toml\n  a2d kiosk --selftest /tmp/kiosk-shots\n"
     "  a2d kiosk --selftest /tmp/sunday --at 2026-06-07T12:00:00+02:00\n"
-    "  a2d kiosk --fake-agent\n  a2d kiosk hash-pin"
+    "  a2d kiosk --fake-agent\n  a2d kiosk hash-pin\n  a2d kiosk --wall --fake-agent\n"
+    "  a2d kiosk --wall --selftest /tmp/wall-shots"
 )
 
 
@@ -66,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run without an edge agent: an agent in memory serves the demo content pack and keeps"
         " votes and help requests until the kiosk ends (nothing is sent, nothing is stored)",
+    )
+    p.add_argument(
+        "--wall",
+        action="store_true",
+        help='run as a wall (as kiosk.role = "wall"): a large display without touch that cycles through'
+        " results, the forecast and a transparency notice (docs/wall.md)",
     )
     return p
 
@@ -205,6 +214,8 @@ def main(argv: Sequence[str]) -> int:
     pack = _demo_pack() if cfg.demo else None
     if cfg.demo:
         _say_demo(bool(args.selftest))
+    if args.wall or cfg.role == "wall":
+        return _wall(cfg, args, pack, started)
     if args.selftest:
         prepare_kivy(cfg, offscreen=True)
         from .selftest import run
@@ -236,4 +247,58 @@ def main(argv: Sequence[str]) -> int:
     agent = (lambda: _fake_agent(cfg, pack)) if args.fake_agent else None
     KioskApp(Kiosk(cfg, pack=pack, backlight=_backlight(cfg, args.fake_agent)), started=started,
              agent=agent).run()  # fmt: skip
+    return 0
+
+
+def _wall(
+    cfg: kiosk_config.KioskConfig, args: argparse.Namespace, pack: ContentPack | None, started: float
+) -> int:
+    """``a2d kiosk --wall``: the wall, or its selftest (``--selftest``)."""
+    import dataclasses
+
+    from .wall.settings import WallSettings
+
+    settings = WallSettings.from_raw(cfg.raw)
+    demo = cfg.demo or args.fake_agent
+    if cfg.demo and not settings.register_url:
+        from .wall.demo import DEMO_REGISTER_URL
+
+        settings = dataclasses.replace(settings, register_url=DEMO_REGISTER_URL)
+    if demo:
+        sys.stderr.write(
+            "a2d kiosk: the wall shows demo data (sample votes, a sample live question and forecast)\n"
+        )
+
+    def agent() -> Any:
+        if demo:
+            from .wall.demo import demo_agent
+
+            return demo_agent(pack if pack is not None else _demo_pack(), kiosk_id=cfg.kiosk_id)
+        from .client import AgentClient
+
+        return AgentClient.from_config(
+            cfg, **({"discover": False, "timeout": 1.0, "send": False} if args.selftest else {})
+        )
+
+    if args.selftest:
+        prepare_kivy(cfg, offscreen=True)
+        from .wall.selftest import passed, run
+
+        out = Path(args.selftest)
+        source = agent()
+        if not demo:
+            source.refresh()
+        report = run(cfg, out, source, data="demo" if demo else "agent", settings=settings, at=_at(args.at))
+        s = report["summary"]
+        sys.stdout.write(
+            f"{s['views']} wall views at 1920x1080 ({s['pictures']} pictures with 4K) in {out}/ (report.json):"
+            f" smallest text {report['smallest_text_px']} px, lowest contrast {s['lowest_contrast']}:1,"
+            f" {s['clipped_labels']} clipped labels\n"
+        )
+        return 0 if passed(report) else 1
+    prepare_kivy(cfg)
+    from .wall.app import WallApp
+
+    logging.getLogger(__name__).info("wall starting after %.3f s", time.monotonic() - started)
+    WallApp(cfg, agent, settings=settings).run()
     return 0

@@ -744,6 +744,14 @@ class AgentClient:
             log.info("live questions from the agent: %s", ", ".join(q.id for q in found) or "none")
         return changed
 
+    # --- the wall's reads (kiosk/wall/feed.py) ---------------------------------------------------
+
+    def results_doc(self, poll_id: str) -> dict[str, Any] | None:
+        """The whole results answer of a poll or live question (``counts``, ``total`` and the town's
+        ``town``), or None when the agent cannot say."""
+        body = self._get_json(f"/polls/{urllib.parse.quote(poll_id, safe='')}/results")
+        return body if isinstance(body, dict) else None
+
 
 def _retry_after(headers: dict[str, str]) -> float:
     """``Retry-After`` in seconds (1 when missing or a date), at most :data:`MAX_RETRY_AFTER_S`."""

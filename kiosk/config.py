@@ -17,7 +17,11 @@ from urllib.parse import urlsplit
 from a2d.config import ConfigError, Setting, environ, read_toml, resolve
 from a2d.loopback import is_loopback
 
+from .wall.settings import WALL_SETTINGS, check_wall
+
 LANGUAGE_CHOICES = ("de", "fr", "en", "ls")
+#: ``kiosk.role``: a touch kiosk, or a wall display (``kiosk/wall/``, ``a2d kiosk --wall``)
+ROLES = ("kiosk", "wall")
 MIN_PROMPT_S = 20.0  #: WCAG 2.2.1: at least 20 s to ask for more time with one simple action
 
 SETTINGS: tuple[Setting, ...] = (
@@ -52,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("display.backlight", "auto", "how the screen dims and blanks at night (the site's screen schedule): auto, sysfs, wlr-randr, xset or none", choices=("auto", "sysfs", "wlr-randr", "xset", "none")),
     Setting("display.backlight_device", "", "the device in /sys/class/backlight to use; empty: the first one there", str),
     Setting("display.dim_percent", 20, "backlight brightness in percent of its maximum while the screen is dimmed (1-100)", int),
+    Setting("kiosk.role", "kiosk", "what this screen is: kiosk (touch, visitors) or wall (a large display without touch)", choices=ROLES),
+    *WALL_SETTINGS,
 )  # fmt: skip
 
 #: The Lotsen PIN of the demo configuration (``load(None)``) only; a real kiosk sets ``pin_hash``.
@@ -99,6 +105,8 @@ class KioskConfig:
     dim_percent: int = 20
     #: seconds between proof-of-display reports (:mod:`kiosk.displayproof`); 0: none
     display_report_s: float = 120.0
+    #: ``kiosk.role``: "kiosk" (touch) or "wall" (:mod:`kiosk.wall`, settings in ``raw["wall"]``)
+    role: str = "kiosk"
 
 
 def _default_cache_dir() -> Path:
@@ -120,7 +128,7 @@ def parse(
         known = {s.key.split(".", 1)[1] for s in SETTINGS if s.key.startswith(section + ".")}
         if not known:
             raise ConfigError(
-                f"{where}: unknown section [{section}] (kiosk.toml has [kiosk], [display] and [device])"
+                f"{where}: unknown section [{section}] (kiosk.toml has [kiosk], [display], [device] and [wall])"
             )
         if isinstance(table, Mapping):
             for key in table:
@@ -151,6 +159,7 @@ def parse(
     if "/" in d["backlight_device"] or d["backlight_device"].startswith("."):
         raise ConfigError(f"{where}: display.backlight_device is a name in /sys/class/backlight, not a path")
     url = _agent_url(k["agent_url"], k["agent_pin_sha256"], where)
+    check_wall(raw["wall"], where)
     _check_trust(raw, where)
     cache_dir = Path(k["cache_dir"]).expanduser() if k["cache_dir"] else _default_cache_dir()
     pin_hash = k["pin_hash"] or (_demo_pin_hash() if demo else "")
@@ -188,6 +197,7 @@ def parse(
         backlight_device=d["backlight_device"].strip(),
         dim_percent=d["dim_percent"],
         display_report_s=k["display_report_s"],
+        role=k["role"],
     )
 
 

@@ -75,6 +75,10 @@ class FakeAgent:
         self._lock = threading.Lock()
         #: the live questions the agent holds; :meth:`live` gives those open now
         self.live_questions: list[LiveQuestion] = list(live)
+        #: for the wall: the town-wide counts per question that the server would have sent
+        #: (``GET /v1/polls/{id}/results``'s "town"), and when it sent them
+        self.town: dict[str, dict[str, int]] = {}
+        self.town_at = utc_now()
 
     # --- the link --------------------------------------------------------------------------------
 
@@ -172,6 +176,20 @@ class FakeAgent:
             return None
         with self._lock:
             return dict(Counter(v.choice for v in self.votes if v.poll_id == poll_id))
+
+    def results_doc(self, poll_id: str) -> dict[str, Any] | None:
+        """The agent's whole results answer: this site's counts (every choice of a pack poll, as the
+        agent lists them) and the town's, if it has them."""
+        counts = self.results(poll_id)
+        if counts is None:
+            return None
+        poll = self._pack.poll(poll_id) if self._pack is not None else None
+        live = next((q for q in self.live_questions if q.id == poll_id), None)
+        ids = [c.id for c in poll.choices] if poll else live.answer_ids() if live else []
+        counts = {**dict.fromkeys(ids, 0), **counts}
+        town = self.town.get(poll_id)
+        return {"poll_id": poll_id, "counts": counts, "total": sum(counts.values()),
+                "town": {"counts": dict(town), "total": sum(town.values()), "at": self.town_at} if town else None}  # fmt: skip
 
     def status(self) -> localapi.Status | None:
         if not self._online:

@@ -82,7 +82,9 @@ class KioskPairing:
     agent_pin: str = ""
 
 
-def kiosk_toml(d: Device, pairing: KioskPairing, *, pin_hash: str = "") -> str:
+def kiosk_toml(d: Device, pairing: KioskPairing, *, pin_hash: str = "", wall: bool = False) -> str:
+    """``wall``: the kiosk app drives a wall display (``kiosk.role = "wall"``, docs/wall.md), whose
+    transparency notice links to the public register on the server this device is enrolled with."""
     lines = [
         f"# kiosk.toml of {d.name}, written by a2d provision enroll (docs/kiosk.md has every setting)",
         "[kiosk]",
@@ -97,7 +99,11 @@ def kiosk_toml(d: Device, pairing: KioskPairing, *, pin_hash: str = "") -> str:
         lines.append(f"agent_pin_sha256 = {_s(pairing.agent_pin)}")
     if pin_hash:
         lines.append(f"pin_hash = {_s(pin_hash)}")
+    if wall:
+        lines.append('role = "wall"')
     lines += ["", "[device]", f"site = {_s(d.site)}", "", "[display]", "fullscreen = true", ""]
+    if wall and d.server_url.startswith("https://"):  # a wall takes only an https register address
+        lines += ["[wall]", f"register_url = {_s(d.server_url.rstrip('/') + '/register')}", ""]
     return "\n".join(lines)
 
 

@@ -99,7 +99,9 @@ def build(req: Request, api: AdminApi, registered: dict[str, str]) -> FirstbootB
         else:
             token = req.kiosk_token
             pairing = configs.KioskPairing(device_id, req.agent, req.agent_url, req.agent_pin)
-        files[APPS["kiosk"][0]] = configs.kiosk_toml(device, pairing, pin_hash=req.pin_hash)
+        files[APPS["kiosk"][0]] = configs.kiosk_toml(
+            device, pairing, pin_hash=req.pin_hash, wall=req.role == "wall"
+        )
         secrets["kiosk.token"] = token
     if "bridge" in apps:
         files[APPS["bridge"][0]] = configs.bridge_toml(device)

@@ -1,0 +1,71 @@
+"""The wall as a Kivy app (``a2d kiosk --wall``, or ``role = "wall"`` in ``kiosk.toml``): the
+screen's first frame at once, then the agent client and the feed (the kiosk's lean start)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.widget import Widget
+
+from a2d.sdnotify import Watchdog
+
+from ..config import KioskConfig
+from ..i18n import Translator
+from .feed import Feed, WallSource
+from .screen import WallScreen
+from .settings import WallSettings
+
+log = logging.getLogger(__name__)
+
+
+class WallApp(App):
+    title = "analog2digital Wand"
+
+    def __init__(self, cfg: KioskConfig, agent: Callable[[], WallSource], *, settings: WallSettings | None = None,
+                 site: str = "", **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        self.settings = settings or WallSettings.from_raw(cfg.raw)
+        self._make_agent = agent
+        self.screen = WallScreen(
+            self.settings, site=site or cfg.site, translator=Translator(cache_dir=cfg.cache_dir)
+        )
+        self.agent: WallSource | None = None
+        self.feed: Feed | None = None
+        self._watchdog = Watchdog()
+        self._first = False
+
+    def build(self) -> Widget:
+        Window.bind(on_flip=self._flipped)
+        return self.screen.root
+
+    def _flipped(self, *_: Any) -> None:
+        if not self._first:
+            self._first = True
+            Window.unbind(on_flip=self._flipped)
+            Clock.schedule_once(lambda _dt: self._start(), 0)
+
+    def _start(self) -> None:
+        self.agent = self._make_agent()
+        start = getattr(self.agent, "start", None)
+        if callable(start):
+            start()
+        self.feed = Feed(self.agent, poll_s=self.settings.poll_s)
+        self.screen.start(self.feed)
+        self._watchdog.ready()
+        Clock.schedule_interval(lambda _dt: self._watchdog.kick(), 1.0)
+        log.info("wall ready: %s, a view every %g s, reading the agent every %g s", type(self.agent).__name__,
+                 self.settings.view_s, self.settings.poll_s)  # fmt: skip
+
+    def on_stop(self) -> None:
+        self.screen.stop()
+        if self.feed is not None:
+            self.feed.stop()
+        stop = getattr(self.agent, "stop", None)
+        if callable(stop):
+            stop()
