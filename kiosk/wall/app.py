@@ -39,6 +39,7 @@ class WallApp(App):
         self.feed: Feed | None = None
         self._watchdog = Watchdog()
         self._first = False
+        self.reporter: Any = None  #: the proof-of-display reporter, once the agent is there
 
     def build(self) -> Widget:
         Window.bind(on_flip=self._flipped)
@@ -57,10 +58,28 @@ class WallApp(App):
             start()
         self.feed = Feed(self.agent, poll_s=self.settings.poll_s)
         self.screen.start(self.feed)
+        self._report_display()
         self._watchdog.ready()
         Clock.schedule_interval(lambda _dt: self._watchdog.kick(), 1.0)
         log.info("wall ready: %s, a view every %g s, reading the agent every %g s", type(self.agent).__name__,
                  self.settings.view_s, self.settings.poll_s)  # fmt: skip
+
+    def _report_display(self) -> None:
+        """Proof of display (:mod:`kiosk.displayproof`), as the kiosk does it, marked as a wall:
+        frames counted at each flip, the view and a hash of the picture reported to the agent."""
+        from ..app import DISPLAY_POLL_S, read_window
+        from ..displayproof import DisplayReporter
+
+        if self.cfg.display_report_s <= 0 or not callable(getattr(self.agent, "display", None)):
+            return
+        reporter = DisplayReporter(self.agent, interval_s=self.cfg.display_report_s, wall=True)  # type: ignore[arg-type]
+        self.reporter = reporter
+
+        def flipped(*_: Any) -> None:
+            reporter.frame(f"wall-{self.screen.page}"[:40], lambda: read_window(Window.width, Window.height))
+
+        Window.bind(on_flip=flipped)
+        Clock.schedule_interval(lambda _dt: reporter.poll(Window.canvas.ask_update), DISPLAY_POLL_S)
 
     def on_stop(self) -> None:
         self.screen.stop()
