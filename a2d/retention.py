@@ -15,6 +15,7 @@ STREAMS: dict[str, tuple[int, str]] = {
     "network": (30, "acks, logs, locations and downlink reports"),
     "button": (400, "presses and battery readings from button boxes"),
     "feedback": (400, "kiosk votes"),
+    "help": (30, "kiosk help requests (their opening and closing)"),
 }
 
 
