@@ -10,10 +10,18 @@ from fastapi.staticfiles import StaticFiles
 
 from . import web
 from .headers import SecurityHeaders
-from .pages import auditlog, devices, fallback, public, signin, users
+from .pages import auditlog, calls, devices, fallback, public, signin, users
 
 #: in this order; the fallback (any other /console/ path) last
-ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router, fallback.router)
+ROUTERS = (
+    signin.router,
+    devices.router,
+    users.router,
+    auditlog.router,
+    public.router,
+    calls.router,
+    fallback.router,
+)
 
 
 def mount(app: FastAPI) -> None:

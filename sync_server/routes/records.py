@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from a2d import syncwire
 from a2d.timeutil import utc_now
 
-from .. import body, livevotes
+from .. import body, helpcalls, livevotes
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
@@ -67,6 +67,7 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     rows: list[RecordRow] = []
     found: list[Reading] = []
     votes: list[Vote] = []
+    calls: list[helpcalls.HelpEvent] = []
     seen: set[str] = set()
     for r in records:
         rows.append((device_id, r.record_id, r.stream, r.ts, r.text, received_at))
@@ -75,11 +76,15 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
             found += readings(device_id, r)
             if r.stream == livevotes.STREAM and (v := livevotes.vote(device_id, r)) is not None:
                 votes.append(v)
+            if r.stream == helpcalls.STREAM and (h := helpcalls.event(device_id, r)) is not None:
+                calls.append(h)
     if rows:
         try:
             db.store_records(rows, found, votes)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc, votes) from exc
+    if calls:  # after the records: a batch sent again after a crash here applies them again, alike
+        helpcalls.apply(db, calls, received_at)
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [r.record_id for r in records]})
 
