@@ -635,7 +635,7 @@ class Store:
         """Delete every row older than its stream's retention, sent or not; returns the count.
 
         The streams are those of the events (uplink, health, network, button, feedback) and the
-        tables in :data:`RETAINED_TABLES` (quarantined input, help requests). The agent does this
+        tables in :data:`RETAINED_TABLES` (quarantined input, help requests and their ``help`` events). The agent does this
         in small steps (:class:`edge_agent.housekeeping.Housekeeper`); this is all of it at once.
         """
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())
