@@ -293,7 +293,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (device_id, request_id)
         );
         CREATE INDEX help_calls_state ON help_calls (state, opened_at);
-        CREATE INDEX help_calls_unsent ON help_calls (device_id, agent_closed_at, state)
+        CREATE INDEX help_calls_unsent ON help_calls (state, agent_closed_at)
         """,
     ),
 )
