@@ -36,6 +36,7 @@ MAX_TEXT = 500
 MAX_LABEL = 80
 MAX_SITES = 50
 MAX_QUESTIONS = 20  #: open questions a device is sent at most (the newest)
+MAX_HELP_CLOSED = 100  #: ids of help requests closed on the server a device is sent at most
 _ID = re.compile(r"^live-[0-9a-f]{8,32}$")
 _SLUG_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
@@ -257,20 +258,35 @@ class Town:
         return cls(counts, sum(counts.values()), stamp(parse_time(doc.get("at"), "at")))
 
 
+def check_help_ids(doc: Any) -> tuple[str, ...]:
+    """The ids of help requests a snapshot names: a list of at most :data:`MAX_HELP_CLOSED` texts of
+    1-64 printable characters (the local API's limit for a help request's id)."""
+    if not isinstance(doc, list) or len(doc) > MAX_HELP_CLOSED:
+        raise LiveError(f"help_closed must be a list of at most {MAX_HELP_CLOSED} help request ids")
+    for i in doc:
+        if not isinstance(i, str) or not 0 < len(i) <= 64 or not i.isprintable():
+            raise LiveError(f"help_closed: {i!r:.70} is no help request id (1-64 printable characters)")
+    return tuple(dict.fromkeys(doc))
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What the server's live stream sends a device: its open questions and the town-wide totals
-    of its current polls (the open questions and the pack polls it asked about)."""
+    """What the server's live stream sends a device: its open questions, the town-wide totals
+    of its current polls (the open questions and the pack polls it asked about), and the ids of
+    this device's help requests that staff closed on the server (``help_closed``, which the agent
+    closes too; the server names one until the agent's own record of the close reached it)."""
 
     questions: tuple[LiveQuestion, ...]
     town: Mapping[str, Town] = field(default_factory=dict)
     at: str = ""
+    help_closed: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
             "questions": [q.as_json() for q in self.questions],
             "town": {poll: t.as_json() for poll, t in self.town.items()},
             "at": self.at,
+            "help_closed": list(self.help_closed),
         }
 
     @classmethod
@@ -284,4 +300,5 @@ class Snapshot:
         if not isinstance(town_doc, Mapping) or len(town_doc) > 200:
             raise LiveError("town must map poll ids to totals")
         town = {str(p)[:64]: Town.from_json(t) for p, t in town_doc.items()}
-        return cls(questions, town, stamp(parse_time(doc.get("at"), "at")))
+        help_closed = check_help_ids(doc.get("help_closed", []))  # absent from a server before issue 15
+        return cls(questions, town, stamp(parse_time(doc.get("at"), "at")), help_closed)

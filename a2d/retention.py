@@ -16,6 +16,7 @@ STREAMS: dict[str, tuple[int, str]] = {
     "button": (400, "presses and battery readings from button boxes"),
     "feedback": (400, "kiosk votes"),
     "usage": (400, "kiosk usage counters (one report per kiosk and day)"),
+    "help": (30, "kiosk help requests (their opening and closing)"),
 }
 
 

@@ -106,7 +106,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     *retention.settings(),
     Setting("retention.quarantine_days", 30, "days quarantined input is kept (0 = forever)", int),
-    Setting("retention.help_days", 30, "days kiosk help requests are kept (0 = forever)", int),
     Setting("sync.url", "", "the sync server, e.g. https://sync.offenburg.de; empty: no sync"),
     Setting("sync.token", "", "this device's token (prefer sync.token_file or A2D_SYNC_TOKEN)"),
     Setting("sync.token_file", "", "file holding this device's token"),

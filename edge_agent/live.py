@@ -3,6 +3,8 @@
 The agent opens no port for the server: it keeps one ``GET /api/v1/devices/{id}/live`` open (a
 server-sent-events stream, see docs/sync-api.md) and stores what arrives (:mod:`.livestore`),
 so that kiosks read live questions from the agent's own file (``GET /v1/live``), offline too.
+The snapshot also names this device's help requests that staff closed on the server's console:
+they are closed here in the same transaction (:func:`.localapi.helpdesk.close_from_server`).
 
 The stream ends normally after a few minutes (the server closes it; we connect again at once),
 or it breaks: no answer, a refused token, a restart of the server, a network cut. Then we wait
@@ -33,6 +35,7 @@ from a2d.livewire import LiveError, Snapshot
 from a2d.logs import Once
 
 from . import livestore
+from .localapi import helpdesk
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -202,7 +205,14 @@ class LiveClient(Worker):
         except (ValueError, LiveError) as exc:
             raise _Broken(f"the server sent a live snapshot we cannot read: {exc}") from None
         heard = self.clock()
-        self.write(lambda db: livestore.keep(db, snap, heard)).result(timeout=30)
+
+        def keep(db: sqlite3.Connection) -> list[str]:
+            livestore.keep(db, snap, heard)
+            return helpdesk.close_from_server(db, snap.help_closed, heard)
+
+        closed = self.write(keep).result(timeout=30)
+        if closed:
+            log.info("help request(s) %s closed by staff on the server", ", ".join(closed))
         self.received += 1
         if self.failures:
             self.failures = 0

@@ -274,6 +274,10 @@ RETAINED_TABLES: dict[str, tuple[str, str]] = {
     "help": ("help_requests", "at"),
 }
 
+#: retained tables whose stream also has events in the outbox (help requests' open and close
+#: records): those go by the same days, in the same step
+EVENT_STREAMS_TOO = frozenset({"help"})
+
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, topic, reason, size, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -570,7 +574,14 @@ class Store:
                     f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)",  # noqa: S608
                     (cutoff, limit),
                 )
-                return cur.rowcount, 0
+                if stream not in EVENT_STREAMS_TOO:
+                    return cur.rowcount, 0
+                gone = db.execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE stream = ? AND received_at < ?"
+                    " LIMIT ?)",
+                    (stream, cutoff, limit),
+                ).rowcount
+                return max(cur.rowcount, gone), 0
             sent = db.execute(
                 "SELECT COALESCE((SELECT cursor FROM sync_streams WHERE stream = ?), 0)", (stream,)
             ).fetchone()[0]
@@ -624,7 +635,7 @@ class Store:
         """Delete every row older than its stream's retention, sent or not; returns the count.
 
         The streams are those of the events (uplink, health, network, button, feedback) and the
-        tables in :data:`RETAINED_TABLES` (quarantined input, help requests). The agent does this
+        tables in :data:`RETAINED_TABLES` (quarantined input, help requests and their ``help`` events). The agent does this
         in small steps (:class:`edge_agent.housekeeping.Housekeeper`); this is all of it at once.
         """
         now_dt = timeutil.parse(now) if now else timeutil.parse(timeutil.utc_now())

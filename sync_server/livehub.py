@@ -5,7 +5,9 @@ database), so the server cannot wait to be told. While at least one device liste
 reads the open questions and the tallies of the polls its listeners care about once every
 ``every_s`` (two small indexed reads, whatever the number of listeners); when that differs from the
 last read, its version goes up and every stream wakes and sends its device what changed for it.
-A question closing by its time is such a change too: it drops out of the read.
+A question closing by its time is such a change too: it drops out of the read. The same read
+takes the help calls staff closed on the console whose agents have not closed them yet
+(:func:`.helpcalls.closed_on_server`): each device's stream names its own.
 
 The hub bounds the streams: :data:`PER_DEVICE` per device (a second one while the first has not yet
 noticed its connection is gone), and ``max_streams`` overall (half of ``server.max_connections``,
@@ -19,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -30,6 +32,7 @@ from a2d import livewire
 from a2d.livewire import LiveError, LiveQuestion, Snapshot, Town
 from a2d.logs import Once
 
+from . import helpcalls
 from .db import Database, DatabaseError
 
 log = logging.getLogger(__name__)
@@ -57,9 +60,11 @@ class State:
     questions: tuple[LiveQuestion, ...]
     tallies: dict[str, dict[str, int]]
     at: str
+    #: per device, its help requests closed on the console that its agent has not closed yet
+    help_closed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def snapshot(self, site: str, polls: Iterable[str]) -> Snapshot:
-        """What a device at ``site`` that asked about ``polls`` is sent."""
+    def snapshot(self, site: str, polls: Iterable[str], device: str = "") -> Snapshot:
+        """What ``device`` at ``site`` that asked about ``polls`` is sent."""
         mine = tuple(q for q in self.questions if q.for_site(site))[: livewire.MAX_QUESTIONS]
         town: dict[str, Town] = {}
         for q in mine:
@@ -69,7 +74,7 @@ class State:
             if poll not in town and poll in self.tallies:
                 counts = dict(self.tallies[poll])
                 town[poll] = Town(counts, sum(counts.values()), self.at)
-        return Snapshot(mine, town, self.at)
+        return Snapshot(mine, town, self.at, self.help_closed.get(device, ()))
 
 
 class LiveHub:
@@ -117,20 +122,24 @@ class LiveHub:
         """Read the database now; wake the streams if anything changed."""
         async with self._read_lock:
             try:
-                questions, tallies, at = await run_in_threadpool(self._read, list(self._polls))
+                questions, tallies, at, closed = await run_in_threadpool(self._read, list(self._polls))
             except DatabaseError as exc:
                 self._once.failed("read", "live questions: cannot read the database (%s); streams wait", exc)
                 return
             self._once.recovered("read", "live questions: the database reads again")
-            key = orjson.dumps([[q.as_json() for q in questions], tallies], option=orjson.OPT_SORT_KEYS)
+            key = orjson.dumps(
+                [[q.as_json() for q in questions], tallies, closed], option=orjson.OPT_SORT_KEYS
+            )
             if key == self._key:
                 return
             self._key = key
-            self._state = State(self._state.version + 1, questions, tallies, at)
+            self._state = State(self._state.version + 1, questions, tallies, at, closed)
             changed, self._changed = self._changed, asyncio.Event()
             changed.set()
 
-    def _read(self, polls: list[str]) -> tuple[tuple[LiveQuestion, ...], dict[str, dict[str, int]], str]:
+    def _read(
+        self, polls: list[str]
+    ) -> tuple[tuple[LiveQuestion, ...], dict[str, dict[str, int]], str, dict[str, tuple[str, ...]]]:
         at = livewire.stamp(datetime.now(UTC))
         questions = []
         for row in self.db.live_questions(at, limit=200):
@@ -139,7 +148,7 @@ class LiveHub:
             except LiveError as exc:  # stored by hand or by a newer a2d: not sent, said once
                 self._once.failed(f"bad:{row.id}", "live question %s cannot be sent: %s", row.id, exc)
         tallies = self.db.poll_tallies([q.id for q in questions] + polls)
-        return tuple(questions), tallies, at
+        return tuple(questions), tallies, at, helpcalls.closed_on_server(self.db)
 
     def check(self, device_id: str) -> None:
         """:class:`StreamRefused` if ``device_id`` would get no stream now (nothing is taken)."""

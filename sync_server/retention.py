@@ -6,7 +6,8 @@ counted into stay; the record itself goes. The days count from the event's time 
 ``ts``), so a record uploaded late after an outage goes when its event is old, not a year after
 it arrived (see ``db/_spans.py``); a record whose time lies after its arrival counts from its
 arrival. The bundles that
-were replaced by newer ones go after ``retention.bundle_history_days``. A running server prunes
+were replaced by newer ones go after ``retention.bundle_history_days``; the console's help calls
+(``help_calls``) go with the ``help`` stream's days, counted from the time the call came. A running server prunes
 at start and then hourly; ``a2d server prune`` does it once (for cron, or before a backup).
 """
 
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from a2d import logs, timeutil
 
+from . import helpcalls
 from .db import Database, DatabaseError
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,10 @@ def prune(
     """Delete what is past its retention; per stream (and ``bundle_history``), how many went
     (logged when any)."""
     now = now or timeutil.utc_now()
-    removed = db.prune_records(cutoffs(retention_days, now))
+    limits = cutoffs(retention_days, now)
+    removed = db.prune_records(limits)
+    if helpcalls.STREAM in limits and (calls := helpcalls.prune(db, limits[helpcalls.STREAM])):
+        removed["help_calls"] = calls
     if bundle_history_days > 0:
         old = db.prune_bundle_history(cutoffs({BUNDLE_HISTORY: bundle_history_days}, now)[BUNDLE_HISTORY])
         if old:

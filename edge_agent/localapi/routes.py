@@ -137,7 +137,8 @@ def help_create(api: ApiContext, req: Request) -> Response:
     except LocalApiError as exc:
         raise HttpError(400, str(exc)) from None
     hr = HelpRequest(hr.id, req.kiosk_id, _time(hr.at), hr.topic)
-    new = api.commit(lambda db: helpdesk.open_request(db, hr))
+    now = api.clock()
+    new = api.commit(lambda db: helpdesk.open_request(db, hr, now))
     if new:
         log.info("help requested at kiosk %s (topic %s, request %s)", hr.kiosk_id, hr.topic or "-", hr.id)
     return _ok({"id": hr.id, "stored": True}, 201 if new else 200)

@@ -10,13 +10,13 @@ from fastapi.staticfiles import StaticFiles
 
 from . import web
 from .headers import SecurityHeaders
-from .pages import auditlog, content, devices, fallback, public, signin, users
+from .pages import auditlog, calls, content, devices, fallback, public, signin, users
 from .pages import results as results_page
 
 #: in this order; the fallback (any other /console/ path) last
 ROUTERS = (
     signin.router, devices.router, users.router, auditlog.router, public.router,
-    content.router, results_page.router,
+    content.router, results_page.router, calls.router,
     fallback.router,
 )  # fmt: skip
 

@@ -305,6 +305,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX kiosk_usage_day ON kiosk_usage (day, site)
         """,
     ),
+    both(
+        12,
+        "help calls: the state of each kiosk help request the agents sent (the console's /console/help)",
+        """
+        CREATE TABLE help_calls (
+            device_id TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            site TEXT NOT NULL DEFAULT '',
+            kiosk_id TEXT NOT NULL DEFAULT '',
+            topic TEXT NOT NULL DEFAULT '',
+            opened_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            closed_at TEXT,
+            closed_by TEXT,
+            agent_closed_at TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, request_id)
+        );
+        CREATE INDEX help_calls_state ON help_calls (state, opened_at);
+        CREATE INDEX help_calls_unsent ON help_calls (state, agent_closed_at)
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

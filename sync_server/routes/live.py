@@ -83,8 +83,10 @@ async def live_stream(
     polls: Annotated[str, Query(max_length=1400, description="pack poll ids, comma-separated")] = "",
 ) -> Response:  # fmt: skip
     """Server-sent events: `event: live` with `data: {"questions": [...], "town": {poll_id: {"counts",
-    "total", "at"}}, "at"}`: the open live questions for this device's site (`a2d.livewire`) and the
-    town-wide totals of those questions and of the pack polls named in `?polls=`. Sent at once, then
+    "total", "at"}}, "at", "help_closed": [...]}`: the open live questions for this device's site
+    (`a2d.livewire`), the town-wide totals of those questions and of the pack polls named in
+    `?polls=`, and the ids of this device's help requests staff closed on the console (until the
+    device's own record of their closing arrived). Sent at once, then
     whenever it changes for this device (within about a second); `: keep-alive` every 15 s.
     """
     hub = _hub(request)
@@ -113,9 +115,9 @@ async def _events(
                 state = hub.state
                 version = state.version
                 if version > 0:  # version 0: nothing read yet, which must not go out as "nothing open"
-                    snap = state.snapshot(site, polls)
+                    snap = state.snapshot(site, polls, device)
                     same = orjson.dumps([[q.as_json() for q in snap.questions],
-                                         {p: t.counts for p, t in snap.town.items()}])  # fmt: skip
+                                         {p: t.counts for p, t in snap.town.items()}, snap.help_closed])  # fmt: skip
                     if same != sent:
                         sent = same
                         yield b"event: live\ndata: " + orjson.dumps(snap.as_json()) + b"\n\n"

@@ -23,7 +23,7 @@ from a2d import syncwire
 from a2d.localapi import UsageReport
 from a2d.timeutil import utc_now
 
-from .. import body, livevotes, usage
+from .. import body, helpcalls, livevotes, usage
 from ..auth import DeviceId
 from ..db import Database, Reading, RecordRow, Refused, Vote
 from ..deps import DB, note_db_ok
@@ -81,12 +81,19 @@ def accept_batch(db: Database, device_id: str, raw: bytes, content_encoding: str
     reports: list[tuple[str, UsageReport]] = [
         (r.record_id, u) for r in counted if r.stream == usage.STREAM and (u := usage.report(r)) is not None
     ]
+    calls: list[helpcalls.HelpEvent] = [
+        h
+        for r in counted
+        if r.stream == helpcalls.STREAM and (h := helpcalls.event(device_id, r)) is not None
+    ]
     if rows:
         try:
             db.store_records(rows, found, votes)
         except Refused as exc:
             raise _which_refused(db, rows, found, exc, votes) from exc
     usage.store(db, device_id, reports)  # after the records: a batch sent again adds nothing twice
+    if calls:  # after the records: a batch sent again after a crash here applies them again, alike
+        helpcalls.apply(db, calls, received_at)
     log.debug("stored a batch of %d records from %s", len(rows), device_id)
     return orjson.dumps({"acked": [row[1] for row in rows]})
 
