@@ -141,7 +141,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "console.alert_clock_skew_s",
         120,
-        "the fleet page alerts when a device's clock is this many seconds ahead of the server's",
+        "the fleet page alerts when a device's clock is this many seconds behind or ahead of the server's",
         int,
     ),
     Setting(

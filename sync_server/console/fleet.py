@@ -3,9 +3,9 @@ time is passed in). Alerts:
 
 * ``silent``: no heartbeat for ``silent`` (or never one);
 * ``disk``: less free disk than ``disk_free_bytes``;
-* ``clock``: the device's time of its last sync lies ahead of the server's time the heartbeat
-  arrived by more than ``clock_skew`` (a clock behind cannot be told from a heartbeat yet: it
-  carries no time of its own);
+* ``clock``: the device's own clock in its heartbeat (``now``) is behind or ahead of the server's
+  time the heartbeat arrived by more than ``clock_skew``; for a heartbeat without ``now`` (an
+  older agent), its time of its last sync lies ahead of the arrival by more than that;
 * ``sync``: records wait in its outbox and its last sync is older than ``sync_stale`` (or none).
 """
 
@@ -49,6 +49,8 @@ class Beat:
     disk_free_bytes: int | None
     outbox: int | None
     last_sync: str | None
+    #: the device's own clock when it sent the heartbeat (none from older agents)
+    device_now: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def beat(stored: StoredHeartbeat) -> Beat:
         free if isinstance(free, int) else None,
         sum(v for v in outbox.values() if isinstance(v, int)),
         d.get("last_sync_at") if isinstance(d.get("last_sync_at"), str) else None,
+        d.get("now") if isinstance(d.get("now"), str) else None,
     )
 
 
@@ -122,8 +125,11 @@ def alerts(device: Device, b: Beat | None, now: datetime, th: Thresholds) -> lis
         return out
     if b.disk_free_bytes is not None and b.disk_free_bytes < th.disk_free_bytes:
         out.append("disk")
-    received, synced = _time(b.received_at), _time(b.last_sync)
-    if received and synced and synced - received > th.clock_skew:
+    received, synced, device_now = _time(b.received_at), _time(b.last_sync), _time(b.device_now)
+    if received and device_now:
+        if abs(device_now - received) > th.clock_skew:
+            out.append("clock")
+    elif received and synced and synced - received > th.clock_skew:
         out.append("clock")
     if b.outbox and received and (synced is None or received - synced > th.sync_stale):
         out.append("sync")
