@@ -150,6 +150,25 @@ SETTINGS: tuple[Setting, ...] = (
         "the fleet page alerts when a device with records waiting has not synced this long",
         int,
     ),
+    Setting(
+        "console.alert_battery_percent",
+        20,
+        "the fleet page alerts when a LoRaWAN sensor's newest battery level is below this (percent)",
+        int,
+    ),
+    Setting(
+        "console.alert_battery_v",
+        2.5,
+        "the fleet page alerts when a LoRaWAN sensor that reports only a voltage has less (volts)",
+        float,
+    ),
+    Setting(
+        "console.soil_dry_percent",
+        20.0,
+        "a tree-pit soil sensor needs water below this soil moisture (percent), unless the sensors"
+        " page sets its own threshold",
+        float,
+    ),
     *retention_settings(),
     Setting(
         "retention.bundle_history_days",
@@ -198,6 +217,9 @@ class ServerSettings:
     console_alert_disk_free_mb: int = 500
     console_alert_clock_skew_s: int = 120
     console_alert_sync_minutes: int = 30
+    console_alert_battery_percent: int = 20
+    console_alert_battery_v: float = 2.5
+    console_soil_dry_percent: float = 20.0
     #: days a replaced bundle stays in the bundle history (0 = forever)
     bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay

@@ -6,12 +6,14 @@ time is passed in). Alerts:
 * ``clock``: the device's own clock in its heartbeat (``now``) is behind or ahead of the server's
   time the heartbeat arrived by more than ``clock_skew``; for a heartbeat without ``now`` (an
   older agent), its time of its last sync lies ahead of the arrival by more than that;
-* ``sync``: records wait in its outbox and its last sync is older than ``sync_stale`` (or none).
+* ``sync``: records wait in its outbox and its last sync is older than ``sync_stale`` (or none);
+* ``battery``: the newest battery reading of one of its LoRaWAN sensors is low (:mod:`.battery`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ from a2d.timeutil import parse
 
 from ..config import ServerSettings
 from ..db import Device, StoredHeartbeat
+from .battery import Battery
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,15 @@ class Thresholds:
     disk_free_bytes: int = 500 * 2**20
     clock_skew: timedelta = timedelta(seconds=120)
     sync_stale: timedelta = timedelta(minutes=30)
+    battery_percent: float = 20
+    battery_volts: float = 2.5
 
     @classmethod
     def of(cls, s: ServerSettings) -> Thresholds:
         return cls(
             timedelta(minutes=s.console_alert_silent_minutes), s.console_alert_disk_free_mb * 2**20,
             timedelta(seconds=s.console_alert_clock_skew_s), timedelta(minutes=s.console_alert_sync_minutes),
+            s.console_alert_battery_percent, s.console_alert_battery_v,
         )  # fmt: skip
 
 
@@ -58,6 +64,8 @@ class Row:
     device: Device
     beat: Beat | None
     alerts: list[str]
+    #: the newest battery reading of each of its LoRaWAN sensors
+    batteries: list[Battery] = field(default_factory=list)
 
     @property
     def versions(self) -> list[tuple[str, str]]:
@@ -136,6 +144,18 @@ def alerts(device: Device, b: Beat | None, now: datetime, th: Thresholds) -> lis
     return out
 
 
-def rows(devices: list[Device], latest: list[StoredHeartbeat], now: datetime, th: Thresholds) -> list[Row]:
+def rows(
+    devices: list[Device], latest: list[StoredHeartbeat], now: datetime, th: Thresholds,
+    batteries: Mapping[str, list[Battery]] | None = None,
+) -> list[Row]:  # fmt: skip
+    """One row per device; ``batteries`` (device id -> its sensors' batteries) adds the alert
+    ``battery`` to an active device with a low one."""
     beats = {h.device_id: beat(h) for h in latest}
-    return [Row(d, beats.get(d.device_id), alerts(d, beats.get(d.device_id), now, th)) for d in devices]
+    out = []
+    for d in devices:
+        cells = list((batteries or {}).get(d.device_id, []))
+        found = alerts(d, beats.get(d.device_id), now, th)
+        if d.active and any(b.low for b in cells):
+            found.append("battery")
+        out.append(Row(d, beats.get(d.device_id), found, cells))
+    return out

@@ -11,9 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from . import web
 from .headers import SecurityHeaders
 from .pages import auditlog, devices, fallback, public, signin, users
+from .pages import sensors as sensor_pages
 
 #: in this order; the fallback (any other /console/ path) last
-ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router, fallback.router)
+ROUTERS = (signin.router, devices.router, users.router, auditlog.router, public.router,
+           sensor_pages.router,
+           fallback.router)  # fmt: skip
 
 
 def mount(app: FastAPI) -> None:

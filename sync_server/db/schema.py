@@ -274,6 +274,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    both(
+        10,
+        "the console: each soil sensor's dry threshold for the watering list",
+        """
+        CREATE TABLE soil_thresholds (
+            sensor TEXT PRIMARY KEY,
+            dry_percent {DOUBLE} NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)
