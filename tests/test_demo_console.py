@@ -70,7 +70,9 @@ def test_the_demo_keeps_its_console_open_with_a_login_until_ctrl_c(tmp_path: Pat
             bad = httpx.Client(base_url=base, follow_redirects=True)
             page = bad.get("/console/login")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-            wrong = bad.post("/console/login", data={"csrf_token": token, "username": user, "password": "x" * 12})
+            wrong = bad.post(
+                "/console/login", data={"csrf_token": token, "username": user, "password": "x" * 12}
+            )
             assert "demo-rathaus-1" not in wrong.text
             bad.close()
         demo.send_signal(signal.SIGINT)  # Ctrl-C
