@@ -22,7 +22,7 @@ DEBIAN_PACKAGES := python3-venv python3-dev mosquitto mosquitto-clients socat sq
 .PHONY: help deps venv lock test test-system deb lint demo bench acceptance clean
 
 help:
-	@echo "make demo   - run a broker, the edge agent and simulated devices (Ctrl-C stops)"
+	@echo "make demo   - run a broker, the edge agent and simulated devices, then keep the server and console (Ctrl-C stops)"
 	@echo "make test   - ruff, import contracts and pytest (starts its own Mosquitto)"
 	@echo "make test-system - the Debian package installed, upgraded and purged in a Debian 12 root folder (root)"
 	@echo "make deb    - the a2d Debian package in dist/ (root; built with Debian 12's python3)"
@@ -74,7 +74,7 @@ test-system: venv
 	$(BIN)/pytest tests_system
 
 demo: venv
-	$(BIN)/a2d demo
+	$(BIN)/a2d demo --stay
 
 bench: venv
 	$(BIN)/python bench/ingest.py

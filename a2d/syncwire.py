@@ -404,6 +404,9 @@ class Heartbeat:
     last_sync_at: str | None = None
     #: the latest report of each of its kiosks' screens (none: no kiosk reported)
     displays: list[Display] = field(default_factory=list)
+    #: the device's own clock when it sent the heartbeat (the server compares it with its own on
+    #: arrival: a clock off alerts on the console's fleet page); none from older agents
+    now: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -421,6 +424,9 @@ class Heartbeat:
             raise WireError("bad heartbeat: outbox must be an object of integers")
         if last is not None and not isinstance(last, str):
             raise WireError("bad heartbeat: last_sync_at must be a string or null")
+        device_now = d.get("now")
+        if device_now is not None and (not isinstance(device_now, str) or len(device_now) > MAX_TS):
+            raise WireError(f"bad heartbeat: now must be a time text (at most {MAX_TS} characters) or null")
         uptime, free = d.get("uptime_s"), d.get("disk_free_bytes")
         if isinstance(uptime, bool) or not isinstance(uptime, int | float):
             raise WireError("bad heartbeat: uptime_s must be a number")
@@ -433,7 +439,8 @@ class Heartbeat:
         if len({x.kiosk_id for x in displays}) != len(displays):
             raise WireError("bad heartbeat: displays name a kiosk twice")
         return cls(versions=dict(versions), uptime_s=float(uptime), disk_free_bytes=int(free),
-                   outbox=dict(outbox), last_sync_at=last, displays=displays)  # fmt: skip
+                   outbox=dict(outbox), last_sync_at=last, displays=displays,
+                   now=device_now)  # fmt: skip
 
 
 def _is_int(v: Any) -> bool:

@@ -18,11 +18,13 @@ import json
 import logging
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -46,6 +48,8 @@ DEMO_PIN = "123456"
 KIOSK_NAME = "kiosk-rathaus-1"
 #: the simulated serial button box; the bridge's broker user may publish for this source alone
 DEMO_BOX = "box-marktplatz"
+#: the console's demo account (an admin; its password is made per run and printed once)
+DEMO_USER = "demo"
 
 
 def _wait_port(port: int, timeout: float = 10) -> None:
@@ -63,6 +67,7 @@ class Demo:
         self.devices = make_devices(devices)
         self.out = out
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.server: subprocess.Popen[bytes] | None = None
         self.port = free_port()
         self.server_port = free_port()
         self.api_port = free_port()
@@ -108,7 +113,8 @@ class Demo:
             "--port",
             str(self.server_port),
         ]
-        self.procs.append(subprocess.Popen(_a2d(*args), stdout=log_file, stderr=log_file))
+        self.server = subprocess.Popen(_a2d(*args), stdout=log_file, stderr=log_file)
+        self.procs.append(self.server)
         _wait_port(self.server_port, 30)
         r = subprocess.run(
             _a2d("server", "device", "add", "demo-rathaus-1", "--db", self.server_db, "--json"),
@@ -350,6 +356,32 @@ class Demo:
         self.say(f"look at them:  {shots}/home-de-normal.png (and report.json)")
         return None
 
+    def add_console_user(self) -> str:
+        """A demo admin for the console (``a2d server user add``), with a fresh password: returned."""
+        password = secrets.token_urlsafe(12)
+        r = subprocess.run(
+            _a2d("server", "user", "add", DEMO_USER, "--role", "admin", "--db", self.server_db, "--password-stdin"),
+            input=password + "\n", capture_output=True, text=True,
+        )  # fmt: skip
+        if r.returncode != 0:
+            raise KnownError(f"could not add the console's demo user: {r.stderr.strip()}")
+        return password
+
+    def stay(self, stop: threading.Event) -> None:
+        """Keep the server (with its console) and the agent running until ``stop`` is set (Ctrl-C or
+        SIGTERM), or until the server process ends."""
+        server = self.server
+        assert server is not None, "start_server first"
+        password = self.add_console_user()
+        self.say("\n-- the console stays open: Ctrl-C ends the demo --")
+        self.say(f"console:  http://127.0.0.1:{self.server_port}/console/")
+        self.say(f"login:    {DEMO_USER} / {password}   (demo only: made for this run, shown once)")
+        self.say(f"public:   http://127.0.0.1:{self.server_port}/register")
+        while not stop.wait(0.5):
+            if server.poll() is not None:
+                self.say(f"the sync server ended (exit {server.returncode}); see {self.data / 'server.log'}")
+                return
+
     def close(self) -> None:
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -425,6 +457,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data", help="folder for the demo's config and database (default: a new temporary folder)"
     )
+    p.add_argument(
+        "--stay",
+        action="store_true",
+        help="after the story, keep the sync server and its console running (and print a demo login)"
+        " until Ctrl-C; `make demo` passes it",
+    )
     return p
 
 
@@ -434,6 +472,9 @@ def main(argv: Sequence[str]) -> int:
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="a2d-demo-"))
     data.mkdir(parents=True, exist_ok=True)
     demo = Demo(data.resolve(), args.devices)
+    stop = threading.Event()
+    if args.stay:  # a SIGTERM ends the waiting as Ctrl-C does, and the demo's processes with it
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         demo.start_broker()
         demo.start_server()
@@ -495,6 +536,8 @@ def main(argv: Sequence[str]) -> int:
         demo.say(f"              a2d server events --db {demo.server_db} --json")
         if kiosk is not None:
             kiosk.wait()
+        if args.stay:
+            demo.stay(stop)
     except KeyboardInterrupt:
         demo.say("stopped")
     finally:

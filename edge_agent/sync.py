@@ -488,6 +488,7 @@ class SyncClient(Worker):
             outbox={s["stream"]: s["pending"] for s in outbox.status(db)},
             last_sync_at=self.last_sync_at,
             displays=[syncwire.Display(**row) for row in displays.for_heartbeat(db, self.clock())],
+            now=self.clock(),
         )
         try:
             r = http.post(syncwire.heartbeat_path(self.device_id), json=beat.as_dict())

@@ -141,7 +141,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "console.alert_clock_skew_s",
         120,
-        "the fleet page alerts when a device's clock is this many seconds ahead of the server's",
+        "the fleet page alerts when a device's clock is this many seconds behind or ahead of the server's",
         int,
     ),
     Setting(
@@ -149,6 +149,25 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         "the fleet page alerts when a device with records waiting has not synced this long",
         int,
+    ),
+    Setting(
+        "console.alert_battery_percent",
+        20,
+        "the fleet page alerts when a LoRaWAN sensor's newest battery level is below this (percent)",
+        int,
+    ),
+    Setting(
+        "console.alert_battery_v",
+        2.5,
+        "the fleet page alerts when a LoRaWAN sensor that reports only a voltage has less (volts)",
+        float,
+    ),
+    Setting(
+        "console.soil_dry_percent",
+        20.0,
+        "a tree-pit soil sensor needs water below this soil moisture (percent), unless the sensors"
+        " page sets its own threshold",
+        float,
     ),
     *retention_settings(),
     Setting(
@@ -198,6 +217,9 @@ class ServerSettings:
     console_alert_disk_free_mb: int = 500
     console_alert_clock_skew_s: int = 120
     console_alert_sync_minutes: int = 30
+    console_alert_battery_percent: int = 20
+    console_alert_battery_v: float = 2.5
+    console_soil_dry_percent: float = 20.0
     #: days a replaced bundle stays in the bundle history (0 = forever)
     bundle_history_days: int = 400
     #: stream -> days its single records are kept (0 = forever); hourly aggregates stay

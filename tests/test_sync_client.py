@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from a2d import bundles as a2d_bundles
+from a2d import timeutil
 from a2d.bundlekeys import TrustedKeys
 from a2d.bundles import Identity
 from edge_agent import outbox
@@ -38,6 +40,7 @@ class FakeServer:
         self.held: list[str] = []  # every acknowledged record, in order, repeats included
         self.posts = 0
         self.beats = 0
+        self.last_beat: dict[str, Any] = {}
         self.bundle_gets = 0
         self.lock = threading.Lock()
 
@@ -46,6 +49,7 @@ class FakeServer:
         if path.endswith("/heartbeat"):
             with self.lock:
                 self.beats += 1
+                self.last_beat = json.loads(request.content)
             return httpx.Response(204)
         if "/bundles/" in path:
             with self.lock:
@@ -213,6 +217,15 @@ def test_heartbeats_and_bundle_checks_never_wait_on_a_hung_upload(tmp_path: Path
             assert server.held == []  # the upload still hangs
         finally:
             release.set()
+
+
+def test_a_heartbeat_carries_the_devices_own_clock(tmp_path: Path) -> None:
+    """The server compares ``now`` with its own clock on arrival (the console's clock alert)."""
+    server = FakeServer()
+    with running(tmp_path / "edge.db", server, heartbeat_s=0.1):
+        wait_for(lambda: server.beats >= 1, what="a heartbeat")
+    sent = timeutil.parse(server.last_beat["now"])
+    assert abs((datetime.now(UTC) - sent).total_seconds()) < 60
 
 
 def test_status_shows_the_count_and_the_last_reason(

@@ -3,15 +3,17 @@ time is passed in). Alerts:
 
 * ``silent``: no heartbeat for ``silent`` (or never one);
 * ``disk``: less free disk than ``disk_free_bytes``;
-* ``clock``: the device's time of its last sync lies ahead of the server's time the heartbeat
-  arrived by more than ``clock_skew`` (a clock behind cannot be told from a heartbeat yet: it
-  carries no time of its own);
-* ``sync``: records wait in its outbox and its last sync is older than ``sync_stale`` (or none).
+* ``clock``: the device's own clock in its heartbeat (``now``) is behind or ahead of the server's
+  time the heartbeat arrived by more than ``clock_skew``; for a heartbeat without ``now`` (an
+  older agent), its time of its last sync lies ahead of the arrival by more than that;
+* ``sync``: records wait in its outbox and its last sync is older than ``sync_stale`` (or none);
+* ``battery``: the newest battery reading of one of its LoRaWAN sensors is low (:mod:`.battery`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ from a2d.timeutil import parse
 
 from ..config import ServerSettings
 from ..db import Device, StoredHeartbeat
+from .battery import Battery
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,15 @@ class Thresholds:
     disk_free_bytes: int = 500 * 2**20
     clock_skew: timedelta = timedelta(seconds=120)
     sync_stale: timedelta = timedelta(minutes=30)
+    battery_percent: float = 20
+    battery_volts: float = 2.5
 
     @classmethod
     def of(cls, s: ServerSettings) -> Thresholds:
         return cls(
             timedelta(minutes=s.console_alert_silent_minutes), s.console_alert_disk_free_mb * 2**20,
             timedelta(seconds=s.console_alert_clock_skew_s), timedelta(minutes=s.console_alert_sync_minutes),
+            s.console_alert_battery_percent, s.console_alert_battery_v,
         )  # fmt: skip
 
 
@@ -49,6 +55,8 @@ class Beat:
     disk_free_bytes: int | None
     outbox: int | None
     last_sync: str | None
+    #: the device's own clock when it sent the heartbeat (none from older agents)
+    device_now: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class Row:
     device: Device
     beat: Beat | None
     alerts: list[str]
+    #: the newest battery reading of each of its LoRaWAN sensors
+    batteries: list[Battery] = field(default_factory=list)
 
     @property
     def versions(self) -> list[tuple[str, str]]:
@@ -101,6 +111,7 @@ def beat(stored: StoredHeartbeat) -> Beat:
         free if isinstance(free, int) else None,
         sum(v for v in outbox.values() if isinstance(v, int)),
         d.get("last_sync_at") if isinstance(d.get("last_sync_at"), str) else None,
+        d.get("now") if isinstance(d.get("now"), str) else None,
     )
 
 
@@ -122,14 +133,29 @@ def alerts(device: Device, b: Beat | None, now: datetime, th: Thresholds) -> lis
         return out
     if b.disk_free_bytes is not None and b.disk_free_bytes < th.disk_free_bytes:
         out.append("disk")
-    received, synced = _time(b.received_at), _time(b.last_sync)
-    if received and synced and synced - received > th.clock_skew:
+    received, synced, device_now = _time(b.received_at), _time(b.last_sync), _time(b.device_now)
+    if received and device_now:
+        if abs(device_now - received) > th.clock_skew:
+            out.append("clock")
+    elif received and synced and synced - received > th.clock_skew:
         out.append("clock")
     if b.outbox and received and (synced is None or received - synced > th.sync_stale):
         out.append("sync")
     return out
 
 
-def rows(devices: list[Device], latest: list[StoredHeartbeat], now: datetime, th: Thresholds) -> list[Row]:
+def rows(
+    devices: list[Device], latest: list[StoredHeartbeat], now: datetime, th: Thresholds,
+    batteries: Mapping[str, list[Battery]] | None = None,
+) -> list[Row]:  # fmt: skip
+    """One row per device; ``batteries`` (device id -> its sensors' batteries) adds the alert
+    ``battery`` to an active device with a low one."""
     beats = {h.device_id: beat(h) for h in latest}
-    return [Row(d, beats.get(d.device_id), alerts(d, beats.get(d.device_id), now, th)) for d in devices]
+    out = []
+    for d in devices:
+        cells = list((batteries or {}).get(d.device_id, []))
+        found = alerts(d, beats.get(d.device_id), now, th)
+        if d.active and any(b.low for b in cells):
+            found.append("battery")
+        out.append(Row(d, beats.get(d.device_id), found, cells))
+    return out

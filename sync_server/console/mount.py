@@ -12,11 +12,12 @@ from . import web
 from .headers import SecurityHeaders
 from .pages import auditlog, calls, content, devices, fallback, public, signin, users
 from .pages import results as results_page
+from .pages import sensors as sensor_pages
 
 #: in this order; the fallback (any other /console/ path) last
 ROUTERS = (
     signin.router, devices.router, users.router, auditlog.router, public.router,
-    content.router, results_page.router, calls.router,
+    content.router, results_page.router, calls.router, sensor_pages.router,
     fallback.router,
 )  # fmt: skip
 

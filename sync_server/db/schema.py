@@ -327,6 +327,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX help_calls_unsent ON help_calls (state, agent_closed_at)
         """,
     ),
+        """,
+    ),
+    both(
+        13,
+        "the console: each soil sensor's dry threshold for the watering list",
+        """
+        CREATE TABLE soil_thresholds (
+            sensor TEXT PRIMARY KEY,
+            dry_percent {DOUBLE} NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 #: the ``schema_migrations`` table itself (the same text works on both backends)

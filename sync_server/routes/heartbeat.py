@@ -30,6 +30,7 @@ HEARTBEAT_SCHEMA = {
         "disk_free_bytes": {"type": "integer"},
         "outbox": {"type": "object", "additionalProperties": {"type": "integer"}},
         "last_sync_at": {"type": ["string", "null"]},
+        "now": {"type": ["string", "null"], "maxLength": syncwire.MAX_TS},
         "displays": {
             "type": "array",
             "maxItems": syncwire.MAX_DISPLAYS,

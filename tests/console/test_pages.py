@@ -64,6 +64,12 @@ def test_alerts_from_heartbeats() -> None:
     assert of("2026-06-02T11:40:00.000000Z") == ["silent"]
     assert of(fresh, disk_free_bytes=10 * 2**20) == ["disk"]
     assert of(fresh, last_sync_at="2026-06-02T12:09:00.000000Z") == ["clock"]
+    # the device's own clock in the heartbeat: behind or ahead of the arrival by more than 120 s
+    assert of(fresh, now="2026-06-02T11:55:00.000000Z") == ["clock"]
+    assert of(fresh, now="2026-06-02T12:03:00.000000Z") == ["clock"]
+    assert of(fresh, now="2026-06-02T11:58:10.000000Z") == []
+    # a device clock that is right wins over a last sync that looks ahead
+    assert of(fresh, now=fresh, last_sync_at="2026-06-02T12:09:00.000000Z") == []
     assert of(fresh, outbox={"uplink": 3}, last_sync_at="2026-06-02T11:00:00.000000Z") == ["sync"]
     assert of(fresh, outbox={"uplink": 0}, last_sync_at="2026-06-02T11:00:00.000000Z") == []
     revoked = Device("e", "e", "", "", "2026-06-01T00:00:00Z")

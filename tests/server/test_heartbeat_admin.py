@@ -49,7 +49,9 @@ def test_a_gzip_heartbeat_is_accepted(client: TestClient, db: Database) -> None:
 
 def test_bad_heartbeats_and_auth(client: TestClient, db: Database) -> None:
     (a, ta), (_, tb) = add_device(db, "edge-a"), add_device(db, "edge-b")
-    for bad in (b"[]", b"{}", b'{"uptime_s": "long", "disk_free_bytes": 1}', b"{nope"):
+    late = b'{"uptime_s": 1, "disk_free_bytes": 1, "now": "' + b"9" * 41 + b'"}'
+    for bad in (b"[]", b"{}", b'{"uptime_s": "long", "disk_free_bytes": 1}', b"{nope",
+                b'{"uptime_s": 1, "disk_free_bytes": 1, "now": 5}', late):  # fmt: skip
         assert client.post(heartbeat_path(a), content=bad, headers=bearer(ta)).status_code == 400, bad
     assert client.post(heartbeat_path(a), json=beat(1)).status_code == 401
     assert client.post(heartbeat_path(a), json=beat(1), headers=bearer(tb)).status_code == 403

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...deps import DB, Settings
-from .. import fleet, i18n, web
+from .. import battery, fleet, i18n, latest, web
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Anyone = Annotated[web.Staff, Depends(web.require("editor", "lotse", "viewer"))]
@@ -19,10 +19,15 @@ HISTORY = 100
 
 @router.get("/devices")
 async def devices(request: Request, who: Anyone, db: DB, settings: Settings) -> Response:
-    """Every device the user's sites cover, with its latest heartbeat and alerts."""
-    all_devices, latest = await run_in_threadpool(lambda: (db.devices(), db.latest_heartbeats()))
+    """Every device the user's sites cover, with its latest heartbeat, its sensors' batteries and alerts."""
+    now = web.now()
+    all_devices, beats, readings = await run_in_threadpool(
+        lambda: (db.devices(), db.latest_heartbeats(), latest.latest(db, now, battery.QUANTITIES))
+    )
     mine = [d for d in all_devices if who.user.sees_site(d.site)]
-    rows = fleet.rows(mine, latest, web.now(), fleet.Thresholds.of(settings))
+    th = fleet.Thresholds.of(settings)
+    cells = battery.batteries(readings, th.battery_percent, th.battery_volts)
+    rows = fleet.rows(mine, beats, now, th, cells)
     t = i18n.catalog(web.language(request))
     return web.render(request, "devices.html", t.devices_title, rows=rows,
                       alerted=sum(1 for r in rows if r.alerts))  # fmt: skip
