@@ -327,8 +327,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX help_calls_unsent ON help_calls (state, agent_closed_at)
         """,
     ),
-        """,
-    ),
     both(
         13,
         "the console: each soil sensor's dry threshold for the watering list",
