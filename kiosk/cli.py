@@ -300,5 +300,5 @@ def _wall(
     from .wall.app import WallApp
 
     logging.getLogger(__name__).info("wall starting after %.3f s", time.monotonic() - started)
-    WallApp(cfg, agent, settings=settings).run()
+    WallApp(cfg, agent, settings=settings, backlight=_backlight(cfg, demo)).run()
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -17,18 +17,26 @@ from a2d.sdnotify import Watchdog
 from ..config import KioskConfig
 from ..i18n import Translator
 from .feed import Feed, WallSource
+from .nights import WallNights
 from .screen import WallScreen
 from .settings import WallSettings
 
+if TYPE_CHECKING:
+    from ..ports import Backlight
+
 log = logging.getLogger(__name__)
+#: how often the wall looks at its site's night schedule
+NIGHTS_S = 30.0
 
 
 class WallApp(App):
     title = "analog2digital Wand"
 
     def __init__(self, cfg: KioskConfig, agent: Callable[[], WallSource], *, settings: WallSettings | None = None,
-                 site: str = "", **kwargs: Any) -> None:  # fmt: skip
+                 site: str = "", backlight: Backlight | None = None, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(**kwargs)
+        #: the site's night schedule through the backlight (:mod:`kiosk.wall.nights`)
+        self.nights = WallNights(backlight, site or cfg.site, demo=cfg.demo)
         self.cfg = cfg
         self.settings = settings or WallSettings.from_raw(cfg.raw)
         self._make_agent = agent
@@ -59,6 +67,9 @@ class WallApp(App):
         self.feed = Feed(self.agent, poll_s=self.settings.poll_s)
         self.screen.start(self.feed)
         self._report_display()
+        source = self.agent
+        self.nights.check(source.content())
+        Clock.schedule_interval(lambda _dt: self.nights.check(source.content()), NIGHTS_S)
         self._watchdog.ready()
         Clock.schedule_interval(lambda _dt: self._watchdog.kick(), 1.0)
         log.info("wall ready: %s, a view every %g s, reading the agent every %g s", type(self.agent).__name__,
