@@ -1,5 +1,6 @@
 """System tests: the Debian package installed, upgraded, removed and purged in a Debian 12 root
-folder (``make test-system``; needs root, debootstrap and dpkg-deb).
+folder (``make test-system``; needs root, debootstrap and dpkg-deb), and the whole demo kept
+running with its console until Ctrl-C (``test_demo_console.py``, a minute of its own).
 
 The root folder and the package are made once and cached outside the checkout
 (``devtools.debian``); each test works in its own copy of the folder, with ``/proc`` and ``/dev``
