@@ -22,12 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import orjson
-
 from a2d.livewire import MAX_HELP_CLOSED
 from a2d.syncwire import Checked
 
 from .db import Database, Tx
+from .payloads import payload_of
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +89,8 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
 def event(device_id: str, record: Checked) -> HelpEvent | None:
     """The help event ``record`` holds; None for another stream or a record that holds none (it is
     stored all the same, it just changes no call)."""
-    if record.stream != STREAM:
-        return None
-    try:
-        payload = orjson.loads(record.text)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(payload, dict) or payload.get("kind") not in ("help.open", "help.close"):
+    payload = payload_of(record, STREAM)
+    if payload is None or payload.get("kind") not in ("help.open", "help.close"):
         return None
     doc = payload.get("decoded")
     if not isinstance(doc, dict):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from a2d.syncwire import Checked
 
 from .db import Vote
+from .payloads import payload_of
 
 STREAM = "feedback"
 #: longest poll and answer ids counted (the agent's local API takes 64 characters)
@@ -28,13 +27,8 @@ def _short(value: Any) -> str | None:
 
 def vote(device_id: str, record: Checked) -> Vote | None:
     """The counted vote ``record`` holds, None if it holds none (or one that does not count)."""
-    if record.stream != STREAM:
-        return None
-    try:
-        payload = orjson.loads(record.text)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(payload, dict) or payload.get("counted") is False:
+    payload = payload_of(record, STREAM)
+    if payload is None or payload.get("counted") is False:
         return None
     decoded = payload.get("decoded")
     if not isinstance(decoded, dict):

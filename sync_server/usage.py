@@ -18,13 +18,12 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-import orjson
-
 from a2d.localapi import LocalApiError, UsageReport
 from a2d.syncwire import Checked
 
 from .db import Database, Tx
 from .opendata import USAGE_FIELDS
+from .payloads import payload_of
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,12 @@ FIELDS = USAGE_FIELDS
 
 def report(record: Checked) -> UsageReport | None:
     """The usage report ``record`` holds, None if it holds none (the record is stored all the same)."""
-    if record.stream != STREAM:
+    payload = payload_of(record, STREAM)
+    if payload is None:
         return None
     try:
-        payload = orjson.loads(record.text)
-        return UsageReport.from_json(payload.get("decoded") if isinstance(payload, dict) else None)
-    except (orjson.JSONDecodeError, LocalApiError) as exc:
+        return UsageReport.from_json(payload.get("decoded"))
+    except LocalApiError as exc:
         log.debug("record %s holds no usage report: %s", record.record_id, exc)
         return None
 

@@ -106,10 +106,25 @@ class Box(Surface, BoxLayout):
             self.bind(minimum_height=self.setter("height"))
 
 
-class Text(Label):
-    """Wrapping text whose height follows its content; knows the surface it is drawn on."""
+class WrappingLabel(Label):
+    """A label that knows the surface it is drawn on and, once :meth:`follow_width` is called,
+    wraps to its width with its height following its text (the kiosk's and the wall's text)."""
 
     surface = ListProperty([1, 1, 1, 1])
+
+    def follow_width(self) -> None:
+        self.bind(width=self._wrap, texture_size=self._fit)
+        self._wrap()
+
+    def _wrap(self, *_: Any) -> None:
+        self.text_size = (max(1, self.width), None)
+
+    def _fit(self, *_: Any) -> None:
+        self.height = self.texture_size[1]
+
+
+class Text(WrappingLabel):
+    """Wrapping text whose height follows its content; knows the surface it is drawn on."""
 
     def __init__(
         self,
@@ -134,14 +149,7 @@ class Text(Label):
             **kwargs,
         )
         self.surface = rgba(on)
-        self.bind(width=self._wrap, texture_size=self._fit)
-        self._wrap()
-
-    def _wrap(self, *_: Any) -> None:
-        self.text_size = (max(1, self.width), None)
-
-    def _fit(self, *_: Any) -> None:
-        self.height = self.texture_size[1]
+        self.follow_width()
 
 
 class OneLine(Label):

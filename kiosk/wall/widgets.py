@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.graphics import Color, Rectangle
-from kivy.properties import ListProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from ..screens.widgets import FONT_BOLD, FONT_REGULAR, rgba
+from ..screens.widgets import FONT_BOLD, FONT_REGULAR, WrappingLabel, rgba
 from ..theme import RGB
 from .model import Line
 
@@ -31,11 +29,9 @@ def scale_of(height: float) -> float:
     return max(1.0, height) / BASE_LINES
 
 
-class WallText(Label):
+class WallText(WrappingLabel):
     """Text of one role, wrapping to its width (height follows), at most ``max_lines`` lines (0: any;
     one line ends in "..." when it is too long, Kivy shortens only single lines)."""
-
-    surface = ListProperty([1, 1, 1, 1])
 
     def __init__(self, text: str, *, role: str, scale: float, on: RGB, fg: RGB, bold: bool = False,
                  halign: str = "left", max_lines: int = 0, one_line: bool = False, **kwargs: Any) -> None:  # fmt: skip
@@ -52,14 +48,7 @@ class WallText(Label):
         if one_line:
             self.bind(texture_size=self._fit_both)
         else:
-            self.bind(width=self._wrap, texture_size=self._fit)
-            self._wrap()
-
-    def _wrap(self, *_: Any) -> None:
-        self.text_size = (max(1, self.width), None)
-
-    def _fit(self, *_: Any) -> None:
-        self.height = self.texture_size[1]
+            self.follow_width()
 
     def _fit_both(self, *_: Any) -> None:
         self.size = self.texture_size
